@@ -1,0 +1,58 @@
+"""Users and system roles, in CVAT's words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from .errors import ValidationError
+
+
+class SystemRole(StrEnum):
+    """CVAT's system groups; a user has the privileges of the highest one."""
+
+    ADMIN = "admin"
+    BUSINESS = "business"  # kept for compatibility: CVAT 2.x treats it like user
+    USER = "user"
+    WORKER = "worker"
+
+
+_USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def validate_username(username: str) -> str:
+    if not _USERNAME_RE.match(username or ""):
+        raise ValidationError(
+            fields={"username": ["150 characters or fewer; letters, digits and @/./+/-/_ only."]}
+        )
+    return username
+
+
+def validate_email(email: str) -> str:
+    if email and not _EMAIL_RE.match(email):
+        raise ValidationError(fields={"email": ["Enter a valid email address."]})
+    return email.lower()
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    password_hash: str
+    first_name: str = ""
+    last_name: str = ""
+    groups: list[SystemRole] = field(default_factory=lambda: [SystemRole.USER])
+    is_staff: bool = False
+    is_superuser: bool = False
+    is_active: bool = True
+    date_joined: datetime | None = None
+    last_login: datetime | None = None
+    version: int = 0  # optimistic locking; the repository bumps it on every save
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or SystemRole.ADMIN in self.groups
