@@ -1,0 +1,894 @@
+"""CVAT's annotation model: ``LabeledData`` with shapes, tracks, tags, and its validation.
+
+Field names and wire values are CVAT's (cvat-sdk 2.80 ``LabeledData``, ``LabeledShape``,
+``LabeledTrack``, ``TrackedShape``, ``LabeledImage``, ``SubLabeledShape``, ``SubLabeledTrack``,
+``AttributeVal``), so the annotations API can serve these objects with ``to_dict`` and accept
+them with ``from_dict``; the export/import formats (``cvat_serverless.formats``) read and write
+the same objects.
+
+Geometry conventions (CVAT's ``points``):
+
+* ``rectangle``: ``[xtl, ytl, xbr, ybr]``, ``rotation`` in degrees around the centre.
+* ``ellipse``: ``[cx, cy, rx_point_x, ry_point_y]``, i.e. the centre and the right/top extreme
+  point (so ``rx = points[2] - cx`` and ``ry = cy - points[3]``).
+* ``polygon`` (>= 3 points), ``polyline`` (>= 2), ``points`` (>= 1): flat ``[x0, y0, x1, y1, ...]``.
+* ``cuboid``: 8 points (16 numbers) in CVAT's order.
+* ``mask``: CVAT's RLE over the mask's bounding box followed by that box:
+  ``[run0, run1, ..., left, top, right, bottom]``; runs alternate 0/1 starting with 0,
+  row-major, the box is inclusive (width = right - left + 1).
+* ``skeleton``: no points of its own; ``elements`` holds one ``points`` shape (one point) per
+  sublabel of the skeleton label. Skeleton tracks hold one element track per sublabel.
+
+Tracks: ``shapes`` are keyframes (sorted by frame); a keyframe with ``outside=True`` ends the
+visible part; mutable attributes live on the keyframes, immutable ones on the track
+(see ``cvat_serverless.domain.interpolation`` for the per-frame semantics).
+
+The dataset view (``FrameInfo`` + ``LabelSpec`` + ``LabeledData`` = ``DatasetView``) is what the
+export step builds from storage and what importers resolve label names and frame names against.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import ValidationError
+
+__all__ = [
+    "MAX_ATTRIBUTE_VALUE_LENGTH",
+    "AnnotationValidationError",
+    "AttributeSpec",
+    "AttributeVal",
+    "DatasetView",
+    "FrameInfo",
+    "InputType",
+    "LabelSpec",
+    "LabelType",
+    "LabeledData",
+    "LabeledImage",
+    "LabeledInterval",
+    "LabeledShape",
+    "LabeledTrack",
+    "ShapeType",
+    "Source",
+    "TrackedShape",
+    "mask_bbox",
+    "mask_runs",
+    "validate_annotations",
+]
+
+MAX_ATTRIBUTE_VALUE_LENGTH = 4096
+
+
+class ShapeType(StrEnum):
+    RECTANGLE = "rectangle"
+    POLYGON = "polygon"
+    POLYLINE = "polyline"
+    POINTS = "points"
+    ELLIPSE = "ellipse"
+    CUBOID = "cuboid"
+    MASK = "mask"
+    SKELETON = "skeleton"
+
+
+class LabelType(StrEnum):
+    ANY = "any"
+    CUBOID = "cuboid"
+    ELLIPSE = "ellipse"
+    MASK = "mask"
+    POINTS = "points"
+    POLYGON = "polygon"
+    POLYLINE = "polyline"
+    RECTANGLE = "rectangle"
+    SKELETON = "skeleton"
+    INTERVAL = "interval"
+    TAG = "tag"
+
+
+class InputType(StrEnum):
+    CHECKBOX = "checkbox"
+    RADIO = "radio"
+    NUMBER = "number"
+    TEXT = "text"
+    SELECT = "select"
+
+
+class Source(StrEnum):
+    """The ``source`` values CVAT writes; the field itself is a free string on the wire."""
+
+    MANUAL = "manual"
+    AUTO = "auto"
+    SEMI_AUTO = "semi-auto"
+    FILE = "file"
+    CONSENSUS = "consensus"
+
+
+class AnnotationValidationError(ValidationError):
+    """The annotations are not valid for the task's labels and frames."""
+
+
+# --------------------------------------------------------------------------- labels (specs)
+
+
+@dataclass(slots=True)
+class AttributeSpec:
+    """A label attribute (CVAT ``Attribute``). ``values`` for ``number`` is ``[min, max, step]``."""
+
+    id: int
+    name: str
+    input_type: InputType = InputType.TEXT
+    mutable: bool = False
+    values: list[str] = field(default_factory=list)
+    default_value: str = ""
+
+    def check_value(self, value: str) -> str | None:
+        """Return why ``value`` is not valid for this attribute, or ``None`` when it is."""
+        if not isinstance(value, str):
+            return "must be a string"
+        if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
+            return f"is longer than {MAX_ATTRIBUTE_VALUE_LENGTH} characters"
+        kind = self.input_type
+        if kind == InputType.CHECKBOX:
+            if value.lower() not in ("true", "false"):
+                return f"'{value}' is not 'true' or 'false'"
+        elif kind in (InputType.RADIO, InputType.SELECT):
+            # CVAT's "__undefined__" placeholder is a legal select value when listed.
+            if self.values and value not in self.values:
+                return f"'{value}' is not one of {self.values}"
+        elif kind == InputType.NUMBER:
+            try:
+                number = float(value)
+            except ValueError:
+                return f"'{value}' is not a number"
+            if not math.isfinite(number):
+                return f"'{value}' is not a finite number"
+            if len(self.values) >= 2:
+                try:
+                    low, high = float(self.values[0]), float(self.values[1])
+                except ValueError:
+                    return None  # a malformed spec is the label's problem, not the value's
+                if not low <= number <= high:
+                    return f"{value} is outside [{self.values[0]}, {self.values[1]}]"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "mutable": self.mutable,
+            "input_type": str(self.input_type),
+            "default_value": self.default_value,
+            "values": list(self.values),
+        }
+
+
+@dataclass(slots=True)
+class LabelSpec:
+    """What the annotation model needs of a CVAT ``Label``: id, name, type, attributes, sublabels.
+
+    Skeleton labels list their points as ``sublabels`` (each with ``parent_id`` set to the
+    skeleton's id); ``svg`` holds CVAT's skeleton drawing (edges between sublabels).
+    """
+
+    id: int
+    name: str
+    type: LabelType = LabelType.ANY
+    color: str = ""
+    attributes: list[AttributeSpec] = field(default_factory=list)
+    sublabels: list[LabelSpec] = field(default_factory=list)
+    parent_id: int | None = None
+    svg: str = ""
+
+    def attribute(self, spec_id: int) -> AttributeSpec | None:
+        for spec in self.attributes:
+            if spec.id == spec_id:
+                return spec
+        return None
+
+    def attribute_by_name(self, name: str) -> AttributeSpec | None:
+        for spec in self.attributes:
+            if spec.name == name:
+                return spec
+        return None
+
+    def sublabel_by_name(self, name: str) -> LabelSpec | None:
+        for sub in self.sublabels:
+            if sub.name == name:
+                return sub
+        return None
+
+    def skeleton_edges(self) -> list[tuple[int, int]]:
+        """Edges of a skeleton as pairs of 0-based sublabel indexes, read from ``svg``.
+
+        CVAT's svg has ``<line ... data-node-from="i" data-node-to="j">`` with 1-based node ids
+        that match ``data-element-id`` of ``<circle>`` elements carrying ``data-label-name``.
+        """
+        return _parse_skeleton_svg(self.svg, [s.name for s in self.sublabels])
+
+
+def _parse_skeleton_svg(svg: str, names: Sequence[str]) -> list[tuple[int, int]]:
+    import re
+
+    if not svg:
+        return []
+    node_to_name: dict[str, str] = {}
+    for circle in re.finditer(r"<circle\b[^>]*>", svg):
+        tag = circle.group(0)
+        node = re.search(r'data-element-id="([^"]+)"', tag)
+        name = re.search(r'data-label-name="([^"]+)"', tag)
+        if node and name:
+            node_to_name[node.group(1)] = name.group(1)
+    index = {name: i for i, name in enumerate(names)}
+    edges: list[tuple[int, int]] = []
+    for line in re.finditer(r"<line\b[^>]*>", svg):
+        tag = line.group(0)
+        src = re.search(r'data-node-from="([^"]+)"', tag)
+        dst = re.search(r'data-node-to="([^"]+)"', tag)
+        if not (src and dst):
+            continue
+        a = index.get(node_to_name.get(src.group(1), ""))
+        b = index.get(node_to_name.get(dst.group(1), ""))
+        if a is not None and b is not None:
+            edges.append((a, b))
+    return edges
+
+
+# --------------------------------------------------------------------------- annotations
+
+
+@dataclass(slots=True)
+class AttributeVal:
+    spec_id: int
+    value: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec_id": self.spec_id, "value": self.value}
+
+
+@dataclass(slots=True)
+class LabeledShape:
+    """A shape on one frame (CVAT ``LabeledShape``; ``elements`` are ``SubLabeledShape``)."""
+
+    type: ShapeType
+    frame: int
+    label_id: int
+    points: list[float] = field(default_factory=list)
+    occluded: bool = False
+    outside: bool = False
+    z_order: int = 0
+    rotation: float = 0.0
+    id: int | None = None
+    group: int | None = 0
+    source: str = Source.MANUAL.value
+    attributes: list[AttributeVal] = field(default_factory=list)
+    score: float = 1.0
+    elements: list[LabeledShape] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": str(self.type),
+            "frame": self.frame,
+            "label_id": self.label_id,
+            "group": self.group,
+            "source": self.source,
+            "occluded": self.occluded,
+            "outside": self.outside,
+            "z_order": self.z_order,
+            "rotation": self.rotation,
+            "points": list(self.points),
+            "attributes": [a.to_dict() for a in self.attributes],
+            "score": self.score,
+            "elements": [e.to_dict() for e in self.elements],
+        }
+
+
+@dataclass(slots=True)
+class TrackedShape:
+    """A keyframe of a track (CVAT ``TrackedShape``)."""
+
+    type: ShapeType
+    frame: int
+    points: list[float] = field(default_factory=list)
+    occluded: bool = False
+    outside: bool = False
+    z_order: int = 0
+    rotation: float = 0.0
+    attributes: list[AttributeVal] = field(default_factory=list)
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": str(self.type),
+            "frame": self.frame,
+            "occluded": self.occluded,
+            "outside": self.outside,
+            "z_order": self.z_order,
+            "rotation": self.rotation,
+            "points": list(self.points),
+            "attributes": [a.to_dict() for a in self.attributes],
+        }
+
+
+@dataclass(slots=True)
+class LabeledTrack:
+    """A track (CVAT ``LabeledTrack``; ``elements`` are ``SubLabeledTrack`` for skeletons)."""
+
+    frame: int
+    label_id: int
+    shapes: list[TrackedShape] = field(default_factory=list)
+    id: int | None = None
+    group: int | None = 0
+    source: str = Source.MANUAL.value
+    attributes: list[AttributeVal] = field(default_factory=list)
+    elements: list[LabeledTrack] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "frame": self.frame,
+            "label_id": self.label_id,
+            "group": self.group,
+            "source": self.source,
+            "attributes": [a.to_dict() for a in self.attributes],
+            "shapes": [s.to_dict() for s in self.shapes],
+            "elements": [e.to_dict() for e in self.elements],
+        }
+
+
+@dataclass(slots=True)
+class LabeledImage:
+    """A tag (CVAT ``LabeledImage``)."""
+
+    frame: int
+    label_id: int
+    id: int | None = None
+    group: int | None = 0
+    source: str = Source.MANUAL.value
+    attributes: list[AttributeVal] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "frame": self.frame,
+            "label_id": self.label_id,
+            "group": self.group,
+            "source": self.source,
+            "attributes": [a.to_dict() for a in self.attributes],
+        }
+
+
+@dataclass(slots=True)
+class LabeledInterval:
+    """An audio interval (CVAT ``LabeledInterval``); carried through, no format uses it yet."""
+
+    label_id: int
+    start: int
+    stop: int | None
+    id: int | None = None
+    group: int | None = 0
+    source: str = Source.MANUAL.value
+    attributes: list[AttributeVal] = field(default_factory=list)
+    score: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label_id": self.label_id,
+            "start": self.start,
+            "stop": self.stop,
+            "group": self.group,
+            "source": self.source,
+            "attributes": [a.to_dict() for a in self.attributes],
+            "score": self.score,
+        }
+
+
+@dataclass(slots=True)
+class LabeledData:
+    """CVAT's ``LabeledData``: everything annotated in a job or task."""
+
+    version: int = 0
+    tags: list[LabeledImage] = field(default_factory=list)
+    shapes: list[LabeledShape] = field(default_factory=list)
+    tracks: list[LabeledTrack] = field(default_factory=list)
+    intervals: list[LabeledInterval] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "tags": [t.to_dict() for t in self.tags],
+            "shapes": [s.to_dict() for s in self.shapes],
+            "tracks": [t.to_dict() for t in self.tracks],
+            "intervals": [i.to_dict() for i in self.intervals],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LabeledData:
+        """Parse a ``LabeledData``/``LabeledDataRequest`` JSON object (types and enums only;
+        call :func:`validate_annotations` for the checks against labels and frames)."""
+        return _Parser().labeled_data(data)
+
+    def __len__(self) -> int:
+        return len(self.tags) + len(self.shapes) + len(self.tracks) + len(self.intervals)
+
+
+# --------------------------------------------------------------------------- dataset view
+
+
+@dataclass(slots=True)
+class FrameInfo:
+    """One frame of the exported task: ``frame`` number, the media ``name`` (relative path as
+    stored in the task, e.g. ``img1.jpg`` or ``frame_000000.PNG`` for videos), its size and the
+    task's subset (``default`` when the task has none)."""
+
+    frame: int
+    name: str
+    width: int
+    height: int
+    subset: str = "default"
+
+
+@dataclass(slots=True)
+class DatasetView:
+    """The pure input of an export (and the target of an import): task metadata + annotations.
+
+    The API's export step builds it from storage; importers read ``labels`` and ``frames`` to
+    resolve names and ignore ``annotations``. ``mode`` is CVAT's task mode (``annotation`` for
+    image tasks, ``interpolation`` for videos); ``stop_frame`` bounds how far the last visible
+    keyframe of a track extends (default: the last frame in ``frames``).
+    """
+
+    labels: list[LabelSpec]
+    frames: list[FrameInfo]
+    annotations: LabeledData = field(default_factory=LabeledData)
+    task_id: int | None = None
+    name: str = ""
+    mode: str = "annotation"
+    stop_frame: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def last_frame(self) -> int:
+        if self.stop_frame is not None:
+            return self.stop_frame
+        return max((f.frame for f in self.frames), default=0)
+
+    def label_index(self) -> dict[int, LabelSpec]:
+        """Every label and sublabel by id."""
+        out: dict[int, LabelSpec] = {}
+        for label in self.labels:
+            out[label.id] = label
+            for sub in label.sublabels:
+                out[sub.id] = sub
+        return out
+
+
+# --------------------------------------------------------------------------- mask helpers
+
+
+def mask_bbox(points: Sequence[float]) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` (inclusive) of a CVAT mask's ``points``."""
+    left, top, right, bottom = (round(v) for v in points[-4:])
+    return left, top, right, bottom
+
+
+def mask_runs(points: Sequence[float]) -> list[int]:
+    """The RLE runs of a CVAT mask's ``points`` (alternating 0/1, starting with 0)."""
+    return [round(v) for v in points[:-4]]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Parser:
+    """JSON -> model with CVAT-style field errors (``{"shapes[3].points": ["..."]}``)."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        raise AnnotationValidationError(f"{path}: {message}", fields={path: [message]})
+
+    def _get(self, obj: Mapping[str, Any], key: str, path: str, kind: type | tuple[type, ...],
+             default: Any = ..., *, nullable: bool = False) -> Any:
+        if key not in obj:
+            if default is ...:
+                self.fail(f"{path}.{key}", "This field is required.")
+            return default
+        value = obj[key]
+        if value is None and nullable:
+            return None
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(f"{path}.{key}", "A valid number is required.")
+            return float(value)
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            self.fail(f"{path}.{key}", "A valid integer is required.")
+        if not isinstance(value, kind):
+            self.fail(f"{path}.{key}", f"Expected {getattr(kind, '__name__', kind)}.")
+        return value
+
+    def _list(self, obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
+        value = obj.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(f"{path}.{key}", "Expected a list of items.")
+        return value
+
+    def _obj(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            self.fail(path, "Expected an object.")
+        return value
+
+    def _shape_type(self, obj: Mapping[str, Any], path: str) -> ShapeType:
+        raw = self._get(obj, "type", path, str)
+        try:
+            return ShapeType(raw)
+        except ValueError:
+            self.fail(f"{path}.type", f'"{raw}" is not a valid choice.')
+            raise  # unreachable; keeps mypy happy
+
+    def _points(self, obj: Mapping[str, Any], path: str) -> list[float]:
+        raw = self._list(obj, "points", path)
+        out: list[float] = []
+        for value in raw:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(f"{path}.points", "A valid number is required.")
+            out.append(float(value))
+        return out
+
+    def _attributes(self, obj: Mapping[str, Any], path: str) -> list[AttributeVal]:
+        out = []
+        for i, raw in enumerate(self._list(obj, "attributes", path)):
+            p = f"{path}.attributes[{i}]"
+            item = self._obj(raw, p)
+            out.append(AttributeVal(self._get(item, "spec_id", p, int), self._get(item, "value", p, str)))
+        return out
+
+    def _common(self, obj: Mapping[str, Any], path: str) -> dict[str, Any]:
+        return {
+            "id": self._get(obj, "id", path, int, None, nullable=True),
+            "group": self._get(obj, "group", path, int, 0, nullable=True),
+            "source": self._get(obj, "source", path, str, Source.MANUAL.value),
+            "attributes": self._attributes(obj, path),
+        }
+
+    def shape(self, raw: Any, path: str, *, nested: bool = False) -> LabeledShape:
+        obj = self._obj(raw, path)
+        elements = []
+        if not nested:
+            elements = [
+                self.shape(e, f"{path}.elements[{i}]", nested=True)
+                for i, e in enumerate(self._list(obj, "elements", path))
+            ]
+        return LabeledShape(
+            type=self._shape_type(obj, path),
+            frame=self._get(obj, "frame", path, int),
+            label_id=self._get(obj, "label_id", path, int),
+            points=self._points(obj, path),
+            occluded=self._get(obj, "occluded", path, bool, False),
+            outside=self._get(obj, "outside", path, bool, False),
+            z_order=self._get(obj, "z_order", path, int, 0),
+            rotation=self._get(obj, "rotation", path, float, 0.0),
+            score=self._get(obj, "score", path, float, 1.0),
+            elements=elements,
+            **self._common(obj, path),
+        )
+
+    def tracked_shape(self, raw: Any, path: str) -> TrackedShape:
+        obj = self._obj(raw, path)
+        return TrackedShape(
+            type=self._shape_type(obj, path),
+            frame=self._get(obj, "frame", path, int),
+            points=self._points(obj, path),
+            occluded=self._get(obj, "occluded", path, bool, False),
+            outside=self._get(obj, "outside", path, bool, False),
+            z_order=self._get(obj, "z_order", path, int, 0),
+            rotation=self._get(obj, "rotation", path, float, 0.0),
+            attributes=self._attributes(obj, path),
+            id=self._get(obj, "id", path, int, None, nullable=True),
+        )
+
+    def track(self, raw: Any, path: str, *, nested: bool = False) -> LabeledTrack:
+        obj = self._obj(raw, path)
+        elements = []
+        if not nested:
+            elements = [
+                self.track(e, f"{path}.elements[{i}]", nested=True)
+                for i, e in enumerate(self._list(obj, "elements", path))
+            ]
+        if "shapes" not in obj:
+            self.fail(f"{path}.shapes", "This field is required.")
+        return LabeledTrack(
+            frame=self._get(obj, "frame", path, int),
+            label_id=self._get(obj, "label_id", path, int),
+            shapes=[self.tracked_shape(s, f"{path}.shapes[{i}]")
+                    for i, s in enumerate(self._list(obj, "shapes", path))],
+            elements=elements,
+            **self._common(obj, path),
+        )
+
+    def tag(self, raw: Any, path: str) -> LabeledImage:
+        obj = self._obj(raw, path)
+        return LabeledImage(
+            frame=self._get(obj, "frame", path, int),
+            label_id=self._get(obj, "label_id", path, int),
+            **self._common(obj, path),
+        )
+
+    def interval(self, raw: Any, path: str) -> LabeledInterval:
+        obj = self._obj(raw, path)
+        if "stop" not in obj:
+            self.fail(f"{path}.stop", "This field is required.")
+        return LabeledInterval(
+            label_id=self._get(obj, "label_id", path, int),
+            start=self._get(obj, "start", path, int),
+            stop=self._get(obj, "stop", path, int, None, nullable=True),
+            score=self._get(obj, "score", path, float, 1.0),
+            **self._common(obj, path),
+        )
+
+    def labeled_data(self, raw: Any) -> LabeledData:
+        obj = self._obj(raw, "annotations")
+        version = obj.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            self.fail("version", "A valid integer is required.")
+        return LabeledData(
+            version=version,
+            tags=[self.tag(t, f"tags[{i}]") for i, t in enumerate(self._list(obj, "tags", "annotations"))],
+            shapes=[self.shape(s, f"shapes[{i}]")
+                    for i, s in enumerate(self._list(obj, "shapes", "annotations"))],
+            tracks=[self.track(t, f"tracks[{i}]")
+                    for i, t in enumerate(self._list(obj, "tracks", "annotations"))],
+            intervals=[self.interval(t, f"intervals[{i}]")
+                       for i, t in enumerate(self._list(obj, "intervals", "annotations"))],
+        )
+
+
+# --------------------------------------------------------------------------- validation
+
+# Minimum number of coordinates (not points) per shape type; "exact" types must match it.
+_MIN_COORDS: dict[ShapeType, int] = {
+    ShapeType.RECTANGLE: 4,
+    ShapeType.ELLIPSE: 4,
+    ShapeType.CUBOID: 16,
+    ShapeType.POLYGON: 6,
+    ShapeType.POLYLINE: 4,
+    ShapeType.POINTS: 2,
+    ShapeType.MASK: 5,
+    ShapeType.SKELETON: 0,
+}
+_EXACT_COORDS = {ShapeType.RECTANGLE, ShapeType.ELLIPSE, ShapeType.CUBOID}
+
+
+def check_geometry(type_: ShapeType, points: Sequence[float], rotation: float = 0.0) -> str | None:
+    """Return why a shape's geometry is invalid, or ``None``. Pure; used by importers too."""
+    n = len(points)
+    for value in points:
+        if not math.isfinite(value):
+            return "points must be finite numbers"
+    if not 0.0 <= rotation <= 360.0 or not math.isfinite(rotation):
+        return f"rotation {rotation} is outside 0..360"
+    minimum = _MIN_COORDS[type_]
+    if type_ in _EXACT_COORDS:
+        if n != minimum:
+            return f"a {type_} needs exactly {minimum} numbers, got {n}"
+    elif type_ == ShapeType.MASK:
+        if n < minimum:
+            return f"a mask needs RLE runs and a bounding box (>= 5 numbers), got {n}"
+        left, top, right, bottom = mask_bbox(points)
+        if right < left or bottom < top or left < 0 or top < 0:
+            return f"mask bounding box {[left, top, right, bottom]} is invalid"
+        runs = points[:-4]
+        if any(r < 0 or r != int(r) for r in runs):
+            return "mask runs must be non-negative integers"
+        area = (right - left + 1) * (bottom - top + 1)
+        if int(sum(runs)) != area:
+            return f"mask runs cover {int(sum(runs))} pixels, the box has {area}"
+    elif type_ != ShapeType.SKELETON and (n < minimum or n % 2):
+        return f"a {type_} needs an even number of coordinates >= {minimum}, got {n}"
+    if type_ == ShapeType.ELLIPSE and (points[2] < points[0] or points[3] > points[1]):
+        return "ellipse points must be [cx, cy, cx + rx, cy - ry] with rx, ry >= 0"
+    return None
+
+
+class _Validator:
+    def __init__(self, labels: Sequence[LabelSpec], frame_count: int | None, max_errors: int) -> None:
+        self.labels: dict[int, LabelSpec] = {}
+        self.parents: dict[int, LabelSpec] = {}
+        for label in labels:
+            self.labels[label.id] = label
+            for sub in label.sublabels:
+                self.labels[sub.id] = sub
+                self.parents[sub.id] = label
+        self.frame_count = frame_count
+        self.max_errors = max_errors
+        self.errors: dict[str, list[str]] = {}
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+        if len(self.errors) >= self.max_errors:
+            raise _TooManyErrors
+
+    def frame(self, frame: int, path: str) -> None:
+        if frame < 0 or (self.frame_count is not None and frame >= self.frame_count):
+            self.error(f"{path}.frame", f"frame {frame} is outside the task (0..{self.frame_count})")
+
+    def label(self, label_id: int, path: str, *, parent: LabelSpec | None) -> LabelSpec | None:
+        label = self.labels.get(label_id)
+        if label is None:
+            self.error(f"{path}.label_id", f"label {label_id} does not exist in the task")
+            return None
+        actual_parent = self.parents.get(label_id)
+        if parent is None and actual_parent is not None:
+            self.error(f"{path}.label_id", f"label {label_id} is a skeleton point, not a label")
+            return None
+        if parent is not None and (actual_parent is None or actual_parent.id != parent.id):
+            self.error(f"{path}.label_id", f"label {label_id} is not a sublabel of '{parent.name}'")
+            return None
+        return label
+
+    def attributes(self, attrs: Sequence[AttributeVal], label: LabelSpec, path: str) -> None:
+        seen: set[int] = set()
+        for i, attr in enumerate(attrs):
+            spec = label.attribute(attr.spec_id)
+            p = f"{path}.attributes[{i}]"
+            if spec is None:
+                self.error(p, f"attribute {attr.spec_id} does not belong to label '{label.name}'")
+                continue
+            if attr.spec_id in seen:
+                self.error(p, f"attribute '{spec.name}' is given twice")
+            seen.add(attr.spec_id)
+            why = spec.check_value(attr.value)
+            if why:
+                self.error(p, f"attribute '{spec.name}': {why}")
+
+    def shape_type(self, type_: ShapeType, label: LabelSpec, path: str) -> None:
+        if label.type not in (LabelType.ANY, type_.value) and label.parent_id is None:
+            self.error(f"{path}.type", f"label '{label.name}' is of type {label.type}, not {type_}")
+        if type_ == ShapeType.SKELETON and not label.sublabels:
+            self.error(f"{path}.type", f"label '{label.name}' is not a skeleton")
+        if type_ != ShapeType.SKELETON and label.sublabels:
+            self.error(f"{path}.type", f"skeleton label '{label.name}' needs skeleton shapes")
+
+    def geometry(self, type_: ShapeType, points: Sequence[float], rotation: float, path: str) -> None:
+        why = check_geometry(type_, points, rotation)
+        if why:
+            self.error(f"{path}.points", why)
+
+    def score(self, score: float, path: str) -> None:
+        if not 0.0 <= score <= 1.0:
+            self.error(f"{path}.score", f"score {score} is outside 0..1")
+
+    def group(self, group: int | None, path: str) -> None:
+        if group is not None and group < 0:
+            self.error(f"{path}.group", "group must be >= 0")
+
+    def elements_cover(self, label: LabelSpec, label_ids: Sequence[int], path: str) -> None:
+        expected = {s.id for s in label.sublabels}
+        if len(label_ids) != len(set(label_ids)) or set(label_ids) != expected:
+            self.error(f"{path}.elements", f"a '{label.name}' skeleton needs one element per sublabel")
+
+    def shape(self, shape: LabeledShape, path: str, parent: LabelSpec | None = None) -> None:
+        self.frame(shape.frame, path)
+        self.group(shape.group, path)
+        self.score(shape.score, path)
+        label = self.label(shape.label_id, path, parent=parent)
+        self.geometry(shape.type, shape.points, shape.rotation, path)
+        if label is None:
+            return
+        self.shape_type(shape.type, label, path)
+        self.attributes(shape.attributes, label, path)
+        if parent is not None and shape.type != ShapeType.POINTS:
+            self.error(f"{path}.type", "skeleton elements are points")
+        if parent is not None and len(shape.points) != 2:
+            self.error(f"{path}.points", "a skeleton element is one point")
+        if shape.type == ShapeType.SKELETON and parent is None:
+            self.elements_cover(label, [e.label_id for e in shape.elements], path)
+            for i, element in enumerate(shape.elements):
+                p = f"{path}.elements[{i}]"
+                if element.frame != shape.frame:
+                    self.error(f"{p}.frame", "an element is on its skeleton's frame")
+                self.shape(element, p, parent=label)
+        elif shape.elements and parent is None:
+            self.error(f"{path}.elements", "only skeletons have elements")
+
+    def track(self, track: LabeledTrack, path: str, parent: LabelSpec | None = None) -> None:
+        self.frame(track.frame, path)
+        self.group(track.group, path)
+        label = self.label(track.label_id, path, parent=parent)
+        if not track.shapes:
+            self.error(f"{path}.shapes", "a track needs at least one shape")
+            return
+        type_ = track.shapes[0].type
+        if track.frame != track.shapes[0].frame:
+            self.error(f"{path}.frame", "a track starts on its first shape's frame")
+        previous = -1
+        for i, shape in enumerate(track.shapes):
+            p = f"{path}.shapes[{i}]"
+            self.frame(shape.frame, p)
+            if shape.frame <= previous:
+                self.error(f"{p}.frame", "track shapes must have increasing, unique frames")
+            previous = shape.frame
+            if shape.type != type_:
+                self.error(f"{p}.type", f"all shapes of a track are {type_}")
+            self.geometry(shape.type, shape.points, shape.rotation, p)
+            if label is not None:
+                self.attributes(shape.attributes, label, p)
+        if label is None:
+            return
+        self.shape_type(type_, label, path)
+        self.attributes(track.attributes, label, path)
+        if parent is not None and type_ != ShapeType.POINTS:
+            self.error(f"{path}.shapes", "skeleton element tracks are points")
+        if type_ == ShapeType.SKELETON and parent is None:
+            self.elements_cover(label, [e.label_id for e in track.elements], path)
+            for i, element in enumerate(track.elements):
+                self.track(element, f"{path}.elements[{i}]", parent=label)
+        elif track.elements and parent is None:
+            self.error(f"{path}.elements", "only skeleton tracks have elements")
+
+    def tag(self, tag: LabeledImage, path: str) -> None:
+        self.frame(tag.frame, path)
+        self.group(tag.group, path)
+        label = self.label(tag.label_id, path, parent=None)
+        if label is None:
+            return
+        if label.type not in (LabelType.ANY, LabelType.TAG):
+            self.error(f"{path}.label_id", f"label '{label.name}' of type {label.type} cannot tag")
+        self.attributes(tag.attributes, label, path)
+
+
+class _TooManyErrors(Exception):
+    pass
+
+
+def validate_annotations(
+    data: LabeledData,
+    labels: Sequence[LabelSpec],
+    *,
+    frame_count: int | None = None,
+    max_errors: int = 50,
+) -> None:
+    """Check ``data`` against the task's labels (and frame count, when given).
+
+    Raises :class:`AnnotationValidationError` whose ``fields`` map paths such as
+    ``shapes[3].points`` to messages (at most ``max_errors`` paths are collected).
+    """
+    v = _Validator(labels, frame_count, max_errors)
+    try:
+        for i, tag in enumerate(data.tags):
+            v.tag(tag, f"tags[{i}]")
+        for i, shape in enumerate(data.shapes):
+            v.shape(shape, f"shapes[{i}]")
+        for i, track in enumerate(data.tracks):
+            v.track(track, f"tracks[{i}]")
+    except _TooManyErrors:
+        pass
+    if v.errors:
+        first_path, first_messages = next(iter(v.errors.items()))
+        more = f" (and {len(v.errors) - 1} more)" if len(v.errors) > 1 else ""
+        raise AnnotationValidationError(f"{first_path}: {first_messages[0]}{more}", fields=v.errors)
+
+
+def iter_all_shapes(data: LabeledData) -> Iterator[LabeledShape]:
+    """Plain shapes and their skeleton elements (not tracks)."""
+    for shape in data.shapes:
+        yield shape
+        yield from shape.elements
+
+
+def attribute_values(attrs: Iterable[AttributeVal], label: LabelSpec) -> dict[str, str]:
+    """``{name: value}`` for the attributes of ``label`` (unknown spec ids are dropped)."""
+    out: dict[str, str] = {}
+    for attr in attrs:
+        spec = label.attribute(attr.spec_id)
+        if spec is not None:
+            out[spec.name] = attr.value
+    return out

@@ -1,0 +1,259 @@
+"""Archives for formats: a streaming ZIP writer and a safe reader for uploaded files.
+
+The reader never extracts to disk; still, it refuses archives a careless extractor would be
+hurt by, so an error is reported at upload time with the offending member's name:
+
+* path traversal ("zip slip"): absolute names, drive letters, ``..`` components, symlinks;
+* zip bombs: too many members, a total declared size over ``max_total_size``, or a member whose
+  declared size is more than ``max_ratio`` times its compressed size (over 1 MiB). ``zipfile``
+  never inflates a member past its declared size, so the declared sizes bound the work.
+
+A non-ZIP upload (``annotations.xml``, ``instances_default.json``) is served as a one-member
+archive named after the uploaded file, so importers treat both the same way.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import posixpath
+import shutil
+import stat
+import zipfile
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import IO, Any, BinaryIO
+
+from cvat_serverless.domain.annotations import DatasetView, FrameInfo
+from cvat_serverless.domain.errors import FormatError
+
+__all__ = [
+    "ArchiveError",
+    "ExportArchive",
+    "ImportFiles",
+    "UnsafeArchiveError",
+    "open_import",
+]
+
+MAX_MEMBERS = 1_000_000
+MAX_TOTAL_SIZE = 8 * 1024**3
+MAX_RATIO = 200
+_RATIO_MIN_SIZE = 1024**2
+
+
+class ArchiveError(FormatError):
+    """The uploaded file is not a readable archive."""
+
+
+class UnsafeArchiveError(FormatError):
+    """The archive is unsafe (path traversal or a zip bomb)."""
+
+
+ImageData = bytes | BinaryIO | IO[bytes] | None
+
+
+class ExportArchive:
+    """A ZIP being written to ``out`` (seekable or not), member by member, in constant memory."""
+
+    def __init__(self, out: BinaryIO | IO[bytes], *, compresslevel: int = 6) -> None:
+        self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self._names: set[str] = set()
+
+    def __enter__(self) -> ExportArchive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._zip.close()
+
+    def _claim(self, name: str) -> None:
+        if name in self._names:
+            raise FormatError(f"duplicate archive member '{name}'")
+        self._names.add(name)
+
+    def open_text(self, name: str, *, buffer_size: int = 1 << 20) -> IO[str]:
+        """A text stream into member ``name`` (UTF-8); close it before opening the next."""
+        self._claim(name)
+        raw = self._zip.open(name, "w", force_zip64=True)
+        buffered = io.BufferedWriter(raw, buffer_size=buffer_size)
+        return io.TextIOWrapper(buffered, encoding="utf-8", newline="\n", write_through=False)
+
+    def write_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
+        self._claim(name)
+        kind = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        self._zip.writestr(name, data, compress_type=kind)
+
+    def write_stream(self, name: str, src: IO[bytes], *, compress: bool = False) -> None:
+        self._claim(name)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        with self._zip.open(info, "w", force_zip64=True) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+    def write_image(self, name: str, data: ImageData) -> bool:
+        """Store an image (bytes or a file object, as the callback gave it); False if none."""
+        if data is None:
+            return False
+        if isinstance(data, bytes | bytearray | memoryview):
+            self.write_bytes(name, bytes(data), compress=False)  # media is compressed already
+        else:
+            try:
+                self.write_stream(name, data)
+            finally:
+                close = getattr(data, "close", None)
+                if close is not None:
+                    close()
+        return True
+
+    def write_images(
+        self,
+        view: DatasetView,
+        images: Callable[[int], ImageData] | None,
+        path: Callable[[FrameInfo], str],
+    ) -> int:
+        """Store every frame's image at ``path(frame)``; returns how many were stored."""
+        if images is None:
+            return 0
+        count = 0
+        for frame in view.frames:
+            if self.write_image(path(frame), images(frame.frame)):
+                count += 1
+        return count
+
+
+def _is_unsafe_name(name: str) -> bool:
+    if not name or name.startswith(("/", "\\")) or "\x00" in name:
+        return True
+    if len(name) > 1 and name[1] == ":":  # C:\..., C:foo
+        return True
+    parts = name.replace("\\", "/").split("/")
+    return ".." in parts
+
+
+class ImportFiles:
+    """Read-only view of an uploaded archive (or single file), with safety checks up front."""
+
+    def __init__(self, src: BinaryIO | IO[bytes], filename: str, *, max_members: int = MAX_MEMBERS,
+                 max_total_size: int = MAX_TOTAL_SIZE, max_ratio: int = MAX_RATIO) -> None:
+        self.filename = filename
+        self._zip: zipfile.ZipFile | None = None
+        self._single: bytes | None = None
+        self._single_name = posixpath.basename(filename.replace("\\", "/")) or "upload"
+        head = src.read(4)
+        try:
+            src.seek(0)
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            rest = src.read()
+            src = io.BytesIO(head + rest)
+        if head[:2] == b"PK":
+            try:
+                self._zip = zipfile.ZipFile(src)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise ArchiveError(f"{filename}: not a valid ZIP archive ({exc})") from exc
+            self._check(max_members, max_total_size, max_ratio)
+            self._members = {
+                i.filename: i for i in self._zip.infolist() if not i.is_dir()
+            }
+        else:
+            if filename.lower().endswith(".zip"):
+                raise ArchiveError(f"{filename}: not a valid ZIP archive")
+            self._single = src.read()
+            self._members = {}
+
+    def _check(self, max_members: int, max_total_size: int, max_ratio: int) -> None:
+        assert self._zip is not None
+        infos = self._zip.infolist()
+        if len(infos) > max_members:
+            raise UnsafeArchiveError(
+                f"{self.filename}: {len(infos)} members is more than the limit of {max_members}"
+            )
+        total = 0
+        for info in infos:
+            if _is_unsafe_name(info.filename):
+                raise UnsafeArchiveError(f"{self.filename}: unsafe path '{info.filename}' in the archive")
+            mode = info.external_attr >> 16
+            if mode and stat.S_ISLNK(mode):
+                raise UnsafeArchiveError(
+                    f"{self.filename}: symbolic link '{info.filename}' in the archive"
+                )
+            total += info.file_size
+            ratio = info.file_size // max(info.compress_size, 1)
+            if info.file_size > _RATIO_MIN_SIZE and ratio > max_ratio:
+                raise UnsafeArchiveError(
+                    f"{self.filename}: '{info.filename}' expands {ratio}"
+                    f" times (limit {max_ratio}): refusing a possible zip bomb"
+                )
+        if total > max_total_size:
+            raise UnsafeArchiveError(
+                f"{self.filename}: the archive expands to {total} bytes, over the limit of {max_total_size}"
+            )
+
+    # ---- listing
+
+    @property
+    def is_archive(self) -> bool:
+        return self._zip is not None
+
+    def names(self) -> list[str]:
+        if self._zip is None:
+            return [self._single_name]
+        return list(self._members)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Members matching a shell pattern (``*`` crosses ``/``), sorted."""
+        return sorted(n for n in self.names() if fnmatch.fnmatchcase(n, pattern))
+
+    def exists(self, name: str) -> bool:
+        return name in self.names()
+
+    def find(self, suffix: str) -> list[str]:
+        """Members whose path ends with ``suffix`` (at a ``/`` boundary), sorted."""
+        out = [n for n in self.names() if n == suffix or n.endswith("/" + suffix)]
+        return sorted(out)
+
+    # ---- reading
+
+    def open(self, name: str) -> IO[bytes]:
+        if self._zip is None:
+            if name != self._single_name:
+                raise FormatError(f"{self.filename}: '{name}' is not in the upload")
+            return io.BytesIO(self._single or b"")
+        info = self._members.get(name)
+        if info is None:
+            raise FormatError(f"{self.filename}: '{name}' is missing from the archive")
+        try:
+            return self._zip.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            raise ArchiveError(f"{self.filename}: cannot read '{name}': {exc}") from exc
+
+    def read_bytes(self, name: str) -> bytes:
+        with self.open(name) as f:
+            try:
+                return f.read()
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ArchiveError(f"{self.filename}: '{name}' is corrupt: {exc}") from exc
+
+    def read_text(self, name: str) -> str:
+        data = self.read_bytes(name)
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+    def __enter__(self) -> ImportFiles:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+
+def open_import(src: BinaryIO | IO[bytes], filename: str, **limits: int) -> ImportFiles:
+    """Open an uploaded file: a ZIP (checked for traversal and bombs) or a single bare file."""
+    return ImportFiles(src, filename, **limits)

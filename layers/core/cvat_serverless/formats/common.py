@@ -1,0 +1,364 @@
+"""Helpers shared by the format modules: errors, name resolution, flattening, masks, RLE.
+
+* :func:`format_error` builds a ``FormatError`` whose message names the file and line.
+* :class:`LabelMap` resolves label / attribute names of a file against the task (a label the
+  task does not have is an error, as in CVAT) and checks attribute values against the specs.
+* :class:`FrameMap` matches file names / item ids in a file to task frames.
+* :func:`group_by_frame` flattens a view's shapes, tracks (interpolated, via
+  :mod:`cvat_serverless.domain.interpolation`) and tags into per-frame lists for formats
+  without tracks.
+* Masks: CVAT's mask ``points`` <-> numpy bitmaps <-> COCO RLE (list or compressed string).
+  numpy is imported inside the functions (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NamedTuple
+
+from cvat_serverless.domain.annotations import (
+    AttributeSpec,
+    AttributeVal,
+    DatasetView,
+    FrameInfo,
+    InputType,
+    LabeledImage,
+    LabeledShape,
+    LabelSpec,
+)
+from cvat_serverless.domain.errors import FormatError
+from cvat_serverless.domain.interpolation import tracks_to_shapes
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "FlatShape",
+    "FrameAnnotations",
+    "FrameMap",
+    "ImageProvider",
+    "LabelMap",
+    "format_error",
+    "group_by_frame",
+]
+
+ImageProvider = Callable[[int], bytes | BinaryIO | IO[bytes] | None]
+"""The image callback: frame number -> the image's bytes or a file object (closed after use),
+or ``None`` to skip it. The caller decides where bytes come from (S3, a chunk, a local dir)."""
+
+
+def format_error(file: str, message: str, line: int | None = None) -> FormatError:
+    where = f"{file}, line {line}" if line is not None else file
+    return FormatError(f"{where}: {message}")
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _normalise_value(spec: AttributeSpec, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if spec.input_type == InputType.CHECKBOX and isinstance(value, str):
+        return value.lower()
+    if isinstance(value, float) and value.is_integer() and spec.input_type == InputType.NUMBER:
+        return str(int(value))
+    return str(value)
+
+
+class LabelMap:
+    """Task labels by name, for importers."""
+
+    def __init__(self, labels: Sequence[LabelSpec]) -> None:
+        self.labels = list(labels)
+        self.by_name = {label.name: label for label in labels}
+        self.by_id: dict[int, LabelSpec] = {}
+        for label in labels:
+            self.by_id[label.id] = label
+            for sub in label.sublabels:
+                self.by_id[sub.id] = sub
+
+    def resolve(self, name: str, where: str) -> LabelSpec:
+        label = self.by_name.get(name)
+        if label is None:
+            raise FormatError(f"{where}: label '{name}' is not in the task "
+                              f"(task labels: {', '.join(sorted(self.by_name)) or 'none'})")
+        return label
+
+    def sublabel(self, parent: LabelSpec, name: str, where: str) -> LabelSpec:
+        sub = parent.sublabel_by_name(name)
+        if sub is None:
+            raise FormatError(f"{where}: '{name}' is not a point of skeleton '{parent.name}'")
+        return sub
+
+    def attributes(self, label: LabelSpec, values: Mapping[str, Any], where: str,
+                   *, ignore: Iterable[str] = ()) -> list[AttributeVal]:
+        """``AttributeVal`` for the names ``label`` declares; other names are ignored (CVAT
+        drops attributes the task does not have); bad values are errors."""
+        skip = set(ignore)
+        out: list[AttributeVal] = []
+        for name, raw in values.items():
+            if name in skip:
+                continue
+            spec = label.attribute_by_name(name)
+            if spec is None:
+                continue
+            value = _normalise_value(spec, raw)
+            why = spec.check_value(value)
+            if why:
+                raise FormatError(f"{where}: attribute '{name}' of '{label.name}': {why}")
+            out.append(AttributeVal(spec.id, value))
+        return out
+
+    def split(self, label: LabelSpec, attrs: Iterable[AttributeVal]) -> tuple[list[AttributeVal],
+                                                                               list[AttributeVal]]:
+        """(immutable, mutable) by the label's specs."""
+        imm: list[AttributeVal] = []
+        mut: list[AttributeVal] = []
+        for a in attrs:
+            spec = label.attribute(a.spec_id)
+            (mut if spec is not None and spec.mutable else imm).append(a)
+        return imm, mut
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _stem(name: str) -> str:
+    base = posixpath.basename(name)
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+class FrameMap:
+    """Matches names in a file (paths, item ids, stems) to task frame numbers."""
+
+    def __init__(self, frames: Sequence[FrameInfo]) -> None:
+        self.frames = {f.frame: f for f in frames}
+        self._exact: dict[str, int] = {}
+        self._noext: dict[str, int] = {}
+        self._base: dict[str, int] = {}
+        self._stem: dict[str, int] = {}
+        for f in frames:
+            name = f.name.replace("\\", "/")
+            self._exact.setdefault(name, f.frame)
+            self._noext.setdefault(name.rsplit(".", 1)[0] if "." in posixpath.basename(name) else name,
+                                   f.frame)
+            self._base.setdefault(posixpath.basename(name), f.frame)
+            self._stem.setdefault(_stem(name), f.frame)
+
+    def get(self, name: str) -> int | None:
+        name = name.replace("\\", "/")
+        while name.startswith("./"):
+            name = name[2:]
+        for table, key in (
+            (self._exact, name),
+            (self._noext, name),
+            (self._noext, name.rsplit(".", 1)[0]),
+            (self._base, posixpath.basename(name)),
+            (self._stem, _stem(name)),
+        ):
+            frame = table.get(key)
+            if frame is not None:
+                return frame
+        return None
+
+    def match(self, name: str, where: str) -> int:
+        frame = self.get(name)
+        if frame is None:
+            raise FormatError(f"{where}: could not match item '{name}' with any task frame")
+        return frame
+
+    def info(self, frame: int) -> FrameInfo:
+        return self.frames[frame]
+
+
+# --------------------------------------------------------------------------- flattening
+
+
+class FlatShape(NamedTuple):
+    shape: LabeledShape
+    track_id: int | None  # the track's id (or its index when it has none); None for shapes
+    keyframe: bool
+
+
+@dataclass(slots=True)
+class FrameAnnotations:
+    frame: FrameInfo
+    shapes: list[FlatShape] = field(default_factory=list)
+    tags: list[LabeledImage] = field(default_factory=list)
+
+
+def group_by_frame(view: DatasetView, *, include_outside: bool = False,
+                   with_tracks: bool = True) -> list[FrameAnnotations]:
+    """Every frame of the view (empty ones too, in ``view.frames`` order) with its shapes
+    (plain shapes, then per-frame shapes of tracks) and tags. Annotations on frames that are
+    not in the view are dropped."""
+    out = [FrameAnnotations(f) for f in view.frames]
+    index = {fa.frame.frame: fa for fa in out}
+    data = view.annotations
+    for shape in data.shapes:
+        fa = index.get(shape.frame)
+        if fa is not None and (include_outside or not shape.outside):
+            fa.shapes.append(FlatShape(shape, None, True))
+    if with_tracks:
+        tracks = data.tracks
+        for item in tracks_to_shapes(tracks, stop_frame=view.last_frame(), include_outside=include_outside,
+                                     frames=index):
+            track = tracks[item.track_index]
+            track_id = track.id if track.id is not None else item.track_index
+            index[item.shape.frame].shapes.append(FlatShape(item.shape, track_id, item.keyframe))
+    for tag in data.tags:
+        fa = index.get(tag.frame)
+        if fa is not None:
+            fa.tags.append(tag)
+    return out
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def polygon_area(points: Sequence[float]) -> float:
+    n = len(points) // 2
+    s = 0.0
+    for i in range(n):
+        x0, y0 = points[2 * i], points[2 * i + 1]
+        x1, y1 = points[(2 * i + 2) % (2 * n)], points[(2 * i + 3) % (2 * n)]
+        s += x0 * y1 - x1 * y0
+    return abs(s) / 2.0
+
+
+def points_bbox(points: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(x, y, w, h)`` of a flat point list."""
+    xs, ys = points[0::2], points[1::2]
+    x0, y0 = min(xs), min(ys)
+    return x0, y0, max(xs) - x0, max(ys) - y0
+
+
+def fmt(value: float) -> str:
+    """A short, exact-enough number (``%.2f`` would lose the round trip): ints without '.0'."""
+    if value == int(value) and math.isfinite(value):
+        return str(int(value))
+    return repr(round(value, 6))
+
+
+# --------------------------------------------------------------------------- masks and RLE
+
+
+def cvat_mask_to_bitmap(points: Sequence[float], width: int, height: int) -> npt.NDArray[np.bool_]:
+    """A full-frame boolean bitmap from CVAT mask ``points`` (RLE + inclusive box)."""
+    import numpy as np
+
+    left, top, right, bottom = (round(v) for v in points[-4:])
+    w, h = right - left + 1, bottom - top + 1
+    runs = np.asarray([round(v) for v in points[:-4]], dtype=np.int64)
+    values = np.zeros(len(runs), dtype=bool)
+    values[1::2] = True
+    flat = np.repeat(values, runs)
+    if flat.size != w * h:
+        raise FormatError(f"mask runs cover {flat.size} pixels, the box has {w * h}")
+    crop = flat.reshape(h, w)
+    full = np.zeros((height, width), dtype=bool)
+    y1, x1 = min(bottom + 1, height), min(right + 1, width)
+    if top < height and left < width:
+        full[top:y1, left:x1] = crop[: y1 - top, : x1 - left]
+    return full
+
+
+def _runs(flat: npt.NDArray[np.bool_]) -> list[int]:
+    """Run lengths of a flat bool array, alternating and starting with False."""
+    import numpy as np
+
+    if flat.size == 0:
+        return []
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate(([0], change, [flat.size]))
+    runs = np.diff(bounds).tolist()
+    if flat[0]:
+        runs.insert(0, 0)
+    return [int(r) for r in runs]
+
+
+def bitmap_to_cvat_mask(bitmap: npt.NDArray[Any]) -> list[float] | None:
+    """CVAT mask ``points`` cropped to the set pixels, or ``None`` for an empty bitmap."""
+    import numpy as np
+
+    mask = np.asarray(bitmap).astype(bool)
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return None
+    top, bottom, left, right = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+    crop = mask[top:bottom + 1, left:right + 1]
+    return [float(r) for r in _runs(crop.reshape(-1))] + [float(left), float(top), float(right),
+                                                           float(bottom)]
+
+
+def bitmap_to_coco_rle(bitmap: npt.NDArray[Any]) -> dict[str, Any]:
+    """COCO's uncompressed RLE (column-major counts) of a full-frame bitmap."""
+    import numpy as np
+
+    mask = np.asarray(bitmap).astype(bool)
+    h, w = mask.shape
+    return {"counts": _runs(mask.reshape(-1, order="F")), "size": [int(h), int(w)]}
+
+
+def coco_rle_to_bitmap(rle: Mapping[str, Any], where: str = "") -> npt.NDArray[np.bool_]:
+    import numpy as np
+
+    try:
+        h, w = (int(v) for v in rle["size"])
+        counts = rle["counts"]
+        runs = rle_string_decode(counts) if isinstance(counts, str | bytes) else [int(c) for c in counts]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{where}: malformed RLE segmentation ({exc})") from exc
+    values = np.zeros(len(runs), dtype=bool)
+    values[1::2] = True
+    flat = np.repeat(values, np.asarray(runs, dtype=np.int64))
+    if flat.size != h * w:
+        raise FormatError(f"{where}: RLE covers {flat.size} pixels, size {h}x{w} has {h * w}")
+    return flat.reshape((h, w), order="F")
+
+
+def rle_string_encode(counts: Sequence[int]) -> str:
+    """COCO's compressed RLE string (as pycocotools ``rleToString``)."""
+    out: list[str] = []
+    for i, count in enumerate(counts):
+        x = int(count)
+        if i > 2:
+            x -= int(counts[i - 2])
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = not ((c & 0x10) == 0 and x == 0) and not ((c & 0x10) != 0 and x == -1)
+            if more:
+                c |= 0x20
+            out.append(chr(c + 48))
+    return "".join(out)
+
+
+def rle_string_decode(data: str | bytes) -> list[int]:
+    """Counts of a COCO compressed RLE string (as pycocotools ``rleFrString``)."""
+    text = data.decode("ascii") if isinstance(data, bytes) else data
+    counts: list[int] = []
+    p = 0
+    while p < len(text):
+        x = 0
+        k = 0
+        more = True
+        while more:
+            if p >= len(text):
+                raise ValueError("truncated RLE string")
+            c = ord(text[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
