@@ -23,16 +23,58 @@ from cvat_serverless.domain.errors import ValidationError
 CONTRACT_EXAMPLE: dict[str, Any] = {
     "version": 3,
     "tags": [{"id": 10, "frame": 0, "label_id": 2, "group": 0, "source": "manual", "attributes": []}],
-    "shapes": [{"id": 11, "type": "rectangle", "frame": 0, "label_id": 2, "group": 0, "source": "auto",
-                "occluded": False, "outside": False, "z_order": 0, "rotation": 0.0,
-                "points": [1.0, 2.0, 10.0, 12.0], "attributes": [{"spec_id": 5, "value": "red"}],
-                "elements": []}],
-    "tracks": [{"id": 12, "frame": 0, "label_id": 2, "group": 0, "source": "manual", "attributes": [],
-                "shapes": [{"id": 13, "type": "rectangle", "frame": 0, "occluded": False, "outside": False,
-                            "z_order": 0, "rotation": 0.0, "points": [1.0, 1.0, 5.0, 5.0], "attributes": []},
-                           {"id": 14, "type": "rectangle", "frame": 1, "occluded": False, "outside": True,
-                            "z_order": 0, "rotation": 0.0, "points": [2.0, 2.0, 6.0, 6.0], "attributes": []}],
-                "elements": []}],
+    "shapes": [
+        {
+            "id": 11,
+            "type": "rectangle",
+            "frame": 0,
+            "label_id": 2,
+            "group": 0,
+            "source": "auto",
+            "occluded": False,
+            "outside": False,
+            "z_order": 0,
+            "rotation": 0.0,
+            "points": [1.0, 2.0, 10.0, 12.0],
+            "attributes": [{"spec_id": 5, "value": "red"}],
+            "elements": [],
+        }
+    ],
+    "tracks": [
+        {
+            "id": 12,
+            "frame": 0,
+            "label_id": 2,
+            "group": 0,
+            "source": "manual",
+            "attributes": [],
+            "shapes": [
+                {
+                    "id": 13,
+                    "type": "rectangle",
+                    "frame": 0,
+                    "occluded": False,
+                    "outside": False,
+                    "z_order": 0,
+                    "rotation": 0.0,
+                    "points": [1.0, 1.0, 5.0, 5.0],
+                    "attributes": [],
+                },
+                {
+                    "id": 14,
+                    "type": "rectangle",
+                    "frame": 1,
+                    "occluded": False,
+                    "outside": True,
+                    "z_order": 0,
+                    "rotation": 0.0,
+                    "points": [2.0, 2.0, 6.0, 6.0],
+                    "attributes": [],
+                },
+            ],
+            "elements": [],
+        }
+    ],
 }
 
 
@@ -62,9 +104,8 @@ def test_from_dict_reports_the_path_of_a_bad_field() -> None:
         LabeledData.from_dict({"tags": [{"frame": True, "label_id": 1}]})
 
 
-def _rect(points: list[float], **kw: object) -> LabeledShape:
-    return LabeledShape(type=ShapeType.RECTANGLE, frame=kw.pop("frame", 0), label_id=kw.pop("label_id", 1),  # type: ignore[arg-type]
-                        points=points, **kw)  # type: ignore[arg-type]
+def _rect(points: list[float], frame: int = 0, label_id: int = 1, **kw: Any) -> LabeledShape:
+    return LabeledShape(type=ShapeType.RECTANGLE, frame=frame, label_id=label_id, points=points, **kw)
 
 
 def test_valid_annotations_pass(labels: list[LabelSpec]) -> None:
@@ -78,17 +119,30 @@ def test_valid_annotations_pass(labels: list[LabelSpec]) -> None:
             LabeledShape(ShapeType.ELLIPSE, 1, 1, [10, 10, 15, 7], rotation=359.5),
             LabeledShape(ShapeType.CUBOID, 1, 1, [float(i) for i in range(16)]),
             LabeledShape(ShapeType.MASK, 1, 1, [2, 3, 1, 5, 6, 7, 7]),  # 3x2 box, 6 pixels
-            LabeledShape(ShapeType.SKELETON, 2, 3, [], elements=[
-                LabeledShape(ShapeType.POINTS, 2, 31, [1, 1]),
-                LabeledShape(ShapeType.POINTS, 2, 32, [3, 1]),
-                LabeledShape(ShapeType.POINTS, 2, 33, [2, 2], outside=True,
-                             attributes=[AttributeVal(330, "false")]),
-            ]),
+            LabeledShape(
+                ShapeType.SKELETON,
+                2,
+                3,
+                [],
+                elements=[
+                    LabeledShape(ShapeType.POINTS, 2, 31, [1, 1]),
+                    LabeledShape(ShapeType.POINTS, 2, 32, [3, 1]),
+                    LabeledShape(
+                        ShapeType.POINTS, 2, 33, [2, 2], outside=True, attributes=[AttributeVal(330, "false")]
+                    ),
+                ],
+            ),
         ],
-        tracks=[LabeledTrack(frame=0, label_id=2, shapes=[
-            TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
-            TrackedShape(ShapeType.RECTANGLE, 3, [0, 0, 1, 1], outside=True),
-        ])],
+        tracks=[
+            LabeledTrack(
+                frame=0,
+                label_id=2,
+                shapes=[
+                    TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
+                    TrackedShape(ShapeType.RECTANGLE, 3, [0, 0, 1, 1], outside=True),
+                ],
+            )
+        ],
     )
     validate_annotations(data, labels, frame_count=5)
 
@@ -118,11 +172,26 @@ def test_valid_annotations_pass(labels: list[LabelSpec]) -> None:
         (_rect([0, 0, 1, 1], attributes=[AttributeVal(12, "fast")]), "shapes[0].attributes[0]"),
         (_rect([0, 0, 1, 1], attributes=[AttributeVal(330, "true")]), "shapes[0].attributes[0]"),
         (_rect([0, 0, 1, 1], attributes=[AttributeVal(13, "x" * 5000)]), "shapes[0].attributes[0]"),
-        (LabeledShape(ShapeType.SKELETON, 0, 3, [], elements=[
-            LabeledShape(ShapeType.POINTS, 0, 31, [1, 1])]), "shapes[0].elements"),
-        (LabeledShape(ShapeType.SKELETON, 0, 3, [], elements=[
-            LabeledShape(ShapeType.POINTS, 0, 31, [1, 1]), LabeledShape(ShapeType.POINTS, 0, 32, [1, 1]),
-            LabeledShape(ShapeType.POINTS, 0, 2, [1, 1])]), "shapes[0].elements[2].label_id"),
+        (
+            LabeledShape(
+                ShapeType.SKELETON, 0, 3, [], elements=[LabeledShape(ShapeType.POINTS, 0, 31, [1, 1])]
+            ),
+            "shapes[0].elements",
+        ),
+        (
+            LabeledShape(
+                ShapeType.SKELETON,
+                0,
+                3,
+                [],
+                elements=[
+                    LabeledShape(ShapeType.POINTS, 0, 31, [1, 1]),
+                    LabeledShape(ShapeType.POINTS, 0, 32, [1, 1]),
+                    LabeledShape(ShapeType.POINTS, 0, 2, [1, 1]),
+                ],
+            ),
+            "shapes[0].elements[2].label_id",
+        ),
         (LabeledShape(ShapeType.POINTS, 0, 3, [1, 1]), "shapes[0].type"),
     ],
 )
@@ -137,14 +206,32 @@ def test_invalid_shapes_are_rejected_with_their_path(
 def test_invalid_tracks_and_tags(labels: list[LabelSpec]) -> None:
     cases = [
         (LabeledTrack(frame=0, label_id=1, shapes=[]), "tracks[0].shapes"),
-        (LabeledTrack(frame=1, label_id=1, shapes=[TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1])]),
-         "tracks[0].frame"),
-        (LabeledTrack(frame=0, label_id=1, shapes=[
-            TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
-            TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1])]), "tracks[0].shapes[1].frame"),
-        (LabeledTrack(frame=0, label_id=1, shapes=[
-            TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
-            TrackedShape(ShapeType.POLYGON, 2, [0, 0, 1, 1, 2, 2])]), "tracks[0].shapes[1].type"),
+        (
+            LabeledTrack(frame=1, label_id=1, shapes=[TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1])]),
+            "tracks[0].frame",
+        ),
+        (
+            LabeledTrack(
+                frame=0,
+                label_id=1,
+                shapes=[
+                    TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
+                    TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
+                ],
+            ),
+            "tracks[0].shapes[1].frame",
+        ),
+        (
+            LabeledTrack(
+                frame=0,
+                label_id=1,
+                shapes=[
+                    TrackedShape(ShapeType.RECTANGLE, 0, [0, 0, 1, 1]),
+                    TrackedShape(ShapeType.POLYGON, 2, [0, 0, 1, 1, 2, 2]),
+                ],
+            ),
+            "tracks[0].shapes[1].type",
+        ),
     ]
     for track, path in cases:
         with pytest.raises(AnnotationValidationError) as exc:

@@ -40,9 +40,13 @@ def test_box_interpolates_linearly_and_holds_after_the_last_keyframe() -> None:
 
 
 def test_outside_semantics() -> None:
-    track = _box_track([
-        (2, [0, 0, 10, 10], False), (4, [4, 4, 14, 14], True), (8, [8, 8, 18, 18], False),
-    ])
+    track = _box_track(
+        [
+            (2, [0, 0, 10, 10], False),
+            (4, [4, 4, 14, 14], True),
+            (8, [8, 8, 18, 18], False),
+        ]
+    )
     visible = [s.frame for s in interpolate_track(track, stop_frame=9)]
     assert visible == [2, 3, 8, 9]  # nothing before the first keyframe, nothing while outside
     with_outside = [
@@ -92,11 +96,15 @@ def test_polygons_with_different_point_counts_interpolate() -> None:
 
 def test_skeleton_tracks_interpolate_elements_and_mark_missing_ones_outside() -> None:
     track = LabeledTrack(
-        frame=0, label_id=3,
+        frame=0,
+        label_id=3,
         shapes=[TrackedShape(ShapeType.SKELETON, 0, []), TrackedShape(ShapeType.SKELETON, 4, [])],
         elements=[
-            LabeledTrack(frame=0, label_id=31, shapes=[
-                TrackedShape(ShapeType.POINTS, 0, [0, 0]), TrackedShape(ShapeType.POINTS, 4, [4, 8])]),
+            LabeledTrack(
+                frame=0,
+                label_id=31,
+                shapes=[TrackedShape(ShapeType.POINTS, 0, [0, 0]), TrackedShape(ShapeType.POINTS, 4, [4, 8])],
+            ),
             LabeledTrack(frame=2, label_id=32, shapes=[TrackedShape(ShapeType.POINTS, 2, [1, 1])]),
         ],
     )
@@ -108,24 +116,35 @@ def test_skeleton_tracks_interpolate_elements_and_mark_missing_ones_outside() ->
 
 
 def test_shapes_to_tracks_closes_gaps_and_ends() -> None:
-    shapes = [LabeledShape(ShapeType.RECTANGLE, f, 1, [f, 0, f + 1, 1], attributes=[AttributeVal(10, "red")])
-              for f in (0, 1, 2, 5, 6)]
+    shapes = [
+        LabeledShape(ShapeType.RECTANGLE, f, 1, [f, 0, f + 1, 1], attributes=[AttributeVal(10, "red")])
+        for f in (0, 1, 2, 5, 6)
+    ]
     plain = LabeledShape(ShapeType.RECTANGLE, 0, 1, [0, 0, 1, 1])
     tracks, rest = shapes_to_tracks(
-        [*shapes, plain], key=lambda s: 7 if s is not plain else None,
-        labels={1: _car()}, stop_frame=9,
+        [*shapes, plain],
+        key=lambda s: 7 if s is not plain else None,
+        labels={1: _car()},
+        stop_frame=9,
     )
     assert rest == [plain]
     (track,) = tracks
     assert [(k.frame, k.outside) for k in track.shapes] == [
-        (0, False), (1, False), (2, False), (3, True), (5, False), (6, False), (7, True)]
+        (0, False),
+        (1, False),
+        (2, False),
+        (3, True),
+        (5, False),
+        (6, False),
+        (7, True),
+    ]
     assert track.attributes == [AttributeVal(10, "red")]  # immutable -> the track
     visible = [s.frame for s, _ in track_to_shapes(track, stop_frame=9)]
     assert visible == [0, 1, 2, 5, 6]
 
 
 def _car() -> LabelSpec:
-    from conftest import make_labels
+    from annotation_helpers import make_labels
 
     return make_labels()[0]
 
@@ -143,8 +162,15 @@ def box_tracks(draw: st.DrawFn) -> LabeledTrack:
     for f in frames:
         x, y = draw(coord), draw(coord)
         w, h = draw(st.floats(0, 300)), draw(st.floats(0, 300))
-        shapes.append(TrackedShape(ShapeType.RECTANGLE, f, [x, y, x + w, y + h], outside=draw(st.booleans()),
-                                   rotation=draw(st.floats(0, 359.9))))
+        shapes.append(
+            TrackedShape(
+                ShapeType.RECTANGLE,
+                f,
+                [x, y, x + w, y + h],
+                outside=draw(st.booleans()),
+                rotation=draw(st.floats(0, 359.9)),
+            )
+        )
     return LabeledTrack(frame=frames[0], label_id=1, shapes=shapes)
 
 
@@ -183,15 +209,20 @@ def test_outside_frames_produce_no_shapes(track: LabeledTrack) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(coord, coord), min_size=3, max_size=12),
-       st.lists(st.tuples(coord, coord), min_size=3, max_size=12))
+@given(
+    st.lists(st.tuples(coord, coord), min_size=3, max_size=12),
+    st.lists(st.tuples(coord, coord), min_size=3, max_size=12),
+)
 def test_polygon_track_keyframes_are_exact_and_midframes_have_points(
     a: list[tuple[float, float]], b: list[tuple[float, float]]
 ) -> None:
     pa = [v for p in a for v in p]
     pb = [v for p in b for v in p]
-    track = LabeledTrack(frame=0, label_id=1, shapes=[
-        TrackedShape(ShapeType.POLYGON, 0, pa), TrackedShape(ShapeType.POLYGON, 4, pb)])
+    track = LabeledTrack(
+        frame=0,
+        label_id=1,
+        shapes=[TrackedShape(ShapeType.POLYGON, 0, pa), TrackedShape(ShapeType.POLYGON, 4, pb)],
+    )
     out = {s.frame: s for s in interpolate_track(track, stop_frame=4)}
     assert out[0].points == pa and out[4].points == pb
     for f in (1, 2, 3):

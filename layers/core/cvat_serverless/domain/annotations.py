@@ -494,8 +494,16 @@ class _Parser:
     def fail(self, path: str, message: str) -> None:
         raise AnnotationValidationError(f"{path}: {message}", fields={path: [message]})
 
-    def _get(self, obj: Mapping[str, Any], key: str, path: str, kind: type | tuple[type, ...],
-             default: Any = ..., *, nullable: bool = False) -> Any:
+    def _get(
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        path: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        *,
+        nullable: bool = False,
+    ) -> Any:
         if key not in obj:
             if default is ...:
                 self.fail(f"{path}.{key}", "This field is required.")
@@ -608,8 +616,10 @@ class _Parser:
         return LabeledTrack(
             frame=self._get(obj, "frame", path, int),
             label_id=self._get(obj, "label_id", path, int),
-            shapes=[self.tracked_shape(s, f"{path}.shapes[{i}]")
-                    for i, s in enumerate(self._list(obj, "shapes", path))],
+            shapes=[
+                self.tracked_shape(s, f"{path}.shapes[{i}]")
+                for i, s in enumerate(self._list(obj, "shapes", path))
+            ],
             elements=elements,
             **self._common(obj, path),
         )
@@ -642,12 +652,16 @@ class _Parser:
         return LabeledData(
             version=version,
             tags=[self.tag(t, f"tags[{i}]") for i, t in enumerate(self._list(obj, "tags", "annotations"))],
-            shapes=[self.shape(s, f"shapes[{i}]")
-                    for i, s in enumerate(self._list(obj, "shapes", "annotations"))],
-            tracks=[self.track(t, f"tracks[{i}]")
-                    for i, t in enumerate(self._list(obj, "tracks", "annotations"))],
-            intervals=[self.interval(t, f"intervals[{i}]")
-                       for i, t in enumerate(self._list(obj, "intervals", "annotations"))],
+            shapes=[
+                self.shape(s, f"shapes[{i}]") for i, s in enumerate(self._list(obj, "shapes", "annotations"))
+            ],
+            tracks=[
+                self.track(t, f"tracks[{i}]") for i, t in enumerate(self._list(obj, "tracks", "annotations"))
+            ],
+            intervals=[
+                self.interval(t, f"intervals[{i}]")
+                for i, t in enumerate(self._list(obj, "intervals", "annotations"))
+            ],
         )
 
 

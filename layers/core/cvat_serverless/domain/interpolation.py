@@ -160,8 +160,15 @@ def _walk(shapes: Sequence[TrackedShape], stop_frame: int) -> Iterator[FrameShap
             attrs[attr.spec_id] = attr.value
         current = [AttributeVal(k, v) for k, v in attrs.items()]
         yield FrameShape(
-            a.frame, a.type, list(a.points), a.occluded, a.outside, a.z_order, a.rotation,
-            current, keyframe=True,
+            a.frame,
+            a.type,
+            list(a.points),
+            a.occluded,
+            a.outside,
+            a.z_order,
+            a.rotation,
+            current,
+            keyframe=True,
         )
         b = keys[i + 1] if i + 1 < len(keys) else None
         end = min(b.frame if b is not None else stop_frame + 1, stop_frame + 1)
@@ -175,7 +182,14 @@ def _walk(shapes: Sequence[TrackedShape], stop_frame: int) -> Iterator[FrameShap
             else:
                 points, rotation = list(a.points), a.rotation
             yield FrameShape(
-                frame, a.type, points, a.occluded, a.outside, a.z_order, rotation, current,
+                frame,
+                a.type,
+                points,
+                a.occluded,
+                a.outside,
+                a.z_order,
+                rotation,
+                current,
                 keyframe=False,
             )
 
@@ -233,39 +247,61 @@ class TrackFrameShape(NamedTuple):
 def _to_labeled(track: LabeledTrack, fs: FrameShape) -> LabeledShape:
     elements = [
         LabeledShape(
-            type=e.type, frame=fs.frame, label_id=label_id, points=e.points, occluded=e.occluded,
-            outside=e.outside, z_order=e.z_order, rotation=e.rotation, group=track.group,
-            source=track.source, attributes=[*el_track.attributes, *e.attributes],
+            type=e.type,
+            frame=fs.frame,
+            label_id=label_id,
+            points=e.points,
+            occluded=e.occluded,
+            outside=e.outside,
+            z_order=e.z_order,
+            rotation=e.rotation,
+            group=track.group,
+            source=track.source,
+            attributes=[*el_track.attributes, *e.attributes],
         )
         for e, label_id, el_track in zip(fs.elements, fs.element_label_ids, track.elements, strict=True)
     ]
     return LabeledShape(
-        type=fs.type, frame=fs.frame, label_id=track.label_id, points=fs.points,
-        occluded=fs.occluded, outside=fs.outside, z_order=fs.z_order, rotation=fs.rotation,
-        group=track.group, source=track.source, attributes=[*track.attributes, *fs.attributes],
+        type=fs.type,
+        frame=fs.frame,
+        label_id=track.label_id,
+        points=fs.points,
+        occluded=fs.occluded,
+        outside=fs.outside,
+        z_order=fs.z_order,
+        rotation=fs.rotation,
+        group=track.group,
+        source=track.source,
+        attributes=[*track.attributes, *fs.attributes],
         elements=elements,
     )
 
 
 def track_to_shapes(
-    track: LabeledTrack, *, stop_frame: int, include_outside: bool = False,
+    track: LabeledTrack,
+    *,
+    stop_frame: int,
+    include_outside: bool = False,
     frames: Container[int] | None = None,
 ) -> Iterator[tuple[LabeledShape, bool]]:
     """``(shape, keyframe)`` per frame; shapes carry the track's label, group, source and its
     immutable attributes followed by the keyframe's mutable ones. ``id`` is left ``None``."""
-    for fs in interpolate_track(track, stop_frame=stop_frame, include_outside=include_outside,
-                                frames=frames):
+    for fs in interpolate_track(track, stop_frame=stop_frame, include_outside=include_outside, frames=frames):
         yield _to_labeled(track, fs), fs.keyframe
 
 
 def tracks_to_shapes(
-    tracks: Sequence[LabeledTrack], *, stop_frame: int, include_outside: bool = False,
+    tracks: Sequence[LabeledTrack],
+    *,
+    stop_frame: int,
+    include_outside: bool = False,
     frames: Container[int] | None = None,
 ) -> Iterator[TrackFrameShape]:
     """All per-frame shapes of ``tracks``, track by track (sort by frame if you need to)."""
     for index, track in enumerate(tracks):
-        for shape, keyframe in track_to_shapes(track, stop_frame=stop_frame,
-                                               include_outside=include_outside, frames=frames):
+        for shape, keyframe in track_to_shapes(
+            track, stop_frame=stop_frame, include_outside=include_outside, frames=frames
+        ):
             yield TrackFrameShape(index, track.id, keyframe, shape)
 
 
@@ -286,8 +322,14 @@ def _split_attributes(
 
 def _keyframe(shape: LabeledShape, mutable: list[AttributeVal]) -> TrackedShape:
     return TrackedShape(
-        type=shape.type, frame=shape.frame, points=list(shape.points), occluded=shape.occluded,
-        outside=shape.outside, z_order=shape.z_order, rotation=shape.rotation, attributes=mutable,
+        type=shape.type,
+        frame=shape.frame,
+        points=list(shape.points),
+        occluded=shape.occluded,
+        outside=shape.outside,
+        z_order=shape.z_order,
+        rotation=shape.rotation,
+        attributes=mutable,
     )
 
 
@@ -351,14 +393,27 @@ def shapes_to_tracks(
                 el_immutable, _ = _split_attributes(el_shapes[0].attributes, sub)
                 el_keys = [_keyframe(e, _split_attributes(e.attributes, sub)[1]) for e in el_shapes]
                 el_keys = _close(el_keys, stop_frame, close_gaps)
-                elements.append(LabeledTrack(
-                    frame=el_keys[0].frame, label_id=el_label, shapes=el_keys, group=first.group,
-                    source=first.source, attributes=el_immutable,
-                ))
+                elements.append(
+                    LabeledTrack(
+                        frame=el_keys[0].frame,
+                        label_id=el_label,
+                        shapes=el_keys,
+                        group=first.group,
+                        source=first.source,
+                        attributes=el_immutable,
+                    )
+                )
         keys = _close(keys, stop_frame, close_gaps)
-        tracks.append(LabeledTrack(
-            frame=keys[0].frame, label_id=label_id, shapes=keys, group=first.group,
-            source=first.source, attributes=immutable, elements=elements,
-        ))
+        tracks.append(
+            LabeledTrack(
+                frame=keys[0].frame,
+                label_id=label_id,
+                shapes=keys,
+                group=first.group,
+                source=first.source,
+                attributes=immutable,
+                elements=elements,
+            )
+        )
     tracks.sort(key=lambda t: t.frame)
     return tracks, plain

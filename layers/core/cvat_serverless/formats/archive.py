@@ -62,8 +62,9 @@ class ExportArchive:
     def __enter__(self) -> ExportArchive:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._zip.close()
 
     def _claim(self, name: str) -> None:
@@ -133,8 +134,15 @@ def _is_unsafe_name(name: str) -> bool:
 class ImportFiles:
     """Read-only view of an uploaded archive (or single file), with safety checks up front."""
 
-    def __init__(self, src: BinaryIO | IO[bytes], filename: str, *, max_members: int = MAX_MEMBERS,
-                 max_total_size: int = MAX_TOTAL_SIZE, max_ratio: int = MAX_RATIO) -> None:
+    def __init__(
+        self,
+        src: BinaryIO | IO[bytes],
+        filename: str,
+        *,
+        max_members: int = MAX_MEMBERS,
+        max_total_size: int = MAX_TOTAL_SIZE,
+        max_ratio: int = MAX_RATIO,
+    ) -> None:
         self.filename = filename
         self._zip: zipfile.ZipFile | None = None
         self._single: bytes | None = None
@@ -151,9 +159,7 @@ class ImportFiles:
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
                 raise ArchiveError(f"{filename}: not a valid ZIP archive ({exc})") from exc
             self._check(max_members, max_total_size, max_ratio)
-            self._members = {
-                i.filename: i for i in self._zip.infolist() if not i.is_dir()
-            }
+            self._members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
         else:
             if filename.lower().endswith(".zip"):
                 raise ArchiveError(f"{filename}: not a valid ZIP archive")
@@ -173,9 +179,7 @@ class ImportFiles:
                 raise UnsafeArchiveError(f"{self.filename}: unsafe path '{info.filename}' in the archive")
             mode = info.external_attr >> 16
             if mode and stat.S_ISLNK(mode):
-                raise UnsafeArchiveError(
-                    f"{self.filename}: symbolic link '{info.filename}' in the archive"
-                )
+                raise UnsafeArchiveError(f"{self.filename}: symbolic link '{info.filename}' in the archive")
             total += info.file_size
             ratio = info.file_size // max(info.compress_size, 1)
             if info.file_size > _RATIO_MIN_SIZE and ratio > max_ratio:

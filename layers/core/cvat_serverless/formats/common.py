@@ -84,8 +84,10 @@ class LabelMap:
     def resolve(self, name: str, where: str) -> LabelSpec:
         label = self.by_name.get(name)
         if label is None:
-            raise FormatError(f"{where}: label '{name}' is not in the task "
-                              f"(task labels: {', '.join(sorted(self.by_name)) or 'none'})")
+            raise FormatError(
+                f"{where}: label '{name}' is not in the task "
+                f"(task labels: {', '.join(sorted(self.by_name)) or 'none'})"
+            )
         return label
 
     def sublabel(self, parent: LabelSpec, name: str, where: str) -> LabelSpec:
@@ -94,8 +96,9 @@ class LabelMap:
             raise FormatError(f"{where}: '{name}' is not a point of skeleton '{parent.name}'")
         return sub
 
-    def attributes(self, label: LabelSpec, values: Mapping[str, Any], where: str,
-                   *, ignore: Iterable[str] = ()) -> list[AttributeVal]:
+    def attributes(
+        self, label: LabelSpec, values: Mapping[str, Any], where: str, *, ignore: Iterable[str] = ()
+    ) -> list[AttributeVal]:
         """``AttributeVal`` for the names ``label`` declares; other names are ignored (CVAT
         drops attributes the task does not have); bad values are errors."""
         skip = set(ignore)
@@ -113,8 +116,9 @@ class LabelMap:
             out.append(AttributeVal(spec.id, value))
         return out
 
-    def split(self, label: LabelSpec, attrs: Iterable[AttributeVal]) -> tuple[list[AttributeVal],
-                                                                               list[AttributeVal]]:
+    def split(
+        self, label: LabelSpec, attrs: Iterable[AttributeVal]
+    ) -> tuple[list[AttributeVal], list[AttributeVal]]:
         """(immutable, mutable) by the label's specs."""
         imm: list[AttributeVal] = []
         mut: list[AttributeVal] = []
@@ -144,8 +148,9 @@ class FrameMap:
         for f in frames:
             name = f.name.replace("\\", "/")
             self._exact.setdefault(name, f.frame)
-            self._noext.setdefault(name.rsplit(".", 1)[0] if "." in posixpath.basename(name) else name,
-                                   f.frame)
+            self._noext.setdefault(
+                name.rsplit(".", 1)[0] if "." in posixpath.basename(name) else name, f.frame
+            )
             self._base.setdefault(posixpath.basename(name), f.frame)
             self._stem.setdefault(_stem(name), f.frame)
 
@@ -191,8 +196,9 @@ class FrameAnnotations:
     tags: list[LabeledImage] = field(default_factory=list)
 
 
-def group_by_frame(view: DatasetView, *, include_outside: bool = False,
-                   with_tracks: bool = True) -> list[FrameAnnotations]:
+def group_by_frame(
+    view: DatasetView, *, include_outside: bool = False, with_tracks: bool = True
+) -> list[FrameAnnotations]:
     """Every frame of the view (empty ones too, in ``view.frames`` order) with its shapes
     (plain shapes, then per-frame shapes of tracks) and tags. Annotations on frames that are
     not in the view are dropped."""
@@ -205,8 +211,9 @@ def group_by_frame(view: DatasetView, *, include_outside: bool = False,
             fa.shapes.append(FlatShape(shape, None, True))
     if with_tracks:
         tracks = data.tracks
-        for item in tracks_to_shapes(tracks, stop_frame=view.last_frame(), include_outside=include_outside,
-                                     frames=index):
+        for item in tracks_to_shapes(
+            tracks, stop_frame=view.last_frame(), include_outside=include_outside, frames=index
+        ):
             track = tracks[item.track_index]
             track_id = track.id if track.id is not None else item.track_index
             index[item.shape.frame].shapes.append(FlatShape(item.shape, track_id, item.keyframe))
@@ -290,9 +297,13 @@ def bitmap_to_cvat_mask(bitmap: npt.NDArray[Any]) -> list[float] | None:
     if ys.size == 0:
         return None
     top, bottom, left, right = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
-    crop = mask[top:bottom + 1, left:right + 1]
-    return [float(r) for r in _runs(crop.reshape(-1))] + [float(left), float(top), float(right),
-                                                           float(bottom)]
+    crop = mask[top : bottom + 1, left : right + 1]
+    return [float(r) for r in _runs(crop.reshape(-1))] + [
+        float(left),
+        float(top),
+        float(right),
+        float(bottom),
+    ]
 
 
 def bitmap_to_coco_rle(bitmap: npt.NDArray[Any]) -> dict[str, Any]:

@@ -94,8 +94,9 @@ def _register(table: dict[str, _Entry], spec: FormatSpec, func: Callable[..., An
     table[spec.display_name] = _Entry(spec, func)
 
 
-def exporter(*, name: str, ext: str, version: str, dimension: str = "2d",
-             enabled: bool = True) -> Callable[[F], F]:
+def exporter(
+    *, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True
+) -> Callable[[F], F]:
     """Register an exporter ``(view, out, images) -> None`` under ``"{name} {version}"``."""
     spec = FormatSpec(name, ext, version, dimension, enabled)
 
@@ -106,8 +107,9 @@ def exporter(*, name: str, ext: str, version: str, dimension: str = "2d",
     return decorate
 
 
-def importer(*, name: str, ext: str, version: str, dimension: str = "2d",
-             enabled: bool = True) -> Callable[[F], F]:
+def importer(
+    *, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True
+) -> Callable[[F], F]:
     """Register an importer ``(src, view, filename) -> LabeledData`` under ``"{name} {version}"``."""
     spec = FormatSpec(name, ext, version, dimension, enabled)
 

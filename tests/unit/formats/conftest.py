@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from cvat_serverless.domain.annotations import DatasetView
+from format_helpers import image_bytes, make_view
+
+
+@pytest.fixture
+def view() -> DatasetView:
+    return make_view()
+
+
+@pytest.fixture
+def images() -> Callable[[int], bytes]:
+    return image_bytes
