@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.video.stream
 import numpy as np
 import pytest
 from PIL import Image
@@ -57,10 +58,16 @@ def encode_video(
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"g": str(gop), "bf": str(bframes), "crf": "18", "preset": "ultrafast" if bframes == 0 else "veryfast"}
+            stream.options = {
+                "g": str(gop),
+                "bf": str(bframes),
+                "crf": "18",
+                "preset": "ultrafast" if bframes == 0 else "veryfast",
+            }
         else:
             stream.codec_context.gop_size = gop
             stream.codec_context.max_b_frames = bframes
@@ -79,7 +86,13 @@ def encode_video(
 
 
 def save_image(
-    path: Path, n: int, *, fmt: str = "JPEG", orientation: int = 1, size: tuple[int, int] = (W, H), mode: str = "RGB"
+    path: Path,
+    n: int,
+    *,
+    fmt: str = "JPEG",
+    orientation: int = 1,
+    size: tuple[int, int] = (W, H),
+    mode: str = "RGB",
 ) -> Path:
     """An image showing ``n``; with an EXIF orientation the pixels are stored so that applying the
     orientation gives the upright picture back."""
@@ -132,7 +145,9 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def image_dir(tmp_path: Path) -> Callable[..., tuple[Path, list[str]]]:
-    def make(count: int = 10, *, fmt: str = "JPEG", ext: str = "jpg", prefix: str = "img") -> tuple[Path, list[str]]:
+    def make(
+        count: int = 10, *, fmt: str = "JPEG", ext: str = "jpg", prefix: str = "img"
+    ) -> tuple[Path, list[str]]:
         root = tmp_path / "images"
         root.mkdir(exist_ok=True)
         names = []
@@ -148,3 +163,13 @@ def image_dir(tmp_path: Path) -> Callable[..., tuple[Path, list[str]]]:
 @pytest.fixture
 def number_reader() -> Callable[[Image.Image], int]:
     return read_number
+
+
+@pytest.fixture
+def image_saver() -> Callable[..., Path]:
+    return save_image
+
+
+@pytest.fixture
+def frame_drawer() -> Callable[..., np.ndarray]:
+    return draw_number

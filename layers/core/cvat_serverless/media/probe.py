@@ -295,12 +295,16 @@ def index_video(
     name = name or path.name
     size = _file_size(path, name)
     with open_video(path, name) as container:
+        if all(s.codec_context is None for s in container.streams):
+            # e.g. an MP4 cut before its index (moov) was written: FFmpeg opens it but finds no
+            # stream it can describe.
+            raise CorruptMediaError(name, "no readable streams: the file is truncated or not a video")
         if not container.streams.video:
             raise NoVideoStreamError(name, "the file has no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         if ctx is None or not ctx.name:
-            raise UnsupportedMediaError(name, "the video codec is not supported")
+            raise CorruptMediaError(name, "the video stream cannot be read (truncated file or unknown codec)")
         coded_w, coded_h = ctx.width, ctx.height
         if max_pixels is not None and coded_w * coded_h > max_pixels:
             raise DecompressionBombError(

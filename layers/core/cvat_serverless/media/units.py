@@ -77,7 +77,8 @@ def plan_work_units(
     """Group chunks (in the order given: segment by segment) into units of ~``target_frames``.
 
     Once a unit reaches ``target_frames`` it is cut at the boundary, within the next
-    ``slack * target_frames`` frames, that wastes the fewest decoded frames for the next unit.
+    ``slack * target_frames`` frames, that wastes the fewest decoded frames for the next unit; a
+    tail shorter than that joins the last unit.
     Every chunk lands in exactly one unit; order is kept.
     """
     if target_frames < 1:
@@ -91,6 +92,12 @@ def plan_work_units(
         size += chunks[i].size
         i += 1
         if size >= target_frames and i < len(chunks):
+            rest = sum(c.size for c in chunks[i:])
+            if rest <= slack * target_frames:
+                # A short tail would be a unit that mostly opens, seeks and decodes waste.
+                current.extend(chunks[i:])
+                i = len(chunks)
+                break
             # Look ahead for the cheapest cut within the slack.
             best_j, best_waste = i, _decode_waste(manifest, chunks[i])
             extra, j = 0, i
