@@ -120,7 +120,15 @@ def make_annotations() -> LabeledData:
             attributes=[AttributeVal(10, "blue"), AttributeVal(11, "true"), AttributeVal(12, "42")],
         ),
         LabeledShape(
-            ShapeType.RECTANGLE, 0, 2, [30, 5, 50, 40], rotation=30.0, occluded=True, source="auto", group=1
+            ShapeType.RECTANGLE,
+            0,
+            2,
+            [30, 5, 50, 40],
+            rotation=30.0,
+            occluded=True,
+            source="auto",
+            group=1,
+            score=0.5,
         ),
         LabeledShape(
             ShapeType.POLYGON, 1, 1, [5, 5, 25, 5, 25, 25, 5, 25], attributes=[AttributeVal(10, "red")]

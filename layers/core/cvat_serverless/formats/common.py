@@ -27,10 +27,11 @@ from cvat_serverless.domain.annotations import (
     InputType,
     LabeledImage,
     LabeledShape,
+    LabeledTrack,
     LabelSpec,
 )
 from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.domain.interpolation import tracks_to_shapes
+from cvat_serverless.domain.interpolation import shapes_to_tracks, tracks_to_shapes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,6 +127,44 @@ class LabelMap:
             spec = label.attribute(a.spec_id)
             (mut if spec is not None and spec.mutable else imm).append(a)
         return imm, mut
+
+
+def typed_attributes(label: LabelSpec, attrs: Iterable[AttributeVal]) -> dict[str, Any]:
+    """``{name: value}`` with JSON types (checkbox -> bool, number -> int/float) for formats
+    that store attributes in JSON (COCO, Datumaro); unknown spec ids are dropped."""
+    out: dict[str, Any] = {}
+    for a in attrs:
+        spec = label.attribute(a.spec_id)
+        if spec is None:
+            continue
+        value: Any = a.value
+        if spec.input_type == InputType.CHECKBOX:
+            value = a.value.lower() == "true"
+        elif spec.input_type == InputType.NUMBER:
+            try:
+                number = float(a.value)
+                value = int(number) if number.is_integer() else number
+            except ValueError:
+                pass
+        out[spec.name] = value
+    return out
+
+
+def rebuild_tracks(
+    shapes: Iterable[tuple[LabeledShape, Any]], view: DatasetView
+) -> tuple[list[LabeledTrack], list[LabeledShape]]:
+    """``(shape, track_id or None)`` pairs from a format without tracks -> (tracks, shapes).
+
+    Every frame of a track becomes a keyframe (exact per-frame geometry); gaps and the end are
+    closed with outside keyframes (see ``shapes_to_tracks``)."""
+    pairs = list(shapes)
+    keys = {id(s): t for s, t in pairs if t is not None}
+    return shapes_to_tracks(
+        [s for s, _ in pairs],
+        key=lambda s: keys.get(id(s)),
+        labels=view.label_index(),
+        stop_frame=view.last_frame(),
+    )
 
 
 # --------------------------------------------------------------------------- frames

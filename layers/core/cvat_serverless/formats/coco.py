@@ -1,0 +1,368 @@
+"""COCO 1.0 (instances) and COCO Keypoints 1.0 (skeletons), exporters and importers.
+
+Archive: ``annotations/instances_<subset>.json`` (``person_keypoints_<subset>.json`` for
+Keypoints) and, with images, ``images/<subset>/<frame name>``. Imports accept that ZIP or a
+bare ``.json``.
+
+What is carried (COCO 1.0): rectangles (``bbox``, ``segmentation: []``), polygons (one polygon
+per annotation), masks (RLE ``{"counts": [...], "size": [h, w]}`` with ``iscrowd: 1``; compressed
+string counts are read too), tags are lost. CVAT's extra ``attributes`` object carries
+``occluded``, ``rotation`` (boxes), user attributes and ``track_id``/``keyframe`` for track
+frames; the importer rebuilds tracks from ``track_id`` (each frame a keyframe; an ``outside``
+keyframe closes every gap and the end), so track identity and per-frame geometry survive,
+keyframe positions do not. Lost: polylines, points, ellipses, cuboids, skeletons (use COCO
+Keypoints), tags, ``z_order``, ``group``, ``source`` (imported as ``manual``), ``score``,
+outside shapes. Category ids are ``1 + label index`` over the task's top-level labels.
+
+COCO Keypoints 1.0 carries skeletons only: one annotation per skeleton with ``keypoints``
+``[x, y, v, ...]`` in sublabel order (``v``: 0 = outside, 1 = occluded, 2 = visible), its
+``bbox`` and ``num_keypoints``; categories list ``keypoints`` (sublabel names) and ``skeleton``
+(1-based edges from the label's svg). A point with ``v = 0`` comes back at its exported
+position marked ``outside``.
+
+JSON is written incrementally (one annotation at a time) into the ZIP member.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, BinaryIO
+
+from cvat_serverless.domain.annotations import (
+    DatasetView,
+    LabeledData,
+    LabeledShape,
+    LabelSpec,
+    ShapeType,
+    check_geometry,
+)
+from cvat_serverless.domain.errors import FormatError
+
+from .archive import ExportArchive, ImportFiles, open_import
+from .common import (
+    FlatShape,
+    FrameAnnotations,
+    FrameMap,
+    ImageProvider,
+    LabelMap,
+    bitmap_to_cvat_mask,
+    coco_rle_to_bitmap,
+    group_by_frame,
+    points_bbox,
+    polygon_area,
+    rebuild_tracks,
+    typed_attributes,
+)
+from .registry import exporter, importer
+
+_INFO = {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""}
+_LICENSES = [{"name": "", "id": 0, "url": ""}]
+_RESERVED = ("occluded", "rotation", "track_id", "keyframe", "z_order")
+
+
+class _CocoWriter:
+    def __init__(self, view: DatasetView, keypoints: bool) -> None:
+        self.view = view
+        self.keypoints = keypoints
+        self.category = {label.id: i + 1 for i, label in enumerate(view.labels)}
+        self.labels = view.label_index()
+        self.next_id = 1
+
+    def categories(self) -> list[dict[str, Any]]:
+        out = []
+        for label in self.view.labels:
+            cat: dict[str, Any] = {"id": self.category[label.id], "name": label.name, "supercategory": ""}
+            if self.keypoints:
+                cat["keypoints"] = [s.name for s in label.sublabels]
+                cat["skeleton"] = [[a + 1, b + 1] for a, b in label.skeleton_edges()]
+            out.append(cat)
+        return out
+
+    def attributes(self, flat: FlatShape) -> dict[str, Any]:
+        shape = flat.shape
+        label = self.labels[shape.label_id]
+        attrs: dict[str, Any] = {"occluded": shape.occluded}
+        if shape.type == ShapeType.RECTANGLE:
+            attrs["rotation"] = shape.rotation
+        attrs.update(typed_attributes(label, shape.attributes))
+        if flat.track_id is not None:
+            attrs["track_id"] = flat.track_id
+            attrs["keyframe"] = flat.keyframe
+        return attrs
+
+    def annotation(self, flat: FlatShape, image_id: int, height: int, width: int) -> dict[str, Any] | None:
+        shape = flat.shape
+        category = self.category.get(shape.label_id)
+        if category is None:
+            return None
+        seg: Any
+        if self.keypoints:
+            if shape.type != ShapeType.SKELETON:
+                return None
+            kps: list[float] = []
+            visible: list[float] = []
+            for e in shape.elements:
+                v = 0 if e.outside else (1 if e.occluded else 2)
+                kps.extend((e.points[0], e.points[1], v))
+                if v:
+                    visible.extend(e.points[:2])
+            x, y, w, h = points_bbox(visible) if visible else (0.0, 0.0, 0.0, 0.0)
+            seg, area, iscrowd = [], w * h, 0
+            extra = {"keypoints": kps, "num_keypoints": sum(1 for e in shape.elements if not e.outside)}
+        elif shape.type == ShapeType.RECTANGLE:
+            x, y = shape.points[0], shape.points[1]
+            w, h = shape.points[2] - x, shape.points[3] - y
+            seg, area, iscrowd, extra = [], w * h, 0, {}
+        elif shape.type == ShapeType.POLYGON:
+            x, y, w, h = points_bbox(shape.points)
+            seg, area, iscrowd, extra = [list(shape.points)], polygon_area(shape.points), 0, {}
+        elif shape.type == ShapeType.MASK:
+            seg = _cvat_mask_to_coco(shape.points, height, width)
+            left, top, right, bottom = (round(v) for v in shape.points[-4:])
+            x, y, w, h = float(left), float(top), float(right - left + 1), float(bottom - top + 1)
+            area, iscrowd, extra = float(sum(seg["counts"][1::2])), 1, {}
+        else:
+            return None
+        ann = {
+            "id": self.next_id,
+            "image_id": image_id,
+            "category_id": category,
+            "segmentation": seg,
+            "area": area,
+            "bbox": [x, y, w, h],
+            "iscrowd": iscrowd,
+            "attributes": self.attributes(flat),
+            **extra,
+        }
+        self.next_id += 1
+        return ann
+
+    def write(self, out: IO[str], frames: list[FrameAnnotations]) -> None:
+        w = out.write
+        w('{"licenses":' + json.dumps(_LICENSES) + ',"info":' + json.dumps(_INFO))
+        w(',"categories":' + json.dumps(self.categories()))
+        w(',"images":[')
+        for i, fa in enumerate(frames):
+            f = fa.frame
+            image = {
+                "id": f.frame + 1,
+                "width": f.width,
+                "height": f.height,
+                "file_name": f.name,
+                "license": 0,
+                "flickr_url": "",
+                "coco_url": "",
+                "date_captured": 0,
+            }
+            w(("," if i else "") + json.dumps(image))
+        w('],"annotations":[')
+        first = True
+        for fa in frames:
+            f = fa.frame
+            chunk = []
+            for flat in fa.shapes:
+                ann = self.annotation(flat, f.frame + 1, f.height, f.width)
+                if ann is not None:
+                    chunk.append(json.dumps(ann, separators=(",", ":")))
+            if chunk:
+                w(("" if first else ",") + ",".join(chunk))
+                first = False
+        w("]}")
+
+
+def _cvat_mask_to_coco(points: list[float], height: int, width: int) -> dict[str, Any]:
+    from .common import bitmap_to_coco_rle, cvat_mask_to_bitmap
+
+    return bitmap_to_coco_rle(cvat_mask_to_bitmap(points, width, height))
+
+
+def _export(view: DatasetView, out: BinaryIO, images: ImageProvider | None, *, keypoints: bool) -> None:
+    prefix = "person_keypoints" if keypoints else "instances"
+    frames = group_by_frame(view)
+    subsets: dict[str, list[FrameAnnotations]] = defaultdict(list)
+    for fa in frames:
+        subsets[fa.frame.subset or "default"].append(fa)
+    writer = _CocoWriter(view, keypoints)
+    with ExportArchive(out) as archive:
+        for subset, subset_frames in subsets.items():
+            with archive.open_text(f"annotations/{prefix}_{subset}.json") as text:
+                writer.write(text, subset_frames)
+        archive.write_images(view, images, lambda f: f"images/{f.subset or 'default'}/{f.name}")
+
+
+@exporter(name="COCO", ext="ZIP", version="1.0")
+def export_coco(view: DatasetView, out: BinaryIO, images: ImageProvider | None = None) -> None:
+    _export(view, out, images, keypoints=False)
+
+
+@exporter(name="COCO Keypoints", ext="ZIP", version="1.0")
+def export_coco_keypoints(view: DatasetView, out: BinaryIO, images: ImageProvider | None = None) -> None:
+    _export(view, out, images, keypoints=True)
+
+
+# --------------------------------------------------------------------------- import
+
+
+def load_json(files: ImportFiles, name: str) -> Any:
+    text = files.read_text(name)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"{name}, line {exc.lineno} column {exc.colno}: malformed JSON ({exc.msg})"
+        ) from exc
+
+
+def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(obj, Mapping) or key not in obj:
+        raise FormatError(f"{where}: '{key}' is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise FormatError(f"{where}: '{key}' has the wrong type")
+    return value
+
+
+class _CocoReader:
+    def __init__(self, view: DatasetView, keypoints: bool) -> None:
+        self.view = view
+        self.keypoints = keypoints
+        self.labels = LabelMap(view.labels)
+        self.frames = FrameMap(view.frames)
+        self.sizes = {f.frame: (f.height, f.width) for f in view.frames}
+        self.shapes: list[tuple[LabeledShape, Any, bool]] = []
+
+    def read(self, doc: Any, file: str) -> None:
+        if not isinstance(doc, Mapping):
+            raise FormatError(f"{file}: the top level must be a JSON object")
+        categories: dict[int, LabelSpec] = {}
+        for i, cat in enumerate(_need(doc, "categories", list, file)):
+            where = f"{file}: categories[{i}]"
+            categories[_need(cat, "id", int, where)] = self.labels.resolve(
+                _need(cat, "name", str, where), where
+            )
+        images: dict[int, int] = {}
+        for i, img in enumerate(_need(doc, "images", list, file)):
+            where = f"{file}: images[{i}]"
+            images[_need(img, "id", int, where)] = self.frames.match(
+                _need(img, "file_name", str, where), where
+            )
+        for i, ann in enumerate(_need(doc, "annotations", list, file)):
+            where = f"{file}: annotations[{i}]"
+            image_id = _need(ann, "image_id", int, where)
+            frame = images.get(image_id)
+            if frame is None:
+                raise FormatError(f"{where}: image_id {image_id} is not in 'images'")
+            label = categories.get(_need(ann, "category_id", int, where))
+            if label is None:
+                raise FormatError(f"{where}: category_id {ann['category_id']} is not in 'categories'")
+            self.annotation(ann, frame, label, where)
+
+    def annotation(self, ann: Mapping[str, Any], frame: int, label: LabelSpec, where: str) -> None:
+        attrs = ann.get("attributes") or {}
+        if not isinstance(attrs, Mapping):
+            raise FormatError(f"{where}: 'attributes' must be an object")
+        common: dict[str, Any] = {
+            "frame": frame,
+            "label_id": label.id,
+            "occluded": bool(attrs.get("occluded", False)),
+            "attributes": self.labels.attributes(label, attrs, where, ignore=_RESERVED),
+        }
+        track = attrs.get("track_id")
+        keyframe = bool(attrs.get("keyframe", True))
+        new: list[LabeledShape] = []
+        if self.keypoints:
+            if "keypoints" not in ann:
+                return
+            new.append(self.skeleton(ann, label, common, where))
+        else:
+            seg = ann.get("segmentation")
+            if isinstance(seg, Mapping):
+                bitmap = coco_rle_to_bitmap(seg, where)
+                points = bitmap_to_cvat_mask(bitmap)
+                if points is not None:
+                    new.append(LabeledShape(ShapeType.MASK, points=points, **common))
+            elif isinstance(seg, list) and seg:
+                for poly in seg:
+                    pts = [float(v) for v in poly]
+                    self.check(ShapeType.POLYGON, pts, where)
+                    new.append(LabeledShape(ShapeType.POLYGON, points=pts, **common))
+            else:
+                bbox = _need(ann, "bbox", list, where)
+                if len(bbox) != 4:
+                    raise FormatError(f"{where}: 'bbox' must be [x, y, w, h]")
+                x, y, w, h = (float(v) for v in bbox)
+                rotation = float(attrs.get("rotation", 0.0) or 0.0) % 360.0
+                pts = [x, y, x + w, y + h]
+                self.check(ShapeType.RECTANGLE, pts, where)
+                new.append(LabeledShape(ShapeType.RECTANGLE, points=pts, rotation=rotation, **common))
+        for shape in new:
+            self.shapes.append((shape, track, keyframe))
+
+    def skeleton(
+        self, ann: Mapping[str, Any], label: LabelSpec, common: dict[str, Any], where: str
+    ) -> LabeledShape:
+        kps = _need(ann, "keypoints", list, where)
+        if not label.sublabels:
+            raise FormatError(f"{where}: label '{label.name}' is not a skeleton")
+        if len(kps) != 3 * len(label.sublabels):
+            raise FormatError(
+                f"{where}: {len(kps) // 3} keypoints, skeleton '{label.name}' has {len(label.sublabels)}"
+            )
+        elements = []
+        for i, sub in enumerate(label.sublabels):
+            x, y, v = (float(t) for t in kps[3 * i : 3 * i + 3])
+            elements.append(
+                LabeledShape(
+                    ShapeType.POINTS, common["frame"], sub.id, [x, y], outside=v == 0, occluded=v == 1
+                )
+            )
+        return LabeledShape(ShapeType.SKELETON, points=[], elements=elements, **common)
+
+    @staticmethod
+    def check(type_: ShapeType, pts: list[float], where: str) -> None:
+        why = check_geometry(type_, pts)
+        if why:
+            raise FormatError(f"{where}: {why}")
+
+    def result(self) -> LabeledData:
+        tracks, plain = rebuild_tracks(((s, t) for s, t, _ in self.shapes), self.view)
+        return LabeledData(shapes=plain, tracks=tracks)
+
+
+def _annotation_files(files: ImportFiles, prefix: str) -> Iterator[str]:
+    if not files.is_archive:
+        yield files.names()[0]
+        return
+    names = [
+        n
+        for n in files.names()
+        if n.lower().endswith(".json") and posixpath.basename(n).startswith(prefix + "_")
+    ]
+    if not names:
+        raise FormatError(f"{files.filename}: no annotations/{prefix}_<subset>.json in the archive")
+    yield from sorted(names)
+
+
+def _import(src: BinaryIO, view: DatasetView, filename: str, *, keypoints: bool) -> LabeledData:
+    prefix = "person_keypoints" if keypoints else "instances"
+    reader = _CocoReader(view, keypoints)
+    with open_import(src, filename) as files:
+        for name in _annotation_files(files, prefix):
+            reader.read(load_json(files, name), name)
+    return reader.result()
+
+
+@importer(name="COCO", ext="JSON, ZIP", version="1.0")
+def import_coco(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
+    return _import(src, view, filename, keypoints=False)
+
+
+@importer(name="COCO Keypoints", ext="JSON, ZIP", version="1.0")
+def import_coco_keypoints(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
+    return _import(src, view, filename, keypoints=True)
+
+
+__all__ = ["export_coco", "export_coco_keypoints", "import_coco", "import_coco_keypoints", "load_json"]
