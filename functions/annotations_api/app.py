@@ -1,0 +1,19 @@
+"""annotations-api: API Gateway (REST, proxy) -> the annotations_api app."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.api.apps import annotations_api
+
+logger = Logger(service="annotations-api")
+tracer = Tracer(service="annotations-api")
+metrics = Metrics(service="annotations-api")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return annotations_api.handle(event, context)

@@ -1,0 +1,19 @@
+"""core-api: API Gateway (REST, proxy) -> the core_api app."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.api.apps import core_api
+
+logger = Logger(service="core-api")
+tracer = Tracer(service="core-api")
+metrics = Metrics(service="core-api")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return core_api.handle(event, context)

@@ -1,0 +1,35 @@
+"""ingest: S3 ObjectCreated notifications (through SQS) -> task-data executions.
+
+Partial batch failures: one bad record is retried (and finally dead-lettered) alone.
+"""
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.bootstrap import container
+from cvat_serverless.services.ingest import UploadedObject
+
+logger = Logger(service="ingest")
+tracer = Tracer(service="ingest")
+metrics = Metrics(service="ingest")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    for s3 in record.json_body.get("Records", []):  # an s3:TestEvent has none
+        obj = s3["s3"]["object"]
+        upload = UploadedObject(s3["s3"]["bucket"]["name"], unquote_plus(obj["key"]), int(obj.get("size", 0)),
+                                obj.get("eTag", ""), obj.get("sequencer") or s3.get("eventTime", ""))
+        logger.info("upload", extra={"key": upload.key, "execution": container().ingest.accept(upload)})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

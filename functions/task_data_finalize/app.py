@@ -1,0 +1,30 @@
+"""task-data step 3: collect the segments' results, write the manifest, publish the event."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.bootstrap import container
+
+logger = Logger(service="task-data")
+tracer = Tracer(service="task-data")
+
+
+class SegmentResult(BaseModel):
+    index: int
+    result_key: str
+
+
+class FinalizeInput(BaseModel):
+    job_id: str
+    key: str
+    results: list[SegmentResult]
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=FinalizeInput)
+def lambda_handler(event: FinalizeInput, context: LambdaContext) -> dict[str, Any]:
+    results = [r.model_dump() for r in event.results]
+    return container().task_data.finalize(event.job_id, event.key, results, request_id=event.job_id)

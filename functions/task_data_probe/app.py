@@ -1,0 +1,23 @@
+"""task-data step 1: probe the uploaded object and plan its segments."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.bootstrap import container
+
+logger = Logger(service="task-data")
+tracer = Tracer(service="task-data")
+
+
+class ProbeInput(BaseModel):
+    job_id: str
+    key: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ProbeInput)
+def lambda_handler(event: ProbeInput, context: LambdaContext) -> dict[str, Any]:
+    return container().task_data.probe(event.job_id, event.key)

@@ -1,0 +1,26 @@
+"""task-data step 2 (one Map iteration): process one segment; returns an S3 key, not data."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cvat_serverless.bootstrap import container
+
+logger = Logger(service="task-data")
+tracer = Tracer(service="task-data")
+
+
+class SegmentInput(BaseModel):
+    job_id: str
+    key: str
+    index: int
+    start: int
+    end: int
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=SegmentInput)
+def lambda_handler(event: SegmentInput, context: LambdaContext) -> dict[str, Any]:
+    return container().task_data.process_segment(event.job_id, event.key, event.index, event.start, event.end)

@@ -1,0 +1,51 @@
+"""StepFunctionsWorkflowStarter: starts the state machines named in Settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ...domain.errors import ValidationError
+from .clients import client
+from .errors import aws_errors, error_code
+
+_NAME_OK = re.compile(r"[^0-9A-Za-z_-]")
+
+
+def execution_name(raw: str) -> str:
+    """Execution names: 1-80 chars of [0-9A-Za-z_-]; stable for the same input (idempotency)."""
+    cleaned = _NAME_OK.sub("-", raw).strip("-")
+    if len(cleaned) > 80:
+        import hashlib
+
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        cleaned = f"{cleaned[:63]}-{digest}"
+    return cleaned or "execution"
+
+
+class StepFunctionsWorkflowStarter:
+    def __init__(self, state_machines: Mapping[str, str]) -> None:
+        self._arns = dict(state_machines)
+
+    def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:
+        arn = self._arns.get(workflow)
+        if not arn:
+            raise ValidationError(f"Unknown workflow {workflow!r}.")
+        name = execution_name(name)
+        execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        try:
+            with aws_errors(f"starting {workflow}"):
+                answer = client("stepfunctions").start_execution(
+                    stateMachineArn=arn, name=name, input=json.dumps(payload, separators=(",", ":"))
+                )
+        except ClientError as exc:
+            # Same name and same input: AWS answers 200 for a running execution and this error
+            # for a finished one. Either way the work was started once, which is what we want.
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return execution_arn
+            raise
+        return str(answer["executionArn"])

@@ -1,0 +1,1 @@
+"""Administration commands (`cvat-serverless ...`): the embedded runtime and deployed stacks."""

@@ -1,0 +1,89 @@
+"""`cvat-serverless health`: one line per dependency, like CVAT's `manage.py health_check`."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .targets import QUEUE_OUTPUTS, Target
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        state = "working" if self.ok else "unavailable"
+        return f"{self.name:<44} ... {state}{': ' + self.detail if self.detail else ''}"
+
+
+def _run(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except Exception as exc:
+        return Check(name, False, f"{type(exc).__name__}: {exc}")
+
+
+def checks(target: Target) -> Iterator[Check]:
+    """Run every check against an activated target."""
+    from ..adapters.aws.clients import client
+    from ..adapters.aws.dynamo import SCHEMA_VERSION, DynamoSchema
+
+    out = target.outputs
+
+    def table() -> str:
+        status = client("dynamodb").describe_table(TableName=out["DataTableName"])["Table"]["TableStatus"]
+        if status != "ACTIVE":
+            raise RuntimeError(f"table status {status}")
+        return ""
+
+    def schema() -> str:
+        version = DynamoSchema(out["DataTableName"]).version()
+        if version is None:
+            raise RuntimeError("not initialised; run `cvat-serverless migrate`")
+        if version != SCHEMA_VERSION:
+            raise RuntimeError(f"table has version {version}, code expects {SCHEMA_VERSION}; "
+                               "run `cvat-serverless migrate`")
+        return f"version {version}"
+
+    def bucket() -> str:
+        client("s3").head_bucket(Bucket=out["MediaBucketName"])
+        return ""
+
+    def queue(url: str) -> Callable[[], str]:
+        def probe() -> str:
+            attrs = client("sqs").get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            waiting = int(attrs.get("ApproximateNumberOfMessages", 0))
+            return f"{waiting} messages waiting" if waiting else ""
+        return probe
+
+    def state_machine() -> str:
+        answer = client("stepfunctions").describe_state_machine(stateMachineArn=out["TaskDataStateMachineArn"])
+        if answer.get("status", "ACTIVE") != "ACTIVE":
+            raise RuntimeError(f"status {answer['status']}")
+        return ""
+
+    def bus() -> str:
+        client("events").describe_event_bus(Name=out["EventBusName"])
+        return ""
+
+    def api() -> str:
+        with urllib.request.urlopen(f"{target.api_url}/api/server/about", timeout=10) as answer:  # noqa: S310
+            about = json.loads(answer.read())
+        return f"CVAT API {about['version']}"
+
+    yield _run(f"DynamoDB table {out.get('DataTableName', '?')}", table)
+    yield _run("Database schema", schema)
+    yield _run(f"S3 media bucket {out.get('MediaBucketName', '?')}", bucket)
+    for name in QUEUE_OUTPUTS:
+        if name in out:
+            yield _run(f"SQS queue {out[name].rsplit('/', 1)[-1]}", queue(out[name]))
+    yield _run("Step Functions task-data state machine", state_machine)
+    yield _run(f"EventBridge bus {out.get('EventBusName', '?')}", bus)
+    if target.api_url:
+        yield _run("REST API", api)

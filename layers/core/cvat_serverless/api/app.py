@@ -1,0 +1,40 @@
+"""The app factory every API function uses: one resolver, one error mapping, one request id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from . import errors
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class CvatApi:
+    """An APIGatewayRestResolver with CVAT's error bodies and an X-Request-Id on every answer."""
+
+    def __init__(self, *routers: Router, title: str = "CVAT REST API") -> None:
+        self.resolver = APIGatewayRestResolver(enable_validation=True)
+        errors.register(self.resolver)
+        for router in routers:
+            self.resolver.include_router(router)
+        self.title = title
+
+    def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        response = self.resolver.resolve(dict(event), context)
+        request_id = request_id_of(event)
+        if request_id:
+            # Set here rather than in a middleware so error and not-found answers carry it too.
+            headers = response.setdefault("multiValueHeaders", {})
+            headers[REQUEST_ID_HEADER] = [request_id]
+        return response
+
+
+def request_id_of(event: Mapping[str, Any]) -> str:
+    """API Gateway's request id: the id a user quotes, and the correlation id in logs and events."""
+    context = event.get("requestContext") or {}
+    return str(context.get("requestId") or "")

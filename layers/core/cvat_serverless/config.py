@@ -1,0 +1,75 @@
+"""Settings, read from the environment once.
+
+The environment variable names are the ones template.yaml sets (a contract test checks both
+directions), so the same code runs on AWS, on LocalStack and in the embedded runtime, where the
+runtime sets the same variables from the same template.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+from .domain.errors import CvatServerlessError
+
+
+class ConfigurationError(CvatServerlessError):
+    """The deployment is missing a setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the handlers read from their environment."""
+
+    table_name: str
+    media_bucket: str
+    upload_prefix: str
+    event_bus_name: str
+    task_data_state_machine_arn: str
+    stage: str
+    server_version: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        missing: list[str] = []
+        for field_name, (var, default) in SETTINGS_ENV.items():
+            value = environ.get(var)
+            if value is None or value == "":
+                if default is None:
+                    missing.append(var)
+                    continue
+                value = default
+            values[field_name] = value
+        if missing:
+            raise ConfigurationError(
+                "Missing environment variables: " + ", ".join(sorted(missing))
+                + ". They are set by template.yaml; outside Lambda run `cvat-serverless env`."
+            )
+        return cls(**values)
+
+
+# The variable names below are part of the contract with template.yaml.
+# A default of None means required. Optional ones have a default that is right for every runtime.
+SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
+    "table_name": ("CVAT_TABLE_NAME", None),
+    "media_bucket": ("CVAT_MEDIA_BUCKET", None),
+    "upload_prefix": ("CVAT_UPLOAD_PREFIX", "uploads/"),
+    "event_bus_name": ("CVAT_EVENT_BUS_NAME", None),
+    # Only the functions that start task-data executions get it (a Globals entry would make the
+    # state machine depend on itself through its own step functions).
+    "task_data_state_machine_arn": ("CVAT_TASK_DATA_STATE_MACHINE_ARN", ""),
+    "stage": ("CVAT_STAGE", "dev"),
+    "server_version": ("CVAT_SERVER_VERSION", "2.80.0"),
+}
+
+assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return Settings.from_env()

@@ -1,0 +1,219 @@
+"""API Gateway (REST API, Lambda proxy integration) for the embedded runtime, as WSGI.
+
+Turns each HTTP request into the v1 proxy event API Gateway sends (resource, path parameters,
+multi-value headers and query strings, base64 bodies per BinaryMediaTypes, requestContext with a
+request id), routed by the template's API events with API Gateway's precedence (static segment >
+{param} > {proxy+}), and turns the handler's answer back into HTTP (several Set-Cookie headers,
+base64 bodies). Unknown routes answer 403 "Missing Authentication Token", a crashed handler 502,
+as on AWS. Paths outside /api/ serve the frontend build when one exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import mimetypes
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.serving import WSGIRequestHandler
+
+from .deployer import Route
+from .lambdas import FunctionRegistry
+
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+class RawHeadersRequestHandler(WSGIRequestHandler):
+    """WSGI folds repeated request headers into one; keep the raw list for multiValueHeaders."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["cvat.raw_headers"] = list(self.headers.items())
+        return environ
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the handlers log each request as JSON; the access log would repeat it
+
+
+def _match(route_path: str, path: str) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    route_parts = [p for p in route_path.split("/") if p]
+    parts = [p for p in path.split("/") if p]
+    params: dict[str, str] = {}
+    score: list[int] = []
+    for i, segment in enumerate(route_parts):
+        if segment.startswith("{") and segment.endswith("+}"):
+            if i >= len(parts):
+                return None
+            params[segment[1:-2]] = "/".join(parts[i:])
+            score.append(0)
+            return tuple(score), params
+        if i >= len(parts):
+            return None
+        if segment.startswith("{") and segment.endswith("}"):
+            params[segment[1:-1]] = parts[i]
+            score.append(1)
+        elif segment == parts[i]:
+            score.append(2)
+        else:
+            return None
+    if len(parts) != len(route_parts):
+        return None
+    return tuple(score), params
+
+
+class ApiGateway:
+    def __init__(self, routes: list[Route], functions: FunctionRegistry, *, stage: str,
+                 binary_media_types: list[str], frontend_dir: Path | None = None) -> None:
+        self.routes = routes
+        self.functions = functions
+        self.stage = stage
+        self.binary_media_types = binary_media_types
+        self.frontend_dir = frontend_dir
+
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        best: tuple[tuple[Any, ...], Route, dict[str, str]] | None = None
+        for route in self.routes:
+            if route.method not in ("ANY", method):
+                continue
+            matched = _match(route.path, path)
+            if matched is None:
+                continue
+            score = (*matched[0], 1 if route.method == method else 0)
+            if best is None or score > best[0]:
+                best = (score, route, matched[1])
+        return (best[1], best[2]) if best else None
+
+    def _is_binary(self, content_type: str) -> bool:
+        content_type = content_type.split(";", maxsplit=1)[0].strip() or "application/octet-stream"
+        return any(fnmatch.fnmatch(content_type, pattern) for pattern in self.binary_media_types)
+
+    def build_event(self, environ: dict[str, Any], route: Route, params: dict[str, str]) -> dict[str, Any]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "/")
+        raw_headers: list[tuple[str, str]] = environ.get("cvat.raw_headers") or [
+            (k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")
+        ]
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in raw_headers:
+            multi_headers.setdefault(name, []).append(value)
+        if environ.get("CONTENT_TYPE") and not any(k.lower() == "content-type" for k in multi_headers):
+            multi_headers["Content-Type"] = [environ["CONTENT_TYPE"]]
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for key, value in query:
+            multi_query.setdefault(key, []).append(value)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw_body = environ["wsgi.input"].read(length) if length else b""
+        content_type = next((v[-1] for k, v in multi_headers.items() if k.lower() == "content-type"), "")
+        is_binary = bool(raw_body) and self._is_binary(content_type)
+        body: str | None
+        if not raw_body:
+            body = None
+        elif is_binary:
+            body = base64.b64encode(raw_body).decode()
+        else:
+            body = raw_body.decode("utf-8", errors="replace")
+        request_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        source_ip = environ.get("REMOTE_ADDR", "127.0.0.1")
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local",
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "path": f"/{self.stage}{path}",
+                "accountId": "123456789012",
+                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "stage": self.stage,
+                "domainPrefix": "localhost",
+                "requestTimeEpoch": int(time.time() * 1000),
+                "requestId": request_id,
+                "identity": {"sourceIp": source_ip, "userAgent": environ.get("HTTP_USER_AGENT", "")},
+                "domainName": environ.get("HTTP_HOST", "localhost"),
+                "apiId": "local",
+            },
+            "body": body,
+            "isBase64Encoded": is_binary,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if not (path == "/api" or path.startswith("/api/")):
+            return self._static(path, start_response)
+        matched = self.route(environ["REQUEST_METHOD"], path)
+        if matched is None:
+            return _json(start_response, 403, {"message": "Missing Authentication Token"})
+        route, params = matched
+        event = self.build_event(environ, route, params)
+        function = self.functions.by_logical_id(route.function_logical_id)
+        result = function.invoke(event)
+        if not result.ok or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
+            return _json(start_response, 502, {"message": "Internal server error"},
+                         [("x-amzn-RequestId", event["requestContext"]["requestId"])])
+        return self._respond(result.payload, start_response)
+
+    @staticmethod
+    def _respond(answer: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        headers: list[tuple[str, str]] = []
+        multi = answer.get("multiValueHeaders") or {}
+        for name, values in multi.items():
+            headers.extend((name, str(v)) for v in values)
+        for name, value in (answer.get("headers") or {}).items():
+            if name not in multi:
+                headers.append((name, str(value)))
+        body = answer.get("body") or ""
+        data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(data))))
+        status = int(answer["statusCode"])
+        start_response(f"{status} {_reason(status)}", headers)
+        return [data]
+
+    def _static(self, path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        root = self.frontend_dir
+        if root is None or not (root / "index.html").is_file():
+            text = (b"cvat-serverless is running. The web UI is not built yet; the API is at /api/ "
+                    b"(try /api/server/about).\n")
+            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
+            return [text]
+        candidate = (root / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
+            candidate = root / "index.html"  # single-page app: the client routes
+        data = candidate.read_bytes()
+        content_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _json(start_response: Callable[..., Any], status: int, body: Any,
+          extra: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    data = json.dumps(body).encode()
+    start_response(f"{status} {_reason(status)}", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(data))), *(extra or [])])
+    return [data]

@@ -1,0 +1,167 @@
+"""A WSGI middleware in front of moto's server.
+
+- ``POST /2015-03-31/functions/{name}/invocations`` (Lambda Invoke, used by the Step Functions
+  interpreter and by boto3 clients) runs the template's handler in-process.
+- ``POST /endpoints/{name}/invocations`` (SageMaker runtime) goes to a registered local model.
+- Every other request goes to moto; requests that change state mark their service dirty for the
+  snapshot writer, and hold a shared lock so a snapshot never sees a half-applied request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from .lambdas import FunctionRegistry
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+ModelHandler = Callable[[bytes, str], tuple[bytes, str]]  # (body, content type) -> (body, content type)
+
+_LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+_SAGEMAKER_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_READ_TARGETS = re.compile(
+    r"\.(Get|Describe|List|Query|Scan|BatchGet|ReceiveMessage|TestEventPattern)[A-Za-z]*$"
+)
+
+
+class ReadWriteLock:
+    """Many readers (requests) or one writer (the snapshot); a waiting writer blocks new readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    def acquire_write(self) -> None:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._writer = False
+            self._cond.notify_all()
+
+
+class DirtyTracker:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dirty: set[str] = set()
+
+    def mark(self, service: str) -> None:
+        with self._lock:
+            self._dirty.add(service)
+
+    def take(self) -> set[str]:
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            return dirty
+
+
+def service_of(environ: dict[str, Any]) -> str:
+    """The AWS service a request is for, from its SigV4 credential scope (header or presigned)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _SCOPE.search(auth)
+    if match:
+        return match.group(1)
+    query = unquote(environ.get("QUERY_STRING", ""))
+    match = re.search(r"X-Amz-Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", query)
+    return match.group(1) if match else ""
+
+
+def changes_state(environ: dict[str, Any]) -> bool:
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return not _READ_TARGETS.search(target)
+    if method == "POST":
+        # Query-protocol services (SQS JSON protocol uses X-Amz-Target; older SQS/STS use Action=)
+        query = environ.get("QUERY_STRING", "")
+        return not re.search(r"Action=(Get|Describe|List|Receive)", query)
+    return True
+
+
+class AwsMiddleware:
+    def __init__(self, moto_app: WsgiApp, functions: FunctionRegistry) -> None:
+        self.moto_app = moto_app
+        self.functions = functions
+        self.models: dict[str, ModelHandler] = {}
+        self.lock = ReadWriteLock()
+        self.dirty = DirtyTracker()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "POST":
+            match = _LAMBDA_INVOKE.match(path)
+            if match:
+                function = self.functions.find(unquote(match.group(1)))
+                if function is not None:
+                    return self._invoke_lambda(function, environ, start_response)
+            match = _SAGEMAKER_INVOKE.match(path)
+            if match and match.group(1) in self.models:
+                return self._invoke_model(match.group(1), environ, start_response)
+        service = service_of(environ)
+        if service and changes_state(environ):
+            self.dirty.mark(service)
+        self.lock.acquire_read()
+        try:
+            # Materialise the answer inside the lock: moto builds it from live state.
+            return list(self.moto_app(environ, start_response))
+        finally:
+            self.lock.release_read()
+
+    @staticmethod
+    def _body(environ: dict[str, Any]) -> bytes:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return environ["wsgi.input"].read(length) if length else b""
+
+    def _invoke_lambda(self, function: Any, environ: dict[str, Any],
+                       start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raw = self._body(environ)
+        event = json.loads(raw) if raw.strip() else {}
+        invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        if invocation_type == "DryRun":
+            start_response("204 No Content", [])
+            return [b""]
+        if invocation_type == "Event":
+            threading.Thread(target=function.invoke, args=(event,), daemon=True,
+                             name=f"lambda-event-{function.name}").start()
+            start_response("202 Accepted", [("Content-Length", "0")])
+            return [b""]
+        result = function.invoke(event)
+        body = json.dumps(result.payload, default=str).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                   ("X-Amz-Executed-Version", "$LATEST"), ("x-amzn-RequestId", result.request_id)]
+        if not result.ok:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        start_response("200 OK", headers)
+        return [body]
+
+    def _invoke_model(self, name: str, environ: dict[str, Any],
+                      start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body, content_type = self.models[name](self._body(environ), environ.get("CONTENT_TYPE", ""))
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]

@@ -1,0 +1,222 @@
+"""The embedded runtime: moto in-process + the template deployed on it + API Gateway and SQS
+event source mappings emulated, with the state kept in a data directory."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .apigw import ApiGateway, RawHeadersRequestHandler
+from .deployer import Deployer, Deployment
+from .lambdas import FunctionRegistry
+from .middleware import AwsMiddleware
+from .persistence import SnapshotStore, SnapshotWriter
+from .sqs import SqsPoller
+from .template import REGION, Template, find_project_root, load_template
+
+log = logging.getLogger("cvat_serverless.local")
+
+RUNTIME_FILE = "runtime.json"
+
+
+class DataDirBusyError(RuntimeError):
+    """Another cvat-serverless process is using the data directory."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cvat-serverless"
+
+
+@dataclass
+class RuntimeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    aws_port: int = 4566
+    data_dir: Path = field(default_factory=default_data_dir)
+    root: Path | None = None
+    persist: bool = True
+    stack_name: str = "cvat-local"
+    snapshot_interval: float = 1.0
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+
+def embedded_environment(endpoint: str, aws_port: int) -> dict[str, str]:
+    """What every client in this process (and `cvat-serverless env` users) needs to reach it."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "MOTO_PORT": str(aws_port),
+        # X-Ray has no daemon here; metrics would print an EMF line per invocation.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+class EmbeddedRuntime:
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        self.data_dir = config.data_dir.expanduser().resolve()
+        self.aws_server: BaseWSGIServer | None = None
+        self.api_server: BaseWSGIServer | None = None
+        self.threads: list[threading.Thread] = []
+        self.pollers: list[SqsPoller] = []
+        self.writer: SnapshotWriter | None = None
+        self.deployment: Deployment | None = None
+        self.template: Template | None = None
+        self._lock_file: Any = None
+        self.restored: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def _lock_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.data_dir / "lock", "w")  # noqa: SIM115 - held for the runtime's life
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataDirBusyError(
+                f"{self.data_dir} is in use by another cvat-serverless process; stop it or pass --data-dir"
+            ) from None
+
+    def _serve(self, server: BaseWSGIServer, name: str) -> None:
+        thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def start(self) -> EmbeddedRuntime:
+        from moto.core.config import default_user_config
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        self._lock_data_dir()
+        store = SnapshotStore(self.data_dir) if self.config.persist else None
+        if store is not None:
+            store.check_compatible()
+        # Before any state machine exists: executions must run (see DESIGN.md).
+        default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        for noisy in ("moto.stepfunctions.parser", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+        functions = FunctionRegistry()
+        middleware = AwsMiddleware(DomainDispatcherApplication(create_backend_app), functions)
+        self.aws_server = make_server(self.config.host, self.config.aws_port, middleware, threaded=True,
+                                      request_handler=MotoRequestHandler)
+        aws_port = self.aws_server.server_port
+        endpoint = f"http://{_client_host(self.config.host)}:{aws_port}"
+        os.environ.update(embedded_environment(endpoint, aws_port))
+
+        if store is not None:
+            self.restored = store.restore()
+        self._serve(self.aws_server, "embedded-aws")
+
+        self.template = load_template(self.config.root or find_project_root(), self.config.stack_name)
+        deployer = Deployer(self.template, endpoint, _client_factory(endpoint), self.config.parameter_overrides)
+        self.deployment = deployment = deployer.deploy()
+        for function in deployment.functions:
+            functions.add(function)
+        os.environ.update(deployment.environment)
+
+        from ..bootstrap import container
+
+        container.cache_clear()
+        container().schema.ensure()
+
+        sqs = _client_factory(endpoint)("sqs")
+        for mapping in deployment.mappings:
+            if mapping.enabled:
+                poller = SqsPoller(mapping, functions, sqs)
+                poller.start()
+                self.pollers.append(poller)
+
+        api = ApiGateway(deployment.routes, functions, stage=deployment.stage,
+                         binary_media_types=deployment.binary_media_types,
+                         frontend_dir=self.template.root / "frontend" / "dist")
+        self.api_server = make_server(self.config.host, self.config.port, api, threaded=True,
+                                      request_handler=RawHeadersRequestHandler)
+        self._serve(self.api_server, "embedded-api")
+
+        if store is not None:
+            # Whatever the deployer created or changed is saved too.
+            self.writer = SnapshotWriter(store, middleware.dirty.take, middleware.dirty.mark, middleware.lock,
+                                         self.config.snapshot_interval)
+            self.writer.flush(extra={"s3", "dynamodb", "sqs", "events", "states"})
+            self.writer.start()
+        self._write_runtime_file()
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        if self.api_server is not None:
+            self.api_server.shutdown()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.aws_server is not None:
+            self.aws_server.shutdown()
+        (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def api_url(self) -> str:
+        assert self.api_server is not None
+        return f"http://{_client_host(self.config.host)}:{self.api_server.server_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return os.environ["AWS_ENDPOINT_URL"]
+
+    def facts(self) -> dict[str, Any]:
+        assert self.deployment is not None
+        return {
+            "pid": os.getpid(),
+            "api_url": self.api_url,
+            "aws_endpoint": self.aws_endpoint,
+            "region": REGION,
+            "stack_name": self.config.stack_name,
+            "data_dir": str(self.data_dir),
+            "outputs": self.deployment.outputs,
+        }
+
+    def _write_runtime_file(self) -> None:
+        (self.data_dir / RUNTIME_FILE).write_text(json.dumps(self.facts(), indent=1, default=str))
+
+
+def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:
+    path = data_dir.expanduser() / RUNTIME_FILE
+    if not path.is_file():
+        return None
+    return dict(json.loads(path.read_text()))
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+
+
+def _client_factory(endpoint: str) -> Any:
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+                                    region_name=REGION)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    return client
