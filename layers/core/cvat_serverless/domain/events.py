@@ -1,0 +1,71 @@
+"""Domain events (``create:task``, ``update:job``...) as CVAT's webhooks and analytics see them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses, enums and datetimes as JSON-ready values (ISO-8601 datetimes)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def diff_fields(before: Any, after: Any, names: list[str] | None = None) -> dict[str, Any]:
+    """The previous values of the fields that differ between two versions of a dataclass
+    (CVAT's ``before_update``); ``version`` and ``updated_date`` are bookkeeping, not changes."""
+    skip = {"version", "updated_date"}
+    fields = names or [f.name for f in dataclasses.fields(before)]
+    return {
+        n: getattr(before, n) for n in fields if n not in skip and getattr(before, n) != getattr(after, n)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """One create/update/delete of a resource; ``scope`` is CVAT's event name."""
+
+    scope: str  # e.g. "update:task"
+    resource: str  # "task"
+    resource_id: int | str
+    actor_id: int | None
+    request_id: str
+    timestamp: datetime
+    organization_id: int | None = None
+    project_id: int | None = None
+    task_id: int | None = None
+    job_id: int | None = None
+    obj: Any = None  # the object after the change (before it, for deletes)
+    before_update: Mapping[str, Any] = field(default_factory=dict)
+
+    def detail(self) -> dict[str, Any]:
+        """The JSON detail put on the event bus."""
+        return {
+            "event": self.scope,
+            "resource": self.resource,
+            "id": self.resource_id,
+            "actor_id": self.actor_id,
+            "request_id": self.request_id,
+            "timestamp": self.timestamp.isoformat(),
+            "organization_id": self.organization_id,
+            "project_id": self.project_id,
+            "task_id": self.task_id,
+            "job_id": self.job_id,
+            self.resource: to_plain(self.obj),
+            "before_update": to_plain(dict(self.before_update)),
+            "changed_fields": ",".join(sorted(self.before_update)),
+        }
