@@ -130,9 +130,7 @@ def make_annotations() -> LabeledData:
             group=1,
             score=0.5,
         ),
-        LabeledShape(
-            ShapeType.POLYGON, 1, 1, [5, 5, 25, 5, 25, 25, 5, 25], attributes=[AttributeVal(10, "red")]
-        ),
+        LabeledShape(ShapeType.POLYGON, 1, 1, [5, 5, 25, 5, 25, 25, 5, 25], attributes=[AttributeVal(10, "red")]),
         LabeledShape(ShapeType.POLYLINE, 1, 2, [0, 0, 10, 10, 20, 5]),
         LabeledShape(ShapeType.POINTS, 1, 2, [3, 4, 5, 6]),
         LabeledShape(ShapeType.ELLIPSE, 2, 2, [32, 24, 40, 20], rotation=15.5),
@@ -161,12 +159,8 @@ def make_annotations() -> LabeledData:
             label_id=1,
             attributes=[AttributeVal(10, "red")],
             shapes=[
-                TrackedShape(
-                    ShapeType.POLYGON, 1, [10, 10, 20, 10, 20, 20], attributes=[AttributeVal(12, "5")]
-                ),
-                TrackedShape(
-                    ShapeType.POLYGON, 3, [12, 10, 22, 10, 22, 20], attributes=[AttributeVal(12, "7")]
-                ),
+                TrackedShape(ShapeType.POLYGON, 1, [10, 10, 20, 10, 20, 20], attributes=[AttributeVal(12, "5")]),
+                TrackedShape(ShapeType.POLYGON, 3, [12, 10, 22, 10, 22, 20], attributes=[AttributeVal(12, "7")]),
                 TrackedShape(ShapeType.POLYGON, 5, [12, 10, 22, 10, 22, 20], outside=True),
             ],
         ),
@@ -254,17 +248,13 @@ def _r(values: list[float], digits: int) -> tuple[float, ...]:
     return tuple(round(v, digits) + 0.0 for v in values)
 
 
-def canon_shape(
-    s: LabeledShape, digits: int = 2, *, attrs: bool = True, flags: bool = True
-) -> tuple[Any, ...]:
+def canon_shape(s: LabeledShape, digits: int = 2, *, attrs: bool = True, flags: bool = True) -> tuple[Any, ...]:
     key: tuple[Any, ...] = (s.frame, s.label_id, str(s.type), _r(s.points, digits))
     if flags:
         key += (s.occluded, s.z_order, round(s.rotation, digits), s.group or 0, s.source)
     if attrs:
         key += (tuple(sorted((a.spec_id, a.value) for a in s.attributes)),)
-    key += (
-        tuple(sorted((*canon_shape(e, digits, attrs=attrs, flags=flags), e.outside) for e in s.elements)),
-    )
+    key += (tuple(sorted((*canon_shape(e, digits, attrs=attrs, flags=flags), e.outside) for e in s.elements)),)
     return key
 
 

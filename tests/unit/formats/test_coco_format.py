@@ -51,9 +51,7 @@ def _carried(shapes: list[LabeledShape], types: set[ShapeType]) -> list[Any]:
 
 def test_layout_and_document(view: DatasetView, images: Any) -> None:
     data = export_bytes(EXPORT, view, images)
-    assert zip_names(data) == ["annotations/instances_default.json"] + [
-        f"images/default/img_{i}.jpg" for i in range(6)
-    ]
+    assert zip_names(data) == ["annotations/instances_default.json"] + [f"images/default/img_{i}.jpg" for i in range(6)]
     doc = _json(data, "annotations/instances_default.json")
     assert list(doc) == ["licenses", "info", "categories", "images", "annotations"]
     assert doc["categories"][0] == {"id": 1, "name": "car", "supercategory": ""}
@@ -94,9 +92,7 @@ def test_pycocotools_reads_our_file(view: DatasetView, tmp_path: Path) -> None:
     from pycocotools.coco import COCO
 
     path = tmp_path / "instances_default.json"
-    path.write_bytes(
-        zipfile.ZipFile(io.BytesIO(export_bytes(EXPORT, view))).read("annotations/instances_default.json")
-    )
+    path.write_bytes(zipfile.ZipFile(io.BytesIO(export_bytes(EXPORT, view))).read("annotations/instances_default.json"))
     coco = COCO(str(path))
     assert len(coco.getImgIds()) == 6
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["car", "person", "face", "weather"]

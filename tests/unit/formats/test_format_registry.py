@@ -36,7 +36,5 @@ def test_listing_formats_does_not_load_the_media_stack() -> None:
         "heavy = [m for m in ('numpy', 'PIL', 'av', 'boto3') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

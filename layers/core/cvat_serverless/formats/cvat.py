@@ -6,7 +6,8 @@ Archive (task export): ``annotations.xml`` and, with images, ``images/<frame nam
   split into per-frame shapes (track identity and keyframes are lost).
 * *for video*: ``<track>`` elements with every frame of the track (``keyframe``, ``outside``
   flags); plain shapes become 1- or 2-frame tracks (a shape then an ``outside`` frame), so a
-  re-import yields tracks, not shapes. Tags are written as ``<tag frame=...>`` elements.
+  re-import yields tracks, not shapes. Tags are not written (as in CVAT); the importer still
+  reads ``<tag frame=...>`` elements outside images.
 * Both: coordinates are written with two decimals (CVAT's ``%.2f``); ``score`` and shape /
   track ids are not carried; everything else (types, rotation, occluded, z_order, group,
   source, attributes, masks, skeletons with their points' outside/occluded) round-trips.
@@ -267,8 +268,6 @@ class _Writer:
         for shape in data.shapes:
             self._track(next_id, _shape_as_track(shape, stop), stop, frames)
             next_id += 1
-        for tag in data.tags:
-            self.out.write(self.tag(tag, "  ", f' frame="{tag.frame}"'))
 
     def _track(self, track_id: int, track: LabeledTrack, stop: int, frames: set[int]) -> None:
         head = (
