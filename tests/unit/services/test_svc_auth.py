@@ -28,7 +28,7 @@ def auth(world):
         hasher,
         mem.InMemoryLoginAttemptRepository(),
         world.clock,
-        ThrottlePolicy(max_failures=3, window=timedelta(minutes=10)),
+        policy=ThrottlePolicy(max_failures=3, window=timedelta(minutes=10)),
     )
     return world, tokens, sessions, world.repos.users.get(alice.id)
 
