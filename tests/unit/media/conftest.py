@@ -145,9 +145,7 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def image_dir(tmp_path: Path) -> Callable[..., tuple[Path, list[str]]]:
-    def make(
-        count: int = 10, *, fmt: str = "JPEG", ext: str = "jpg", prefix: str = "img"
-    ) -> tuple[Path, list[str]]:
+    def make(count: int = 10, *, fmt: str = "JPEG", ext: str = "jpg", prefix: str = "img") -> tuple[Path, list[str]]:
         root = tmp_path / "images"
         root.mkdir(exist_ok=True)
         names = []

@@ -194,9 +194,7 @@ def _zip(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_S
 
 def test_zip_of_images_extracts_only_images(tmp_path: Path, image_saver) -> None:
     img = image_saver(tmp_path / "x.jpg", 4).read_bytes()
-    arc = _zip(
-        tmp_path / "a.zip", {"dir/b.jpg": img, "a.jpg": img, "readme.txt": b"hi", "__MACOSX/._a.jpg": b"x"}
-    )
+    arc = _zip(tmp_path / "a.zip", {"dir/b.jpg": img, "a.jpg": img, "readme.txt": b"hi", "__MACOSX/._a.jpg": b"x"})
     names = extract_images(arc, tmp_path / "out")
     assert sorted(names) == ["a.jpg", "dir/b.jpg"]
     assert (tmp_path / "out" / "dir" / "b.jpg").read_bytes() == img
@@ -210,9 +208,7 @@ def test_tar_of_images(tmp_path: Path, image_saver) -> None:
     assert extract_images(tmp_path / "a.tar.gz", tmp_path / "out") == ["imgs/x.png"]
 
 
-@pytest.mark.parametrize(
-    "evil", ["../evil.jpg", "a/../../evil.jpg", "/etc/evil.jpg", "..\\evil.jpg", "C:/evil.jpg"]
-)
+@pytest.mark.parametrize("evil", ["../evil.jpg", "a/../../evil.jpg", "/etc/evil.jpg", "..\\evil.jpg", "C:/evil.jpg"])
 def test_zip_slip_is_refused_and_nothing_is_written(tmp_path: Path, evil: str) -> None:
     arc = _zip(tmp_path / "slip.zip", {"ok.jpg": b"\xff\xd8", evil: b"\xff\xd8"})
     with pytest.raises(UnsafeArchiveError, match=r"slip\.zip"):
@@ -234,9 +230,7 @@ def test_tar_links_are_refused(tmp_path: Path) -> None:
 
 
 def test_zip_bomb_is_refused(tmp_path: Path) -> None:
-    arc = _zip(
-        tmp_path / "bomb.zip", {f"z{i}.png": b"\0" * (4 << 20) for i in range(4)}, zipfile.ZIP_DEFLATED
-    )
+    arc = _zip(tmp_path / "bomb.zip", {f"z{i}.png": b"\0" * (4 << 20) for i in range(4)}, zipfile.ZIP_DEFLATED)
     assert arc.stat().st_size < 100_000
     limits = ArchiveLimits(max_ratio=50, ratio_floor_bytes=1 << 20)
     with pytest.raises(ArchiveBombError, match=r"bomb\.zip.*ratio"):

@@ -80,9 +80,7 @@ def test_segment_outside_the_task_is_refused() -> None:
         plan_chunks(10, 4, [Segment(5, 12)])
 
 
-@pytest.mark.parametrize(
-    ("text", "step"), [("", 1), (None, 1), ("step=1", 1), ("step=5", 5), (" step = 12 ", 12)]
-)
+@pytest.mark.parametrize(("text", "step"), [("", 1), (None, 1), ("step=1", 1), ("step=5", 5), (" step = 12 ", 12)])
 def test_frame_filter(text: str | None, step: int) -> None:
     assert parse_frame_step(text) == step
 

@@ -92,9 +92,7 @@ def test_units_run_in_parallel_processes_give_the_serial_bytes(
         _run((text, str(path), u.to_dict(), str(tmp_path / "serial")))
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_run, [(text, str(path), u.to_dict(), str(tmp_path / "par")) for u in units]))
-    serial = sorted(
-        p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file()
-    )
+    serial = sorted(p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file())
     assert len(serial) == 2 * len(chunks)
     for rel in serial:
         assert (tmp_path / "par" / rel).read_bytes() == (tmp_path / "serial" / rel).read_bytes()

@@ -20,7 +20,7 @@ from cvat_serverless.media.chunks import (
 from cvat_serverless.media.decode import VideoDecoder
 from cvat_serverless.media.frames import Segment, plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_video_manifest
-from cvat_serverless.media.probe import index_video, probe, probe_video
+from cvat_serverless.media.probe import index_video, mp4_rotation, probe, probe_video
 from PIL import Image
 
 Reader = Callable[[Image.Image], int]
@@ -196,3 +196,23 @@ def test_previews_fit_cvat_box(make_video, number_reader: Reader, tmp_path: Path
     assert (tmp_path / "preview.jpeg").read_bytes() == data
     job = Image.open(io.BytesIO(job_preview(m, Segment(17, 29), path)))
     assert number_reader(job.resize((320, 240))) == 17
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_container_matrix_gives_the_decoder_rotation(make_video, rotation: int) -> None:
+    path = make_video(frames=3, rotation=rotation, faststart=rotation == 180)
+    with av.open(str(path), mode="r") as c:
+        decoded = next(c.decode(video=0)).rotation
+    assert mp4_rotation(path) == round(decoded / 90) * 90 % 360 == rotation
+    assert probe_video(path).rotation == rotation
+
+
+def test_other_containers_fall_back_to_the_first_frame(make_video, number_reader: Reader) -> None:
+    path = make_video("clip.mkv", frames=15, gop=5, bframes=2)
+    assert mp4_rotation(path) is None
+    p = probe_video(path)
+    assert p.frame_count == 15 and p.rotation == 0 and p.container.startswith("matroska")
+    m = build_video_manifest(path)
+    buf = io.BytesIO()
+    write_chunk(m, plan_chunks(m.size, 5)[2], path, buf)
+    assert zip_frames(buf.getvalue(), number_reader) == [10, 11, 12, 13, 14]

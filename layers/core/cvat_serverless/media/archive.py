@@ -86,14 +86,11 @@ def _check_totals(members: list[_Member], archive: str, compressed: int, limits:
         raise ArchiveBombError(archive, f"{len(members)} members exceed the limit of {limits.max_members}")
     total = sum(m.size for m in members)
     if total > limits.max_total_bytes:
-        raise ArchiveBombError(
-            archive, f"expands to {total} bytes, over the limit of {limits.max_total_bytes}"
-        )
+        raise ArchiveBombError(archive, f"expands to {total} bytes, over the limit of {limits.max_total_bytes}")
     if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(compressed, 1):
         raise ArchiveBombError(
             archive,
-            f"expands {total / max(compressed, 1):.0f}x ({total} bytes), "
-            f"over the ratio limit {limits.max_ratio:g}",
+            f"expands {total / max(compressed, 1):.0f}x ({total} bytes), over the ratio limit {limits.max_ratio:g}",
         )
 
 

@@ -379,9 +379,7 @@ def make_preview(
     return data
 
 
-def task_preview(
-    manifest: Manifest, source: str | os.PathLike[str], dest: Destination | None = None
-) -> bytes:
+def task_preview(manifest: Manifest, source: str | os.PathLike[str], dest: Destination | None = None) -> bytes:
     """The task's preview: its first frame."""
     return make_preview(manifest, 0, source, dest)
 

@@ -160,9 +160,7 @@ def iter_task_chunks(frame_count: int, chunk_size: int) -> Iterator[ChunkSpec]:
         yield ChunkSpec(number, start, min(start + chunk_size, frame_count) - 1)
 
 
-def plan_chunks(
-    frame_count: int, chunk_size: int, segments: Iterable[SegmentLike] | None = None
-) -> list[ChunkSpec]:
+def plan_chunks(frame_count: int, chunk_size: int, segments: Iterable[SegmentLike] | None = None) -> list[ChunkSpec]:
     """The chunks to build.
 
     Without segments: task-wide chunks. With segments: CVAT's segment chunks, numbered from 0 in

@@ -184,9 +184,7 @@ def build_image_manifest(
     for index, source in enumerate(selection.source_frames()):
         name = ordered[source]
         p = probe_image(root / name, name=name, max_pixels=max_pixels)
-        frames.append(
-            FrameInfo(index, name, p.width, p.height, source, format=p.format, orientation=p.orientation)
-        )
+        frames.append(FrameInfo(index, name, p.width, p.height, source, format=p.format, orientation=p.orientation))
     return Manifest("images", selection, tuple(frames))
 
 

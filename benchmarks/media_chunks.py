@@ -1,0 +1,271 @@
+"""Media engine benchmark: chunks, manifest and parallel spans against their floors and CVAT.
+
+Run: .venv/bin/python benchmarks/media_chunks.py [--quick]
+
+Prints one line per figure, ``<figure>: <value> (target <op> <target>)``, and exits non-zero
+when a target is missed. Every ratio compares numbers measured in this run on this machine.
+Lines starting with ``#`` are context (media, what each baseline does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import operator
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _media_cvat as base
+import _media_fixtures as fixtures
+from cvat_serverless.media.chunks import ChunkSettings
+from cvat_serverless.media.frames import default_chunk_size, plan_chunks
+from cvat_serverless.media.manifest import Manifest, build_image_manifest, build_video_manifest
+from cvat_serverless.media.units import WorkUnit, plan_work_units, run_work_unit
+
+OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<=": operator.le, ">": operator.gt}
+missed: list[str] = []
+
+
+def figure(name: str, value: float, op: str, target: float, unit: str = "") -> None:
+    ok = OPS[op](value, target)
+    if not ok:
+        missed.append(name)
+    print(f"{name}: {value:.3g}{unit} (target {op} {target:.3g}{unit}){'' if ok else '  MISSED'}", flush=True)
+
+
+def timed(fn: Callable[..., Any], *args: Any, repeat: int = 1) -> tuple[Any, float]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn(*args)
+        best = min(best, time.perf_counter() - t0)
+    return result, best
+
+
+# --- workers (spawned processes: their peak RSS is theirs alone) --------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _init(barrier: Any) -> None:
+    _worker["barrier"] = barrier
+    import cvat_serverless.media.units  # noqa: F401  (import time is not unit work)
+
+
+def _wait_ready(_: int) -> int:
+    _worker["barrier"].wait()
+    return 0
+
+
+def _unit_job(args: tuple[str, str, dict[str, Any], str, list[str], dict[str, Any]]) -> tuple[int, int]:
+    manifest_text, source, unit, out_dir, kinds, settings = args
+    m = Manifest.from_jsonl(manifest_text)
+    results = run_work_unit(
+        m, WorkUnit.from_dict(unit), source, out_dir, kinds=kinds, settings=ChunkSettings(**settings)
+    )
+    frames = sum(r.frames for r in results if r.kind.value == kinds[0])
+    return frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_pool(
+    processes: int,
+    manifest: Manifest,
+    source: Path,
+    units: list[WorkUnit],
+    out: Path,
+    kinds: list[str],
+    settings: dict[str, Any] | None = None,
+) -> tuple[float, int, int]:
+    """Wall seconds for all units on ``processes`` warm workers, frames done, peak RSS (kB) of a worker."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    text = manifest.to_jsonl()
+    jobs = [(text, str(source), u.to_dict(), str(out), kinds, settings or {}) for u in units]
+    with ctx.Pool(processes, initializer=_init, initargs=(barrier,)) as pool:
+        pool.map(_wait_ready, range(processes), chunksize=1)
+        t0 = time.perf_counter()
+        done = pool.map(_unit_job, jobs, chunksize=1)
+        elapsed = time.perf_counter() - t0
+    return elapsed, sum(f for f, _ in done), max(r for _, r in done)
+
+
+def run_serial(manifest: Manifest, source: Path, units: list[WorkUnit], out: Path, kinds: list[str]) -> int:
+    return sum(
+        r.frames
+        for u in units
+        for r in run_work_unit(manifest, u, source, out, kinds=kinds)
+        if r.kind.value == kinds[0]
+    )
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0**2 / mse) if mse else float("inf")
+
+
+def jpeg_quality(images: list[Image.Image], quality: int, optimize: bool) -> tuple[float, float]:
+    ps, sizes = [], []
+    for img in images:
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=quality, optimize=optimize)
+        sizes.append(buf.tell())
+        ps.append(psnr(np.asarray(img), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))))
+    return float(np.mean(ps)), float(np.mean(sizes))
+
+
+# --- the benchmark ------------------------------------------------------------------------------
+
+
+def bench_video(work: Path, frames: int) -> None:
+    t0 = time.perf_counter()
+    video = fixtures.video(frames)
+    mbps = video.stat().st_size * 8 / (frames / 30) / 1e6
+    print(
+        f"# video: {video.name}, 1920x1080 H.264 High, keyframe every 250, {mbps:.1f} Mbps"
+        f" (ready in {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
+    manifest, t_manifest = timed(build_video_manifest, video, repeat=3)
+    n = manifest.size
+    _, t_decode = timed(base.floor_video_decode, video)
+    figure("video_manifest_speedup_vs_full_decode", t_decode / t_manifest, ">=", 100, "x")
+    print(
+        f"# manifest {t_manifest * 1000:.1f} ms for {n} frames; full decode {t_decode:.2f} s ({n / t_decode:.0f} fps)"
+    )
+
+    chunk_size = default_chunk_size("video", 1920, 1080)
+    chunks = plan_chunks(n, chunk_size)
+    units = plan_work_units(manifest, chunks, target_frames=250)
+    print(
+        f"# {len(chunks)} chunks of {chunk_size}; {len(units)} spans starting at frames "
+        f"{[u.first_frame for u in units]} (seek from {[u.seek_frame for u in units]})"
+    )
+
+    _, t_floor = timed(base.floor_video_decode_encode, video)
+    fps_floor = n / t_floor
+    done, t_engine = timed(run_serial, manifest, video, units, work / "v_engine", ["compressed"])
+    assert done == n
+    fps_engine = n / t_engine
+    figure("video_compressed_fps_1proc", fps_engine, ">", 0, " fps")
+    figure("video_compressed_vs_decode_encode_floor", fps_engine / fps_floor, ">=", 0.8, "x")
+    print(f"# floor (decode 1 thread + to_image + JPEG q70, nothing else): {fps_floor:.1f} fps")
+
+    _, t_cvat = timed(base.cvat_video_compressed, video, work / "v_cvat")
+    fps_cvat = n / t_cvat
+    figure("video_cvat_baseline_fps", fps_cvat, ">", 0, " fps")
+
+    t1, done1, _ = run_pool(1, manifest, video, units, work / "v_pool1", ["compressed"])
+    t2, done2, rss = run_pool(2, manifest, video, units, work / "v_pool2", ["compressed"])
+    assert done1 == done2 == n
+    fps2 = n / t2
+    figure("video_compressed_fps_2proc", fps2, ">", 0, " fps")
+    figure("video_compressed_2proc_vs_cvat", fps2 / fps_cvat, ">=", 1.5, "x")
+    figure("video_compressed_1proc_vs_cvat", fps_engine / fps_cvat, ">", 0, "x")
+    figure("video_spans_2proc_scaling", t1 / t2, ">=", 1.8, "x")
+    figure("video_span_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
+
+    # Both kinds at once (compressed zip + original MP4): one decode feeds both.
+    _, t_both = timed(run_serial, manifest, video, units, work / "v_both", ["compressed", "original"])
+    figure("video_both_kinds_fps_1proc", n / t_both, ">", 0, " fps")
+    tb, _, rss_b = run_pool(2, manifest, video, units, work / "v_both2", ["compressed", "original"])
+    figure("video_both_kinds_fps_2proc", n / tb, ">", 0, " fps")
+    figure("video_both_kinds_worker_peak_rss", rss_b / 1024, "<=", 1024, " MB")
+
+    chunk_bytes = sum(p.stat().st_size for p in (work / "v_engine").rglob("*.zip"))
+    cvat_bytes = sum(p.stat().st_size for p in (work / "v_cvat").rglob("*.zip"))
+    figure("video_compressed_kb_per_frame", chunk_bytes / n / 1000, ">", 0, " kB")
+    figure("video_compressed_bytes_vs_cvat_optimize", chunk_bytes / cvat_bytes, "<=", 1.15, "x")
+
+    sample = []
+    with av.open(str(video)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i % max(1, n // 10) == 0:
+                sample.append(f.to_image())
+    p_ours, b_ours = jpeg_quality(sample, 70, False)
+    p_cvat, b_cvat = jpeg_quality(sample, 70, True)
+    figure("video_q70_psnr_db_ours", p_ours, ">=", p_cvat - 0.05, " dB")
+    print(
+        f"# q70 vs decoded frame: ours (optimize=False) {p_ours:.2f} dB, {b_ours / 1000:.0f} kB/frame; "
+        f"CVAT (optimize=True) {p_cvat:.2f} dB, {b_cvat / 1000:.0f} kB/frame"
+    )
+
+
+def bench_images(work: Path, count: int) -> None:
+    t0 = time.perf_counter()
+    root, names = fixtures.images(count)
+    size = sum((root / n).stat().st_size for n in names) / count
+    print(f"# images: {count} x 1920x1080 JPEG, {size / 1000:.0f} kB each (ready in {time.perf_counter() - t0:.1f} s)")
+    manifest = build_image_manifest(root, names)
+    chunk_size = default_chunk_size("images", manifest.frame(0).width, manifest.frame(0).height)
+    chunks = plan_chunks(manifest.size, chunk_size)
+    units = plan_work_units(manifest, chunks, target_frames=chunk_size)  # no seek cost: one chunk per unit
+
+    _, t_floor = timed(base.floor_images_decode_encode, root, names)
+    _, t_engine = timed(run_serial, manifest, root, units, work / "i_engine", ["compressed"])
+    figure("images_compressed_per_s_1proc", count / t_engine, ">", 0, " img/s")
+    figure("images_compressed_vs_decode_encode_floor", t_floor / t_engine, ">=", 0.8, "x")
+    print(f"# floor (Image.open + load + JPEG q70): {count / t_floor:.1f} img/s")
+
+    _, t_cvat = timed(base.cvat_images_compressed, root, names, work / "i_cvat")
+    figure("images_cvat_baseline_per_s", count / t_cvat, ">", 0, " img/s")
+    t2, done2, rss = run_pool(2, manifest, root, units, work / "i_pool2", ["compressed"])
+    assert done2 == count
+    figure("images_compressed_per_s_2proc", count / t2, ">", 0, " img/s")
+    figure("images_compressed_2proc_vs_cvat", t_cvat / t2, ">=", 2.0, "x")
+    figure("images_compressed_1proc_vs_cvat", t_cvat / t_engine, ">", 0, "x")
+    figure("images_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
+
+    _, t_zip = timed(base.floor_images_zip, root, names, work / "i_zip", repeat=3)
+
+    def originals() -> int:
+        shutil.rmtree(work / "i_orig", ignore_errors=True)
+        return run_serial(manifest, root, units, work / "i_orig", ["original"])
+
+    _, t_orig = timed(originals, repeat=3)
+    figure("images_original_per_s_1proc", count / t_orig, ">", 0, " img/s")
+    figure("images_original_vs_plain_zip_floor", t_zip / t_orig, ">=", 0.8, "x")
+
+    sample = [Image.open(root / names[i]).convert("RGB") for i in range(0, count, max(1, count // 10))]
+    p_ours, b_ours = jpeg_quality(sample, 70, False)
+    p_cvat, b_cvat = jpeg_quality(sample, 70, True)
+    figure("images_q70_psnr_db_ours", p_ours, ">=", p_cvat - 0.05, " dB")
+    figure("images_q70_bytes_vs_cvat_optimize", b_ours / b_cvat, "<=", 1.15, "x")
+    print(
+        f"# q70 vs decoded original: ours {p_ours:.2f} dB, {b_ours / 1000:.0f} kB/image; "
+        f"CVAT (optimize=True) {p_cvat:.2f} dB, {b_cvat / 1000:.0f} kB/image"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller media (a smoke run; ratios are noisier)")
+    args = parser.parse_args()
+    frames, count = (250, 72) if args.quick else (500, 200)
+    print(f"# PyAV {av.__version__}, Pillow {Image.__version__}, numpy {np.__version__}, {mp.cpu_count()} CPUs")
+    work = Path(tempfile.mkdtemp(prefix="media_bench_"))
+    try:
+        bench_video(work, frames)
+        bench_images(work, count)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if missed:
+        print(f"# missed: {', '.join(missed)}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
