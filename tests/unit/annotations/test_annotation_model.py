@@ -173,9 +173,7 @@ def test_valid_annotations_pass(labels: list[LabelSpec]) -> None:
         (_rect([0, 0, 1, 1], attributes=[AttributeVal(330, "true")]), "shapes[0].attributes[0]"),
         (_rect([0, 0, 1, 1], attributes=[AttributeVal(13, "x" * 5000)]), "shapes[0].attributes[0]"),
         (
-            LabeledShape(
-                ShapeType.SKELETON, 0, 3, [], elements=[LabeledShape(ShapeType.POINTS, 0, 31, [1, 1])]
-            ),
+            LabeledShape(ShapeType.SKELETON, 0, 3, [], elements=[LabeledShape(ShapeType.POINTS, 0, 31, [1, 1])]),
             "shapes[0].elements",
         ),
         (
@@ -195,9 +193,7 @@ def test_valid_annotations_pass(labels: list[LabelSpec]) -> None:
         (LabeledShape(ShapeType.POINTS, 0, 3, [1, 1]), "shapes[0].type"),
     ],
 )
-def test_invalid_shapes_are_rejected_with_their_path(
-    labels: list[LabelSpec], shape: LabeledShape, path: str
-) -> None:
+def test_invalid_shapes_are_rejected_with_their_path(labels: list[LabelSpec], shape: LabeledShape, path: str) -> None:
     with pytest.raises(AnnotationValidationError) as exc:
         validate_annotations(LabeledData(shapes=[shape]), labels, frame_count=5)
     assert path in exc.value.fields, exc.value.fields

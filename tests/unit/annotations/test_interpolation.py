@@ -20,9 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
-def _box_track(
-    keys: list[tuple[int, list[float], bool]], rotation: list[float] | None = None
-) -> LabeledTrack:
+def _box_track(keys: list[tuple[int, list[float], bool]], rotation: list[float] | None = None) -> LabeledTrack:
     shapes = [
         TrackedShape(ShapeType.RECTANGLE, f, p, outside=o, rotation=(rotation[i] if rotation else 0.0))
         for i, (f, p, o) in enumerate(keys)
@@ -49,9 +47,7 @@ def test_outside_semantics() -> None:
     )
     visible = [s.frame for s in interpolate_track(track, stop_frame=9)]
     assert visible == [2, 3, 8, 9]  # nothing before the first keyframe, nothing while outside
-    with_outside = [
-        (s.frame, s.outside) for s in interpolate_track(track, stop_frame=9, include_outside=True)
-    ]
+    with_outside = [(s.frame, s.outside) for s in interpolate_track(track, stop_frame=9, include_outside=True)]
     assert with_outside == [(2, False), (3, False), (4, True), (8, False), (9, False)]
     # towards an outside keyframe the box still moves (CVAT's behaviour)
     assert next(s for s in interpolate_track(track, stop_frame=9) if s.frame == 3).points == [2, 2, 12, 12]

@@ -55,7 +55,8 @@ ImageData = bytes | BinaryIO | IO[bytes] | None
 class ExportArchive:
     """A ZIP being written to ``out`` (seekable or not), member by member, in constant memory."""
 
-    def __init__(self, out: BinaryIO | IO[bytes], *, compresslevel: int = 6) -> None:
+    # Level 1: annotation JSON/XML still shrinks ~5-8x, at a third of level 6's CPU time.
+    def __init__(self, out: BinaryIO | IO[bytes], *, compresslevel: int = 1) -> None:
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
         self._names: set[str] = set()
 
@@ -170,9 +171,7 @@ class ImportFiles:
         assert self._zip is not None
         infos = self._zip.infolist()
         if len(infos) > max_members:
-            raise UnsafeArchiveError(
-                f"{self.filename}: {len(infos)} members is more than the limit of {max_members}"
-            )
+            raise UnsafeArchiveError(f"{self.filename}: {len(infos)} members is more than the limit of {max_members}")
         total = 0
         for info in infos:
             if _is_unsafe_name(info.filename):

@@ -61,6 +61,8 @@ from .registry import exporter, importer
 _INFO = {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""}
 _LICENSES = [{"name": "", "id": 0, "url": ""}]
 _RESERVED = ("occluded", "rotation", "track_id", "keyframe", "z_order")
+# one encoder for all annotations: json.dumps(..., separators=...) builds a new one per call
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class _CocoWriter:
@@ -166,7 +168,7 @@ class _CocoWriter:
             for flat in fa.shapes:
                 ann = self.annotation(flat, f.frame + 1, f.height, f.width)
                 if ann is not None:
-                    chunk.append(json.dumps(ann, separators=(",", ":")))
+                    chunk.append(_dumps(ann))
             if chunk:
                 w(("" if first else ",") + ",".join(chunk))
                 first = False
@@ -211,9 +213,7 @@ def load_json(files: ImportFiles, name: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"{name}, line {exc.lineno} column {exc.colno}: malformed JSON ({exc.msg})"
-        ) from exc
+        raise FormatError(f"{name}, line {exc.lineno} column {exc.colno}: malformed JSON ({exc.msg})") from exc
 
 
 def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -240,15 +240,11 @@ class _CocoReader:
         categories: dict[int, LabelSpec] = {}
         for i, cat in enumerate(_need(doc, "categories", list, file)):
             where = f"{file}: categories[{i}]"
-            categories[_need(cat, "id", int, where)] = self.labels.resolve(
-                _need(cat, "name", str, where), where
-            )
+            categories[_need(cat, "id", int, where)] = self.labels.resolve(_need(cat, "name", str, where), where)
         images: dict[int, int] = {}
         for i, img in enumerate(_need(doc, "images", list, file)):
             where = f"{file}: images[{i}]"
-            images[_need(img, "id", int, where)] = self.frames.match(
-                _need(img, "file_name", str, where), where
-            )
+            images[_need(img, "id", int, where)] = self.frames.match(_need(img, "file_name", str, where), where)
         for i, ann in enumerate(_need(doc, "annotations", list, file)):
             where = f"{file}: annotations[{i}]"
             image_id = _need(ann, "image_id", int, where)
@@ -301,23 +297,17 @@ class _CocoReader:
         for shape in new:
             self.shapes.append((shape, track, keyframe))
 
-    def skeleton(
-        self, ann: Mapping[str, Any], label: LabelSpec, common: dict[str, Any], where: str
-    ) -> LabeledShape:
+    def skeleton(self, ann: Mapping[str, Any], label: LabelSpec, common: dict[str, Any], where: str) -> LabeledShape:
         kps = _need(ann, "keypoints", list, where)
         if not label.sublabels:
             raise FormatError(f"{where}: label '{label.name}' is not a skeleton")
         if len(kps) != 3 * len(label.sublabels):
-            raise FormatError(
-                f"{where}: {len(kps) // 3} keypoints, skeleton '{label.name}' has {len(label.sublabels)}"
-            )
+            raise FormatError(f"{where}: {len(kps) // 3} keypoints, skeleton '{label.name}' has {len(label.sublabels)}")
         elements = []
         for i, sub in enumerate(label.sublabels):
             x, y, v = (float(t) for t in kps[3 * i : 3 * i + 3])
             elements.append(
-                LabeledShape(
-                    ShapeType.POINTS, common["frame"], sub.id, [x, y], outside=v == 0, occluded=v == 1
-                )
+                LabeledShape(ShapeType.POINTS, common["frame"], sub.id, [x, y], outside=v == 0, occluded=v == 1)
             )
         return LabeledShape(ShapeType.SKELETON, points=[], elements=elements, **common)
 
@@ -336,11 +326,7 @@ def _annotation_files(files: ImportFiles, prefix: str) -> Iterator[str]:
     if not files.is_archive:
         yield files.names()[0]
         return
-    names = [
-        n
-        for n in files.names()
-        if n.lower().endswith(".json") and posixpath.basename(n).startswith(prefix + "_")
-    ]
+    names = [n for n in files.names() if n.lower().endswith(".json") and posixpath.basename(n).startswith(prefix + "_")]
     if not names:
         raise FormatError(f"{files.filename}: no annotations/{prefix}_<subset>.json in the archive")
     yield from sorted(names)

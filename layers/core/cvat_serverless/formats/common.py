@@ -86,8 +86,7 @@ class LabelMap:
         label = self.by_name.get(name)
         if label is None:
             raise FormatError(
-                f"{where}: label '{name}' is not in the task "
-                f"(task labels: {', '.join(sorted(self.by_name)) or 'none'})"
+                f"{where}: label '{name}' is not in the task (task labels: {', '.join(sorted(self.by_name)) or 'none'})"
             )
         return label
 
@@ -117,9 +116,7 @@ class LabelMap:
             out.append(AttributeVal(spec.id, value))
         return out
 
-    def split(
-        self, label: LabelSpec, attrs: Iterable[AttributeVal]
-    ) -> tuple[list[AttributeVal], list[AttributeVal]]:
+    def split(self, label: LabelSpec, attrs: Iterable[AttributeVal]) -> tuple[list[AttributeVal], list[AttributeVal]]:
         """(immutable, mutable) by the label's specs."""
         imm: list[AttributeVal] = []
         mut: list[AttributeVal] = []
@@ -187,9 +184,7 @@ class FrameMap:
         for f in frames:
             name = f.name.replace("\\", "/")
             self._exact.setdefault(name, f.frame)
-            self._noext.setdefault(
-                name.rsplit(".", 1)[0] if "." in posixpath.basename(name) else name, f.frame
-            )
+            self._noext.setdefault(name.rsplit(".", 1)[0] if "." in posixpath.basename(name) else name, f.frame)
             self._base.setdefault(posixpath.basename(name), f.frame)
             self._stem.setdefault(_stem(name), f.frame)
 

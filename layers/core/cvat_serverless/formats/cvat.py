@@ -77,6 +77,9 @@ _CUBOID_KEYS = (
 )
 
 
+_PAIR = "{:.2f},{:.2f}".format
+
+
 def _f(value: float) -> str:
     return f"{value:.2f}"
 
@@ -93,6 +96,7 @@ class _Writer:
         self.view = view
         self.out = out
         self.labels: dict[int, LabelSpec] = view.label_index()
+        self._quoted: dict[str, str] = {}
         self.spec_names: dict[int, dict[int, str]] = {
             label_id: {a.id: a.name for a in label.attributes} for label_id, label in self.labels.items()
         }
@@ -166,7 +170,7 @@ class _Writer:
     @staticmethod
     def geometry(type_: ShapeType, points: Sequence[float], rotation: float) -> str:
         if type_ == ShapeType.RECTANGLE:
-            g = f' xtl="{_f(points[0])}" ytl="{_f(points[1])}" xbr="{_f(points[2])}" ybr="{_f(points[3])}"'
+            g = ' xtl="%.2f" ytl="%.2f" xbr="%.2f" ybr="%.2f"' % tuple(points)  # noqa: UP031 - hot path
         elif type_ == ShapeType.ELLIPSE:
             cx, cy = points[0], points[1]
             g = f' cx="{_f(cx)}" cy="{_f(cy)}" rx="{_f(points[2] - cx)}" ry="{_f(cy - points[3])}"'
@@ -175,24 +179,27 @@ class _Writer:
         elif type_ == ShapeType.MASK:
             left, top, right, bottom = (round(v) for v in points[-4:])
             rle = ", ".join(str(round(v)) for v in points[:-4])
-            g = (
-                f' rle="{rle}" left="{left}" top="{top}" width="{right - left + 1}"'
-                f' height="{bottom - top + 1}"'
-            )
+            g = f' rle="{rle}" left="{left}" top="{top}" width="{right - left + 1}" height="{bottom - top + 1}"'
         elif type_ == ShapeType.SKELETON:
             g = ""
         else:
-            pts = ";".join(f"{_f(points[i])},{_f(points[i + 1])}" for i in range(0, len(points) - 1, 2))
+            pts = ";".join(map(_PAIR, points[0::2], points[1::2]))
             g = f' points="{pts}"'
         if rotation and type_ in (ShapeType.RECTANGLE, ShapeType.ELLIPSE):
             g += f' rotation="{_f(rotation)}"'
         return g
 
+    def quoted(self, value: str) -> str:
+        q = self._quoted.get(value)
+        if q is None:
+            q = self._quoted[value] = quoteattr(value)
+        return q
+
     def shape(self, shape: LabeledShape, indent: str, extra: str = "") -> str:
         tag = _TAG_OF[shape.type]
         head = (
-            f"{indent}<{tag} label={quoteattr(self.label_name(shape.label_id))}"
-            f' source={quoteattr(shape.source)} occluded="{_bool(shape.occluded)}"{extra}'
+            f"{indent}<{tag} label={self.quoted(self.label_name(shape.label_id))}"
+            f' source={self.quoted(shape.source)} occluded="{_bool(shape.occluded)}"{extra}'
         )
         head += self.geometry(shape.type, shape.points, shape.rotation)
         head += f' z_order="{shape.z_order}"'
@@ -206,10 +213,7 @@ class _Writer:
         return f"{head}>\n{body}{indent}</{tag}>\n"
 
     def tag(self, tag: LabeledImage, indent: str, extra: str = "") -> str:
-        head = (
-            f"{indent}<tag{extra} label={quoteattr(self.label_name(tag.label_id))}"
-            f" source={quoteattr(tag.source)}"
-        )
+        head = f"{indent}<tag{extra} label={quoteattr(self.label_name(tag.label_id))} source={quoteattr(tag.source)}"
         if tag.group:
             head += f' group_id="{tag.group}"'
         body = self.attrs(tag.label_id, tag.attributes, indent + "  ")
@@ -220,10 +224,7 @@ class _Writer:
         for fa in group_by_frame(self.view):
             f = fa.frame
             sub = f" subset={quoteattr(f.subset)}" if len(subsets) > 1 else ""
-            parts = [
-                f'  <image id="{f.frame}" name={quoteattr(f.name)}{sub}'
-                f' width="{f.width}" height="{f.height}">\n'
-            ]
+            parts = [f'  <image id="{f.frame}" name={quoteattr(f.name)}{sub} width="{f.width}" height="{f.height}">\n']
             for flat in fa.shapes:
                 parts.append(self.shape(flat.shape, "    "))
             for tag in fa.tags:
@@ -490,11 +491,7 @@ class _Handler(xml.sax.handler.ContentHandler):
             raise self.error(f"<{tag}> is outside an <image> or <track>")
         type_, pts, rotation = self.points(tag, attrs)
         frame_raw = attrs.get("frame")
-        frame = (
-            int(frame_raw)
-            if frame_raw is not None
-            else (parent["frame"] if parent is not None else self.frame)
-        )
+        frame = int(frame_raw) if frame_raw is not None else (parent["frame"] if parent is not None else self.frame)
         self.stack.append(
             {
                 "kind": "shape",
@@ -574,9 +571,7 @@ class _Handler(xml.sax.handler.ContentHandler):
             elements=[self.to_shape(e) for e in item["elements"]],
         )
 
-    def keyframes(
-        self, items: list[dict[str, Any]], label: LabelSpec
-    ) -> tuple[list[TrackedShape], list[AttributeVal]]:
+    def keyframes(self, items: list[dict[str, Any]], label: LabelSpec) -> tuple[list[TrackedShape], list[AttributeVal]]:
         keys = [i for i in items if i["keyframe"]] or items[:1]
         immutable: list[AttributeVal] = []
         shapes = []

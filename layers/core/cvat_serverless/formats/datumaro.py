@@ -58,6 +58,7 @@ from .common import (
 from .registry import exporter, importer
 
 MEDIA_TYPE_IMAGE = 2
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _RESERVED = ("occluded", "rotation", "track_id", "keyframe", "outside", "source", "score")
 
 
@@ -174,15 +175,11 @@ class _Writer:
             for flat in fa.shapes:
                 ann = self.shape(flat, f.height, f.width)
                 if ann is not None:
-                    anns.append(json.dumps(ann, separators=(",", ":")))
+                    anns.append(_dumps(ann))
             for tag in fa.tags:
                 if tag.label_id in self.index:
                     attrs = typed_attributes(self.labels[tag.label_id], tag.attributes)
-                    anns.append(
-                        json.dumps(
-                            self.common("label", tag.label_id, attrs, tag.group, None), separators=(",", ":")
-                        )
-                    )
+                    anns.append(_dumps(self.common("label", tag.label_id, attrs, tag.group, None)))
             head = json.dumps(
                 {
                     "id": _item_id(f.name),
@@ -298,9 +295,7 @@ class _Reader:
         pts = [float(v) for v in ann.get("points") or []] if kind != "cuboid_2d" else []
         if kind == "bbox":
             x, y, w, h = (float(v) for v in ann.get("bbox") or [0, 0, -1, -1])
-            shape = LabeledShape(
-                ShapeType.RECTANGLE, points=[x, y, x + w, y + h], rotation=rotation, **common
-            )
+            shape = LabeledShape(ShapeType.RECTANGLE, points=[x, y, x + w, y + h], rotation=rotation, **common)
         elif kind in ("polygon", "polyline"):
             shape = LabeledShape(ShapeType(kind), points=pts, **common)
         elif kind == "points" and label.sublabels:

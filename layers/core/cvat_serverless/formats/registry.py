@@ -94,9 +94,7 @@ def _register(table: dict[str, _Entry], spec: FormatSpec, func: Callable[..., An
     table[spec.display_name] = _Entry(spec, func)
 
 
-def exporter(
-    *, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True
-) -> Callable[[F], F]:
+def exporter(*, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True) -> Callable[[F], F]:
     """Register an exporter ``(view, out, images) -> None`` under ``"{name} {version}"``."""
     spec = FormatSpec(name, ext, version, dimension, enabled)
 
@@ -107,9 +105,7 @@ def exporter(
     return decorate
 
 
-def importer(
-    *, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True
-) -> Callable[[F], F]:
+def importer(*, name: str, ext: str, version: str, dimension: str = "2d", enabled: bool = True) -> Callable[[F], F]:
     """Register an importer ``(src, view, filename) -> LabeledData`` under ``"{name} {version}"``."""
     spec = FormatSpec(name, ext, version, dimension, enabled)
 
