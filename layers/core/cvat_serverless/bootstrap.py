@@ -1,54 +1,190 @@
-"""Composition root: adapters and services built from Settings, once per process, on first use."""
+"""Composition root: adapters and services built from Settings, once per process, on first use.
+
+``Container`` holds the ports (repositories, blob store, clock, ...) and builds services from
+them. Production wiring comes from ``container()`` (DynamoDB, S3, Step Functions, EventBridge);
+tests build a Container with in-memory adapters through ``Container.with_adapters``.
+Nothing here runs at import time: every adapter and service module is imported on first use.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .ports import (
+        AccessTokenRepository,
+        BlobStore,
+        Clock,
+        EventPublisher,
+        IdGenerator,
+        LoginAttemptRepository,
+        PasswordHasher,
+        SessionRepository,
+        UserRepository,
+        WorkflowStarter,
+    )
+    from .services.auth import AccessTokenService, SessionService
+    from .services.common import Repositories
     from .services.ingest import IngestService
+    from .services.jobs import JobService
+    from .services.labels import LabelService
+    from .services.organizations import OrganizationService
+    from .services.projects import ProjectService
     from .services.superuser import SuperuserService
     from .services.task_data import TaskDataService
+    from .services.tasks import TaskService
+    from .services.users import UserService
+
+
+@dataclass
+class AuthRepositories:
+    access_tokens: AccessTokenRepository
+    sessions: SessionRepository
+    login_attempts: LoginAttemptRepository
 
 
 class Container:
     """Everything a handler needs, wired for one set of Settings."""
 
-    def __init__(self, settings: Settings) -> None:
-        from .adapters.aws.dynamo import DynamoIdGenerator, DynamoSchema, DynamoUserRepository
-        from .adapters.aws.events import EventBridgePublisher
-        from .adapters.aws.s3 import S3BlobStore
-        from .adapters.aws.stepfunctions import StepFunctionsWorkflowStarter
+    def __init__(self, settings: Settings, **adapters: Any) -> None:
+        self.settings = settings
+        # Adapters given here win over the production ones (tests pass in-memory fakes).
+        self.__dict__.update(adapters)
+
+    @classmethod
+    def with_adapters(cls, settings: Settings, **adapters: Any) -> Container:
+        return cls(settings, **adapters)
+
+    # ------------------------------------------------------------------ adapters (production)
+    @cached_property
+    def clock(self) -> Clock:
         from .adapters.clock import SystemClock
+
+        return SystemClock()
+
+    @cached_property
+    def ids(self) -> IdGenerator:
+        from .adapters.aws.dynamo import DynamoIdGenerator
+
+        return DynamoIdGenerator(self.settings.table_name)
+
+    @cached_property
+    def schema(self) -> Any:
+        from .adapters.aws.dynamo import DynamoSchema
+
+        return DynamoSchema(self.settings.table_name)
+
+    @cached_property
+    def repos(self) -> Repositories:
+        from .adapters.aws.repositories import dynamo_repositories
+
+        return dynamo_repositories(self.settings.table_name, users=self.users)
+
+    @cached_property
+    def auth_repos(self) -> AuthRepositories:
+        from .adapters.aws.repositories import dynamo_auth_repositories
+
+        return dynamo_auth_repositories(self.settings.table_name)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        if "repos" in self.__dict__:  # injected repositories bring their own users
+            return self.repos.users
+        from .adapters.aws.dynamo import DynamoUserRepository
+
+        return DynamoUserRepository(self.settings.table_name)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from .adapters.aws.s3 import S3BlobStore
+
+        return S3BlobStore(self.settings.media_bucket)
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        from .adapters.aws.events import EventBridgePublisher
+
+        return EventBridgePublisher(self.settings.event_bus_name)
+
+    @cached_property
+    def workflows(self) -> WorkflowStarter:
+        from .adapters.aws.stepfunctions import StepFunctionsWorkflowStarter
+
+        return StepFunctionsWorkflowStarter({"task-data": self.settings.task_data_state_machine_arn})
+
+    @cached_property
+    def passwords(self) -> PasswordHasher:
         from .adapters.passwords import Argon2PasswordHasher
 
-        self.settings = settings
-        self.clock = SystemClock()
-        self.ids = DynamoIdGenerator(settings.table_name)
-        self.schema = DynamoSchema(settings.table_name)
-        self.users = DynamoUserRepository(settings.table_name)
-        self.blobs = S3BlobStore(settings.media_bucket)
-        self.events = EventBridgePublisher(settings.event_bus_name)
-        self.workflows = StepFunctionsWorkflowStarter(
-            {"task-data": settings.task_data_state_machine_arn}
-        )
-        self.passwords = Argon2PasswordHasher()
+        return Argon2PasswordHasher()
 
-    @property
+    # ------------------------------------------------------------------ services
+    @cached_property
     def superusers(self) -> SuperuserService:
         from .services.superuser import SuperuserService
 
         return SuperuserService(self.users, self.ids, self.passwords, self.clock)
 
-    @property
+    @cached_property
+    def organizations(self) -> OrganizationService:
+        from .services.organizations import OrganizationService
+
+        return OrganizationService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def labels(self) -> LabelService:
+        from .services.labels import LabelService
+
+        return LabelService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def projects(self) -> ProjectService:
+        from .services.projects import ProjectService
+
+        return ProjectService(self.repos, self.ids, self.clock, self.events, self.labels)
+
+    @cached_property
+    def tasks(self) -> TaskService:
+        from .services.tasks import TaskService
+
+        return TaskService(self.repos, self.ids, self.clock, self.events, self.labels)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from .services.jobs import JobService
+
+        return JobService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def user_service(self) -> UserService:
+        from .services.users import UserService
+
+        return UserService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def access_tokens(self) -> AccessTokenService:
+        from .services.auth import AccessTokenService
+
+        return AccessTokenService(self.auth_repos.access_tokens, self.users, self.ids, self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        from .services.auth import SessionService
+
+        return SessionService(self.auth_repos.sessions, self.users, self.passwords,
+                              self.auth_repos.login_attempts, self.clock)
+
+    @cached_property
     def ingest(self) -> IngestService:
         from .services.ingest import IngestService
 
         return IngestService(self.workflows, self.settings.upload_prefix)
 
-    @property
+    @cached_property
     def task_data(self) -> TaskDataService:
         from .services.task_data import TaskDataService
 

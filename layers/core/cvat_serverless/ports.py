@@ -67,6 +67,10 @@ class BlobStore(Protocol):
         """size, content_type, etag; NotFoundError when the object does not exist."""
         ...
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start``..``end`` inclusive (HTTP Range semantics)."""
+        ...
+
 
 class WorkflowStarter(Protocol):
     def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:

@@ -28,8 +28,7 @@ class SuperuserService:
             raise ValidationError(
                 fields={
                     "password": [
-                        f"This password is too short. It must contain at least "
-                        f"{MIN_PASSWORD_LENGTH} characters."
+                        f"This password is too short. It must contain at least {MIN_PASSWORD_LENGTH} characters."
                     ]
                 }
             )

@@ -77,8 +77,7 @@ class TaskDataService:
     ) -> dict[str, Any]:
         """Collect the segments' results into a manifest and announce it on the event bus."""
         parts = [
-            json.loads(self._blobs.get(r["result_key"]))
-            for r in sorted(segment_results, key=lambda r: r["index"])
+            json.loads(self._blobs.get(r["result_key"])) for r in sorted(segment_results, key=lambda r: r["index"])
         ]
         if [p["index"] for p in parts] != list(range(len(parts))):
             raise ValidationError(f"{key}: segment results are incomplete")
