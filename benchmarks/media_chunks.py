@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _media_cvat as base
 import _media_fixtures as fixtures
+
 from cvat_serverless.media.chunks import ChunkSettings
 from cvat_serverless.media.frames import default_chunk_size, plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_image_manifest, build_video_manifest

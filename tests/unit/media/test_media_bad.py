@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
+
 from cvat_serverless.domain.errors import MediaError
 from cvat_serverless.media.archive import ArchiveLimits, extract_images
 from cvat_serverless.media.chunks import write_chunk, write_chunks
@@ -28,7 +30,6 @@ from cvat_serverless.media.errors import (
 from cvat_serverless.media.frames import plan_chunks
 from cvat_serverless.media.manifest import build_image_manifest, build_video_manifest
 from cvat_serverless.media.probe import classify_task_media, media_kind, probe, probe_image, probe_video
-from PIL import Image
 
 
 def test_all_errors_are_media_errors() -> None:

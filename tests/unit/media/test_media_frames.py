@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cvat_serverless.domain.errors import ValidationError
 from cvat_serverless.media.frames import (
     Segment,
@@ -14,8 +17,6 @@ from cvat_serverless.media.frames import (
     select_frames,
 )
 from cvat_serverless.media.sorting import SortingMethod, sort_names
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @given(

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from cvat_serverless.media.chunks import ChunkKind, ChunkSettings, task_preview, write_chunk, write_chunks
 from cvat_serverless.media.frames import plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_image_manifest
 from cvat_serverless.media.probe import probe_image
-from PIL import Image
 
 Reader = Callable[[Image.Image], int]
 

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from cvat_serverless.media.frames import FrameSelection, Segment, plan_chunks
-from cvat_serverless.media.manifest import FrameInfo, Manifest, build_image_manifest, build_video_manifest
-from cvat_serverless.media.units import WorkUnit, chunk_path, plan_work_units, run_work_unit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
+from cvat_serverless.media.frames import FrameSelection, Segment, plan_chunks
+from cvat_serverless.media.manifest import FrameInfo, Manifest, build_image_manifest, build_video_manifest
+from cvat_serverless.media.units import WorkUnit, chunk_path, plan_work_units, run_work_unit
 
 
 def synthetic_video_manifest(size: int, gop: int) -> Manifest:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import av
 import pytest
+from PIL import Image
+
 from cvat_serverless.media.chunks import (
     ChunkKind,
     ChunkSettings,
@@ -21,7 +23,6 @@ from cvat_serverless.media.decode import VideoDecoder
 from cvat_serverless.media.frames import Segment, plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_video_manifest
 from cvat_serverless.media.probe import index_video, mp4_rotation, probe, probe_video
-from PIL import Image
 
 Reader = Callable[[Image.Image], int]
 

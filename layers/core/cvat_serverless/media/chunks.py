@@ -13,8 +13,10 @@ Output is byte-for-byte deterministic for the same input and settings: fixed zip
 attributes, JPEG without timestamps, single-threaded x264. Nothing partial is left behind: a chunk
 is built in memory and written in one go (paths: to a temporary name, then renamed).
 
-JPEG ``optimize``: CVAT uses ``optimize=True`` (two-pass Huffman). It costs 2.5x the encode time
-for ~5-9 % fewer bytes, so the default here is False; pass ``optimize=True`` to match CVAT's bytes.
+JPEG ``optimize``: CVAT uses ``optimize=True`` (two-pass Huffman tables). It changes no pixel
+(same PSNR) and saves ~6 % of the bytes (benchmarks/media_chunks.py: 259 vs 245 kB per 1080p
+frame at q70), but costs ~2.5x the encode time, so the default here is False; pass
+``optimize=True`` to get CVAT's bytes.
 """
 
 from __future__ import annotations
