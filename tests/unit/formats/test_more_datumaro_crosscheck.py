@@ -166,3 +166,37 @@ def test_datumaro_written_yolo_imports(tmp_path: Path, probe_path: Path) -> None
     assert len(got.shapes) == written["types"]["bbox"] == 12
     first = sorted((s.frame, s.label_id, [round(v, 3) for v in s.points]) for s in got.shapes)[0]
     assert first == (0, 1, [2.0, 3.0, 12.0, 15.0])
+
+
+# --------------------------------------------------------------------------- PASCAL VOC 1.1
+
+
+def test_datumaro_reads_our_voc(tmp_path: Path, probe_path: Path) -> None:
+    view = make_view()
+    data = export_bytes(get_exporter("PASCAL VOC 1.1"), view, image_bytes)
+    got = _probe(probe_path, "count", "voc", _extract(data, tmp_path))
+    ours = get_importer("PASCAL VOC 1.1")(io.BytesIO(data), view, "a.zip")
+    instances = sum(1 for s in ours.shapes if s.type == ShapeType.MASK)
+    boxes = _flat(view, {ShapeType.RECTANGLE})
+    assert got["items"] == len(view.frames)
+    assert got["types"]["bbox"] == len(boxes)
+    assert got["occluded"] == sum(1 for s in boxes if s.occluded) == 3
+    assert got["tracks"] == 1
+    assert got["types"]["mask"] == instances == 6
+    assert got["types"]["label"] == len(view.annotations.tags)
+    assert got["labels"] == ["background", *(label.name for label in view.labels)]
+
+
+def test_datumaro_written_voc_imports(tmp_path: Path, probe_path: Path) -> None:
+    written = _probe(probe_path, "write", "voc", tmp_path / "dm")
+    view = _blank()
+    got = get_importer("PASCAL VOC 1.1")(io.BytesIO(_zip_dir(tmp_path / "dm")), view, "dataset.zip")
+    validate_annotations(got, view.labels, frame_count=6)
+    flat = flat_shapes(got, 5)
+    assert sum(1 for s in flat if s.type == ShapeType.RECTANGLE) == written["types"]["bbox"] == 12
+    assert sum(1 for s in flat if s.type == ShapeType.MASK) == written["types"]["mask"] == 6
+    # Datumaro keeps track_id in <attributes>: the two box tracks come back as tracks
+    assert sorted(t.label_id for t in got.tracks) == [1, 2]
+    assert [s.frame for s in flat if s.occluded] == [1]
+    mask = next(s for s in got.shapes if s.type == ShapeType.MASK and s.frame == 2)
+    assert mask.label_id == 2 and mask.points[-4:] == [40.0, 22.0, 49.0, 31.0]

@@ -1,0 +1,114 @@
+"""Rasterising shapes and reading/writing indexed PNG masks (PASCAL VOC, Segmentation mask).
+
+numpy and Pillow (the ``media`` extra) are imported inside the functions, so that listing the
+formats never loads them (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cvat_serverless.domain.annotations import LabeledShape, ShapeType
+from cvat_serverless.domain.errors import FormatError
+
+from .common import cvat_mask_to_bitmap
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "Rgb",
+    "png_bytes",
+    "rasterize",
+    "read_png",
+    "voc_colormap",
+]
+
+Rgb = tuple[int, int, int]
+
+
+def voc_colormap(size: int = 256) -> list[Rgb]:
+    """PASCAL VOC's palette: index bits spread over the high bits of r, g and b."""
+    out: list[Rgb] = []
+    for index in range(size):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        out.append((r, g, b))
+    return out
+
+
+def rasterize(shape: LabeledShape, width: int, height: int) -> npt.NDArray[np.bool_] | None:
+    """A full-frame bitmap of a polygon, mask or (axis-aligned) rectangle; ``None`` otherwise."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    if shape.type == ShapeType.MASK:
+        return cvat_mask_to_bitmap(shape.points, width, height)
+    if shape.type == ShapeType.POLYGON:
+        pts = shape.points
+    elif shape.type == ShapeType.RECTANGLE:
+        x0, y0, x1, y1 = shape.points
+        pts = [x0, y0, x1, y0, x1, y1, x0, y1]
+    else:
+        return None
+    canvas = Image.new("1", (width, height), 0)
+    ImageDraw.Draw(canvas).polygon([(pts[i], pts[i + 1]) for i in range(0, len(pts), 2)], fill=1, outline=1)
+    return np.asarray(canvas, dtype=bool)
+
+
+def png_bytes(indices: npt.NDArray[Any], palette: Sequence[Rgb]) -> bytes:
+    """An 8-bit palette PNG (``P`` mode) of ``indices`` with ``palette`` colours."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(indices, dtype=np.uint8), mode="P")
+    flat: list[int] = []
+    for color in list(palette)[:256]:
+        flat.extend(color)
+    flat.extend([0] * (768 - len(flat)))
+    image.putpalette(flat)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt.NDArray[np.int64]:
+    """Class / instance indices of a PNG mask.
+
+    Palette PNGs give their indices directly. Other images are mapped colour -> index through
+    ``colors`` (an unknown colour is an error); with no ``colors`` a grey image is read as indices.
+    """
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise FormatError(f"{file}: not a readable PNG mask ({exc})") from exc
+    if image.mode == "P":
+        return np.asarray(image, dtype=np.int64)
+    if image.mode in ("L", "I", "I;16") and colors is None:
+        return np.asarray(image, dtype=np.int64)
+    if colors is None:
+        raise FormatError(f"{file}: a colour mask needs a label map to be read")
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int64)
+    codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    out = np.full(codes.shape, -1, dtype=np.int64)
+    for index, (r, g, b) in enumerate(colors):
+        out[codes == ((r << 16) | (g << 8) | b)] = index
+    if (out < 0).any():
+        ys, xs = np.nonzero(out < 0)
+        y, x = int(ys[0]), int(xs[0])
+        raise FormatError(
+            f"{file}: pixel ({x}, {y}) has colour {tuple(int(v) for v in rgb[y, x])}, not in the label map"
+        )
+    return out
