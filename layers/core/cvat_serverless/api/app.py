@@ -5,24 +5,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import errors
 
 REQUEST_ID_HEADER = "X-Request-Id"
+API_VERSION = "2.80.0"
 
 
 class CvatApi:
-    """An APIGatewayRestResolver with CVAT's error bodies and an X-Request-Id on every answer."""
+    """An APIGatewayRestResolver with CVAT's error bodies and an X-Request-Id on every answer.
 
-    def __init__(self, *routers: Router, title: str = "CVAT REST API") -> None:
+    With ``openapi=True`` it also serves its OpenAPI document at ``/api/schema/`` and Swagger UI
+    at ``/api/swagger`` (both generated from the routes; the UI's assets ship with powertools).
+    """
+
+    def __init__(self, *routers: Router, title: str = "CVAT REST API", openapi: bool = False) -> None:
         self.resolver = APIGatewayRestResolver(enable_validation=True)
         errors.register(self.resolver)
         for router in routers:
             self.resolver.include_router(router)
         self.title = title
+        self.version = API_VERSION
+        if openapi:
+            self._enable_openapi()
+
+    def _enable_openapi(self) -> None:
+        from . import openapi
+
+        resolver = self.resolver
+
+        @resolver.get(openapi.SCHEMA_PATH, include_in_schema=False)
+        def schema() -> Response[Any]:
+            return Response(
+                status_code=200,
+                content_type="application/vnd.oai.openapi+json",
+                body=openapi.render(resolver, self.version),
+            )
+
+        resolver.enable_swagger(
+            path=openapi.SWAGGER_PATH,
+            title=openapi.TITLE,
+            version=self.version,
+            description=openapi.DESCRIPTION,
+            security_schemes=openapi.security_schemes(),
+            security=openapi.SECURITY,
+        )
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         response = self.resolver.resolve(dict(event), context)

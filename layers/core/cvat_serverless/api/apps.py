@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from .app import CvatApi
-from .routers import server
+from .routers import auth, jobs, labels, organizations, projects, server, tasks, users
 
 # Core resources: auth, users, organizations, projects, tasks, jobs, labels, server.
-core_api = CvatApi(server.router)
+core_api = CvatApi(
+    server.router,
+    auth.router,
+    users.router,
+    organizations.router,
+    projects.router,
+    tasks.router,
+    jobs.router,
+    labels.router,
+    openapi=True,
+)
 
 # /api/tasks/{id}/annotations and /api/jobs/{id}/annotations: routed to their own function so
 # heavy annotation payloads scale and time out apart from the core API. Its routes land with the

@@ -1,4 +1,4 @@
-"""/api/server/*: what the SDK asks first."""
+"""/api/server/*: what the SDK asks first, the format list, plugins and the share."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
 from ...config import get_settings
+from .. import auth, http
+from ..schemas.common import CvatModel
 
 router = Router()
+TAGS = ["server"]
 
 NAME = "Computer Vision Annotation Tool"
 DESCRIPTION = (
@@ -24,16 +27,66 @@ class About(BaseModel):
     subtitle: str = Field(max_length=1024)
 
 
-@router.get("/api/server/about", tags=["server"], summary="Basic information about the server")
+class DatasetFormat(CvatModel):
+    name: str = Field(max_length=64)
+    ext: str = Field(max_length=64)
+    version: str = Field(max_length=64)
+    enabled: bool
+    dimension: str = Field(max_length=2)
+
+
+class DatasetFormats(CvatModel):
+    importers: list[DatasetFormat]
+    exporters: list[DatasetFormat]
+
+
+class Plugins(CvatModel):
+    ANALYTICS: bool
+    MODELS: bool
+
+
+class FileInfo(CvatModel):
+    name: str = Field(max_length=1024)
+    type: str
+    mime_type: str = Field(max_length=255)
+
+
+@router.get("/api/server/about", tags=TAGS, summary="Basic information about the server")
 def about() -> About:
     # Readable anonymously: cvat-sdk calls it before it logs in.
-    host = router.current_event.headers.get("Host") or router.current_event.headers.get("host") or ""
-    proto = router.current_event.headers.get("X-Forwarded-Proto") or "https"
-    logo = f"{proto}://{host}/assets/logo.svg" if host else "/assets/logo.svg"
+    event = router.current_event
     return About(
         name=NAME,
         description=DESCRIPTION,
         version=get_settings().server_version,
-        logo_url=logo,
+        logo_url=http.absolute(event, "/assets/logo.svg"),
         subtitle="Serverless annotation for computer vision",
     )
+
+
+@router.get("/api/server/annotation/formats", tags=TAGS, summary="Implemented import and export formats")
+def annotation_formats() -> DatasetFormats:
+    auth.require_principal(router.current_event)
+    # The registry imports the format modules on first use: keep it off the cold-start path.
+    from ...formats import registry
+
+    def convert(spec: registry.FormatSpec) -> DatasetFormat:
+        return DatasetFormat.model_validate(spec.to_dict())
+
+    return DatasetFormats(
+        importers=[convert(s) for s in registry.list_importers()],
+        exporters=[convert(s) for s in registry.list_exporters()],
+    )
+
+
+@router.get("/api/server/plugins", tags=TAGS, summary="Which optional parts this server has")
+def plugins() -> Plugins:
+    # The analytics store and auto-annotation models land with their own issues.
+    return Plugins(ANALYTICS=False, MODELS=False)
+
+
+@router.get("/api/server/share", tags=TAGS, summary="Files of the server share (none yet)")
+def share(directory: str = "/", search: str = "") -> list[FileInfo]:
+    auth.require_principal(router.current_event)
+    # The share (an S3 prefix) comes with the media issue; until then it is empty.
+    return []

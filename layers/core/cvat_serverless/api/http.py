@@ -1,0 +1,111 @@
+"""What every route reads from the API Gateway event: headers, query parameters, cookies, the
+client's address and the absolute URLs CVAT puts in its answers (``url``, ``next``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from ..domain.errors import ValidationError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+Event = BaseProxyEvent  # what a router's ``current_event`` is; always a REST (v1) proxy event here
+
+
+def rest(event: Event) -> APIGatewayProxyEvent:
+    return cast(APIGatewayProxyEvent, event)
+
+
+def header(event: Event, name: str) -> str | None:
+    """One request header, case-insensitively (repeated headers joined as HTTP says)."""
+    multi = rest(event).multi_value_headers or {}
+    lowered = name.lower()
+    for key, values in multi.items():
+        if key.lower() == lowered and values:
+            return ", ".join(values) if lowered != "cookie" else "; ".join(values)
+    value = event.headers.get(name)
+    return value if value is None else str(value)
+
+
+def query(event: Event) -> dict[str, str]:
+    """The query parameters (the last value of a repeated one, as Django's ``QueryDict.get``)."""
+    return {k: v for k, v in (event.query_string_parameters or {}).items() if v is not None}
+
+
+def cookies(event: Event) -> dict[str, str]:
+    raw = header(event, "Cookie")
+    if not raw:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    out: dict[str, str] = {}
+    for part in raw.split(";"):
+        try:
+            jar.load(part.strip())
+        except CookieError:
+            continue  # one malformed cookie must not hide the others
+    for key, morsel in jar.items():
+        out[key] = morsel.value
+    return out
+
+
+def client_ip(event: Event) -> str:
+    return str(rest(event).request_context.identity.source_ip or "")
+
+
+def host(event: Event) -> str:
+    """The host the client addressed: X-Forwarded-Host (set by a proxy in front), else Host."""
+    forwarded = header(event, "X-Forwarded-Host")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return header(event, "Host") or str(rest(event).request_context.domain_name or "localhost")
+
+
+def base_url(event: Event) -> str:
+    """``scheme://host[/stage]`` as the client sees this API.
+
+    The stage prefix is only part of the public URL when the client talks to the execute-api
+    domain itself; behind a custom domain, CloudFront or the embedded runtime it is not.
+    """
+    proto = (header(event, "X-Forwarded-Proto") or "https").split(",")[0].strip() or "https"
+    the_host = host(event)
+    prefix = ""
+    stage = rest(event).request_context.stage
+    if (
+        not header(event, "X-Forwarded-Host")
+        and ".execute-api." in the_host
+        and stage
+        and stage != "$default"
+        and str(rest(event).request_context.path or "").startswith(f"/{stage}/")
+    ):
+        prefix = f"/{stage}"
+    return f"{proto}://{the_host}{prefix}"
+
+
+def is_https(event: Event) -> bool:
+    return base_url(event).startswith("https://")
+
+
+def absolute(event: Event, path: str, params: Mapping[str, Any] | None = None) -> str:
+    url = base_url(event) + path
+    if params:
+        url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
+    return url
+
+
+def int_param(params: Mapping[str, str], name: str) -> int | None:
+    """An optional integer query parameter; a bad one is CVAT's 400 field error."""
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ValidationError(fields={name: ["A valid integer is required."]}) from None
+    if number < 0 or number > 2**31 - 1:
+        raise ValidationError(fields={name: ["A valid integer is required."]})
+    return number

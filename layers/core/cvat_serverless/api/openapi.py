@@ -1,0 +1,79 @@
+"""The OpenAPI document of the core API, generated from the routes and schemas.
+
+``GET /api/schema/`` serves it (as CVAT does) and ``/api/swagger`` shows it in Swagger UI with the
+assets powertools bundles (works offline). The committed copy, ``docs/openapi.json``, is
+regenerated with ``python -m cvat_serverless.api.openapi > docs/openapi.json``; a test keeps it
+current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+TITLE = "CVAT REST API"
+DESCRIPTION = "CVAT's REST API (cvat-sdk / cvat-cli 2.80 compatible), served by cvat-serverless."
+SCHEMA_PATH = "/api/schema"
+SWAGGER_PATH = "/api/swagger"
+
+
+def security_schemes() -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.models import (
+        APIKey,
+        HTTPBase,
+        HTTPBearer,
+    )
+
+    def api_key(name: str, where: str, description: str | None = None) -> APIKey:
+        data = {"type": "apiKey", "name": name, "in": where, "description": description}
+        return APIKey.model_validate({k: v for k, v in data.items() if v is not None})
+
+    return {
+        "sessionAuth": api_key("sessionid", "cookie"),
+        "csrfAuth": api_key("csrftoken", "cookie"),
+        "csrfHeaderAuth": api_key("X-CSRFToken", "header"),
+        "tokenAuth": api_key("Authorization", "header", "The key of POST /api/auth/login, as 'Token <key>'"),
+        "basicAuth": HTTPBase(scheme="basic"),
+        "accessTokenAuth": HTTPBearer(description="A personal access token (/api/auth/access_tokens)"),
+    }
+
+
+SECURITY: list[dict[str, list[str]]] = [
+    {"accessTokenAuth": []},
+    {"basicAuth": []},
+    {"tokenAuth": []},
+    {"sessionAuth": [], "csrfAuth": [], "csrfHeaderAuth": []},
+]
+
+
+def schema_dict(resolver: APIGatewayRestResolver, version: str) -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.models import Server
+
+    schema = resolver.get_openapi_schema(
+        title=TITLE,
+        version=version,
+        description=DESCRIPTION,
+        servers=[Server(url="/")],
+        security_schemes=security_schemes(),
+        security=SECURITY,
+    )
+    data: dict[str, Any] = json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
+    return data
+
+
+def render(resolver: APIGatewayRestResolver, version: str) -> str:
+    return json.dumps(schema_dict(resolver, version), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    from .apps import core_api
+
+    sys.stdout.write(render(core_api.resolver, core_api.version))
+
+
+if __name__ == "__main__":
+    main()

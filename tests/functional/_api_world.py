@@ -1,0 +1,170 @@
+"""A core API wired to in-memory adapters, driven through the real Lambda handler with real
+API Gateway REST proxy events (shared by the test_api_*.py modules)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from cvat_serverless import bootstrap
+from cvat_serverless.adapters import memory as mem
+from cvat_serverless.config import Settings, get_settings
+from cvat_serverless.domain.users import SystemRole, User
+from cvat_serverless.services.common import Repositories
+from tests.events import rest_event
+from tests.functional.conftest import Context, load_handler
+
+PASSWORD = "s3cret-Passw0rd"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, list[str]]
+
+    def header(self, name: str) -> str | None:
+        for key, values in self.headers.items():
+            if key.lower() == name.lower():
+                return values[-1]
+        return None
+
+    def cookies(self) -> dict[str, str]:
+        out = {}
+        for key, values in self.headers.items():
+            if key.lower() == "set-cookie":
+                for v in values:
+                    name, _, rest = v.partition("=")
+                    out[name] = rest.split(";")[0]
+        return out
+
+
+@dataclass
+class Api:
+    container: bootstrap.Container
+    handler: Any
+    keys: dict[str, str] = field(default_factory=dict)  # username -> Token key
+
+    @property
+    def repos(self) -> Repositories:
+        return self.container.repos
+
+    def user(self, username: str, *groups: SystemRole, superuser: bool = False) -> User:
+        c = self.container
+        user = c.users.add(
+            User(
+                id=c.ids.next_id("user"),
+                username=username,
+                email=f"{username}@example.com",
+                password_hash=c.passwords.hash(PASSWORD),
+                groups=list(groups or [SystemRole.USER]),
+                is_superuser=superuser,
+                is_staff=superuser,
+                date_joined=c.clock.now(),
+            )
+        )
+        self.keys[username] = c.sessions.login(password=PASSWORD, username=username).session_key
+        return user
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        as_user: str | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        raw_body: bytes | None = None,
+    ) -> Answer:
+        all_headers = dict(headers or {})
+        if as_user is not None:
+            all_headers.setdefault("Authorization", f"Token {self.keys[as_user]}")
+        if body is not None or raw_body is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        event = rest_event(
+            method,
+            path,
+            body=raw_body if raw_body is not None else body,
+            headers=all_headers,
+            query={k: [v] for k, v in (query or {}).items()} or None,
+        )
+        answer = self.handler(event, Context("core_api"))
+        raw = answer.get("body")
+        if answer.get("isBase64Encoded") and raw:
+            raw = base64.b64decode(raw).decode()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw
+        headers_out = {k: list(v) for k, v in (answer.get("multiValueHeaders") or {}).items()}
+        for k, v in (answer.get("headers") or {}).items():
+            headers_out.setdefault(k, [v])
+        return Answer(answer["statusCode"], parsed, headers_out)
+
+    # shortcuts
+    def get(self, path: str, user: str | None = None, **kw: Any) -> Answer:
+        return self.call("GET", path, as_user=user, **kw)
+
+    def post(self, path: str, body: Any = None, user: str | None = None, **kw: Any) -> Answer:
+        return self.call("POST", path, body if body is not None else {}, as_user=user, **kw)
+
+    def patch(self, path: str, body: Any, user: str | None = None, **kw: Any) -> Answer:
+        return self.call("PATCH", path, body, as_user=user, **kw)
+
+    def delete(self, path: str, user: str | None = None, **kw: Any) -> Answer:
+        return self.call("DELETE", path, as_user=user, **kw)
+
+
+def build_container() -> bootstrap.Container:
+    settings = Settings.from_env(
+        {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}
+    )
+    users = mem.InMemoryUserRepository()
+    repos = Repositories(
+        users=users,
+        organizations=mem.InMemoryOrganizationRepository(),
+        memberships=mem.InMemoryMembershipRepository(),
+        invitations=mem.InMemoryInvitationRepository(),
+        projects=mem.InMemoryProjectRepository(),
+        tasks=mem.InMemoryTaskRepository(),
+        segments=mem.InMemorySegmentRepository(),
+        jobs=mem.InMemoryJobRepository(),
+        labels=mem.InMemoryLabelRepository(),
+    )
+    return bootstrap.Container.with_adapters(
+        settings,
+        repos=repos,
+        auth_repos=bootstrap.AuthRepositories(
+            access_tokens=mem.InMemoryAccessTokenRepository(),
+            sessions=mem.InMemorySessionRepository(),
+            login_attempts=mem.InMemoryLoginAttemptRepository(),
+        ),
+        ids=mem.InMemoryIdGenerator(),
+        clock=mem.FixedClock(),
+        events=mem.InMemoryEventPublisher(),
+        passwords=mem.InMemoryPasswordHasher(),
+        blobs=None,
+        workflows=None,
+    )
+
+
+_HANDLER: Any = None
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Api:
+    global _HANDLER  # noqa: PLW0603 - load the function module once per session
+    for key, value in {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    container = build_container()
+    monkeypatch.setattr(bootstrap, "container", lambda: container)
+    if _HANDLER is None:
+        _HANDLER = load_handler("core_api")
+    yield Api(container, _HANDLER)
+    get_settings.cache_clear()
