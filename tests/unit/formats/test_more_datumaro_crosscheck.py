@@ -200,3 +200,32 @@ def test_datumaro_written_voc_imports(tmp_path: Path, probe_path: Path) -> None:
     assert [s.frame for s in flat if s.occluded] == [1]
     mask = next(s for s in got.shapes if s.type == ShapeType.MASK and s.frame == 2)
     assert mask.label_id == 2 and mask.points[-4:] == [40.0, 22.0, 49.0, 31.0]
+
+
+# --------------------------------------------------------------------------- MOT 1.1
+
+
+def test_datumaro_reads_our_mot(tmp_path: Path, probe_path: Path) -> None:
+    view = make_view(video=True)
+    data = export_bytes(get_exporter("MOT 1.1"), view, image_bytes)
+    got = _probe(probe_path, "count", "mot_seq", _extract(data, tmp_path))
+    boxes = _flat(view, {ShapeType.RECTANGLE})
+    assert got["items"] == len(view.frames)
+    assert got["annotations"] == got["types"]["bbox"] == len(boxes)
+    assert got["tracks"] == 1 and got["occluded"] == sum(1 for s in boxes if s.occluded) == 3
+    assert got["labels"] == [label.name for label in view.labels]
+
+
+def test_datumaro_written_mot_imports(tmp_path: Path, probe_path: Path) -> None:
+    written = _probe(probe_path, "write", "mot_seq_gt", tmp_path / "dm")
+    view = _blank()
+    got = get_importer("MOT 1.1")(io.BytesIO(_zip_dir(tmp_path / "dm")), view, "dataset.zip")
+    validate_annotations(got, view.labels, frame_count=6)
+    assert got.shapes == []
+    flat = flat_shapes(got, 5)
+    assert len(flat) == written["types"]["bbox"] == 11
+    car, person = sorted(got.tracks, key=lambda t: t.label_id)
+    assert [k.frame for k in car.shapes] == [0, 1, 2, 3, 4, 5]  # runs to the end: no closing keyframe
+    assert [k.frame for k in person.shapes] == [0, 1, 2, 3, 4, 5] and person.shapes[-1].outside
+    assert [k.occluded for k in car.shapes] == [False, True, False, False, False, False]
+    assert car.shapes[2].points == [4.0, 3.0, 14.0, 15.0]
