@@ -229,3 +229,15 @@ def test_datumaro_written_mot_imports(tmp_path: Path, probe_path: Path) -> None:
     assert [k.frame for k in person.shapes] == [0, 1, 2, 3, 4, 5] and person.shapes[-1].outside
     assert [k.occluded for k in car.shapes] == [False, True, False, False, False, False]
     assert car.shapes[2].points == [4.0, 3.0, 14.0, 15.0]
+
+
+# --------------------------------------------------------------------------- Ultralytics YOLO Detection 1.0
+
+
+def test_datumaro_reads_our_ultralytics_detection(tmp_path: Path, probe_path: Path) -> None:
+    view = make_view()
+    data = export_bytes(get_exporter("Ultralytics YOLO Detection 1.0"), view, image_bytes)
+    got = _probe(probe_path, "count", "yolo", _extract(data, tmp_path))
+    assert got["items"] == len(view.frames)
+    assert got["annotations"] == got["types"]["bbox"] == len(_flat(view, {ShapeType.RECTANGLE}))
+    assert got["labels"] == [label.name for label in view.labels]
