@@ -1,0 +1,383 @@
+"""The exporters' fast paths (COCO and CVAT for images format common shapes straight into text)
+write exactly what the general paths (dicts through ``json``, per-field XML) write.
+
+* Golden digests: a seeded task with every shape type, attributes, tracks (with and without
+  ids, outside keyframes, a skeleton), tags, masks, two subsets and awkward names, exported to
+  every format these modules implement; the digests were recorded from the exporters before the
+  fast paths existed (commit 6140d96). A change in any byte of any member fails. If an output
+  change is intended, record the new digests and say so in the commit.
+* Properties: for any rectangle / polygon, the fast text equals the general path's text;
+  non-finite numbers take the general path (JSON spells them ``NaN``/``Infinity``).
+* The precision rules the module docstrings state: COCO keeps full float precision (``repr``),
+  CVAT XML rounds to two decimals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import random
+import re
+import zipfile
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cvat_serverless.domain.annotations import (
+    AttributeSpec,
+    AttributeVal,
+    DatasetView,
+    FrameInfo,
+    InputType,
+    LabeledData,
+    LabeledImage,
+    LabeledShape,
+    LabeledTrack,
+    LabelSpec,
+    LabelType,
+    ShapeType,
+    TrackedShape,
+)
+from cvat_serverless.formats import coco as coco_module
+from cvat_serverless.formats import cvat as cvat_module
+from cvat_serverless.formats.common import FlatShape, group_by_frame, polygon_area, shapes_by_frame
+from cvat_serverless.formats.registry import get_exporter
+
+SKELETON_SVG = (
+    '<line x1="1" y1="1" x2="2" y2="2" data-type="edge" data-node-from="1" data-node-to="2"></line>'
+    '<circle r="0.75" cx="1" cy="1" data-type="element node" data-element-id="1" data-node-id="1" '
+    'data-label-id="51" data-label-name="a"></circle>'
+    '<circle r="0.75" cx="2" cy="2" data-type="element node" data-element-id="2" data-node-id="2" '
+    'data-label-id="52" data-label-name="b"></circle>'
+)
+
+
+def _labels() -> list[LabelSpec]:
+    return [
+        LabelSpec(
+            id=1,
+            name="car",
+            type=LabelType.ANY,
+            color="#ff0000",
+            attributes=[
+                AttributeSpec(10, "color", InputType.SELECT, False, ["red", "blue"], "red"),
+                AttributeSpec(11, "parked", InputType.CHECKBOX, True, ["false"], "false"),
+                AttributeSpec(12, "speed", InputType.NUMBER, True, ["0", "200", "1"], "0"),
+            ],
+        ),
+        LabelSpec(id=2, name="per<s>on & co", type=LabelType.ANY, color="#00ff00"),
+        LabelSpec(
+            id=5,
+            name="pair",
+            type=LabelType.SKELETON,
+            color="#0000ff",
+            svg=SKELETON_SVG,
+            sublabels=[
+                LabelSpec(id=51, name="a", type=LabelType.POINTS, parent_id=5),
+                LabelSpec(id=52, name="b", type=LabelType.POINTS, parent_id=5),
+            ],
+        ),
+        LabelSpec(id=4, name="weather", type=LabelType.TAG, color="#888888"),
+    ]
+
+
+def _number(rng: random.Random) -> float:
+    r = rng.random()
+    if r < 0.3:
+        return round(rng.uniform(0, 60), 2)
+    if r < 0.5:
+        return float(rng.randrange(60))
+    if r < 0.6:
+        return rng.randrange(60)  # an int, as code that builds shapes by hand may pass
+    if r < 0.65:
+        return rng.uniform(0, 1e-5)  # repr with an exponent
+    return rng.uniform(0, 60)
+
+
+def _attributes(rng: random.Random, label_id: int) -> list[AttributeVal]:
+    if label_id != 1 or rng.random() < 0.5:
+        return []
+    attrs = [
+        AttributeVal(10, rng.choice(["red", "blue"])),
+        AttributeVal(11, rng.choice(["true", "false"])),
+        AttributeVal(12, rng.choice(["3", "4.5", "x"])),
+    ]
+    if rng.random() < 0.2:
+        attrs.append(AttributeVal(99, "unknown spec"))
+    return attrs
+
+
+def _shape(rng: random.Random, frame: int) -> LabeledShape:
+    label = rng.choice([1, 2])
+    common: dict[str, Any] = {
+        "occluded": rng.random() < 0.3,
+        "z_order": rng.randrange(-2, 3),
+        "group": rng.choice([0, 0, 1, None, 5]),
+        "source": rng.choice(["manual", "auto", "semi-auto"]),
+        "attributes": _attributes(rng, label),
+        "outside": rng.random() < 0.05,
+    }
+    kind = rng.choice(["box", "box", "polygon", "polygon", "polyline", "points", "ellipse"])
+    if kind in ("box", "ellipse"):
+        x, y = _number(rng), _number(rng)
+        if kind == "box":
+            rotation = rng.choice([0.0, 0.0, 0, 12.5, rng.uniform(0, 360), -0.0])
+            return LabeledShape(
+                ShapeType.RECTANGLE,
+                frame,
+                label,
+                [x, y, x + _number(rng), y + _number(rng)],
+                rotation=rotation,
+                **common,
+            )
+        return LabeledShape(
+            ShapeType.ELLIPSE, frame, label, [x, y, x + _number(rng), y - _number(rng)], rotation=7.25, **common
+        )
+    shape_type = {"polygon": ShapeType.POLYGON, "polyline": ShapeType.POLYLINE, "points": ShapeType.POINTS}[kind]
+    n = rng.randint(3, 9) if kind == "polygon" else rng.randint(2, 6)
+    return LabeledShape(shape_type, frame, label, [_number(rng) for _ in range(2 * n)], **common)
+
+
+def _track(rng: random.Random, k: int, frames: int) -> LabeledTrack:
+    start = rng.randrange(frames - 10)
+    shape_type = rng.choice([ShapeType.RECTANGLE, ShapeType.POLYGON])
+    keys = []
+    for frame in range(start, min(start + 12, frames), rng.choice([1, 3, 5])):
+        if shape_type == ShapeType.RECTANGLE:
+            x, y = rng.uniform(0, 50), rng.uniform(0, 40)
+            points = [x, y, x + rng.uniform(1, 10), y + rng.uniform(1, 10)]
+            rotation = rng.choice([0.0, 350.0, 10.0])
+        else:
+            points = [rng.uniform(0, 60) for _ in range(2 * rng.randint(3, 6))]
+            rotation = 0.0
+        attrs = [AttributeVal(12, str(rng.randrange(9)))] if rng.random() < 0.3 else []
+        keys.append(
+            TrackedShape(
+                shape_type,
+                frame,
+                points,
+                occluded=rng.random() < 0.2,
+                outside=rng.random() < 0.15,
+                rotation=rotation,
+                attributes=attrs,
+            )
+        )
+    return LabeledTrack(
+        frame=keys[0].frame,
+        label_id=rng.choice([1, 2]),
+        shapes=keys,
+        id=rng.choice([None, 100 + k]),
+        attributes=[AttributeVal(10, "red")] if rng.random() < 0.5 else [],
+        group=rng.choice([0, 3]),
+        source=rng.choice(["manual", "auto"]),
+    )
+
+
+def _specials() -> tuple[list[LabeledShape], list[LabeledTrack]]:
+    mask = [1.0, 2.0, 1.0, 4.0, 2.0, 2.0, 10.0, 12.0, 13.0, 14.0]  # runs over the 4x3 box (10,12)-(13,14)
+    skeleton = LabeledShape(
+        ShapeType.SKELETON,
+        4,
+        5,
+        [],
+        elements=[
+            LabeledShape(ShapeType.POINTS, 4, 51, [10.0, 10.0]),
+            LabeledShape(ShapeType.POINTS, 4, 52, [30.5, 10.25], outside=True),
+        ],
+    )
+    cuboid = LabeledShape(
+        ShapeType.CUBOID, 2, 1, [float(v) for v in (10, 10, 10, 30, 30, 10, 30, 30, 15, 8, 15, 28, 35, 8, 35, 28)]
+    )
+    skeleton_track = LabeledTrack(
+        frame=2,
+        label_id=5,
+        shapes=[TrackedShape(ShapeType.SKELETON, 2, []), TrackedShape(ShapeType.SKELETON, 5, [], outside=True)],
+        elements=[
+            LabeledTrack(
+                frame=2,
+                label_id=51,
+                shapes=[TrackedShape(ShapeType.POINTS, 2, [1, 1]), TrackedShape(ShapeType.POINTS, 4, [5, 5])],
+            ),
+            LabeledTrack(frame=3, label_id=52, shapes=[TrackedShape(ShapeType.POINTS, 3, [2.5, 2.5])]),
+        ],
+    )
+    return [LabeledShape(ShapeType.MASK, 3, 1, mask), skeleton, cuboid], [skeleton_track]
+
+
+def golden_view(seed: int) -> DatasetView:
+    rng = random.Random(seed)
+    frames = [FrameInfo(i, f'dir/ímg_{i}&<".jpg', 64 + i, 48, "train" if i % 3 else "val") for i in range(40)]
+    shapes = [_shape(rng, rng.randrange(45)) for _ in range(600)]  # some on frames not in the view
+    tracks = [_track(rng, k, 40) for k in range(8)]
+    special_shapes, special_tracks = _specials()
+    tags = [LabeledImage(0, 4), LabeledImage(5, 4, group=2), LabeledImage(7, 1, attributes=[AttributeVal(10, "blue")])]
+    return DatasetView(
+        labels=_labels(),
+        frames=frames,
+        annotations=LabeledData(shapes=shapes + special_shapes, tracks=tracks + special_tracks, tags=tags),
+        task_id=3,
+        name="golden <&>",
+        mode="annotation",
+    )
+
+
+FORMATS = ["COCO 1.0", "COCO Keypoints 1.0", "CVAT for images 1.1", "CVAT for video 1.1", "Datumaro 1.0"]
+_TIMESTAMP = re.compile(rb"<(created|updated|dumped)>[^<]*<")
+
+
+def export_digest(view: DatasetView, fmt: str) -> str:
+    out = io.BytesIO()
+    get_exporter(fmt)(view, out, None)
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
+        for name in sorted(z.namelist()):
+            digest.update(name.encode() + b"\0" + _TIMESTAMP.sub(rb"<\1>T<", z.read(name)) + b"\0")
+    return digest.hexdigest()
+
+
+# Recorded with the exporters of commit 6140d96 (before the fast paths).
+GOLDEN: dict[tuple[int, str], str] = {
+    (1, "COCO 1.0"): "6a45c49d1fe1d8f343c58c5a5b364cfd4d214942ec843bea367e23dd7940eb2d",
+    (1, "COCO Keypoints 1.0"): "7146a41e0627889cf398529ee4f24d6e9f4fa60735326dae32a69d898fd42859",
+    (1, "CVAT for images 1.1"): "ab1a1eeb56621163f35dcf91d0fa90786e36bb5d068731ea3342a6eb2be9eaf4",
+    (1, "CVAT for video 1.1"): "3720a8d7102f418059180f1dcb01093aaf89016d2603c3f91daacb7b8aec4103",
+    (1, "Datumaro 1.0"): "7a45316ad102e6f7141ee45437f001786e72d70ac42e527204836bb28723d975",
+    (2, "COCO 1.0"): "4c122872d57dbb738354819e999a7380d1235b20eef20de957bf4ab40d55aabb",
+    (2, "COCO Keypoints 1.0"): "7146a41e0627889cf398529ee4f24d6e9f4fa60735326dae32a69d898fd42859",
+    (2, "CVAT for images 1.1"): "d2b9c277757fd342af4370580202457d03ae7ddfc0402e017cfa6b8ecafe1715",
+    (2, "CVAT for video 1.1"): "00339890e1a54783eb78fb4a2ce9cdad673f044033d91ea3dd45ea7e956f8c67",
+    (2, "Datumaro 1.0"): "81a622338071b5a8d93015003f2263a8d9b9ebd7b6f4b38c590222dd61e50667",
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_is_byte_identical_to_the_general_path_exporters(seed: int, fmt: str) -> None:
+    assert export_digest(golden_view(seed), fmt) == GOLDEN[(seed, fmt)]
+
+
+# --------------------------------------------------------------------------- properties
+
+_finite = st.one_of(
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-5000, max_value=5000),
+    st.floats(min_value=0, max_value=5000).map(lambda v: round(v, 2)),
+)
+_any_number = st.one_of(_finite, st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1e300]))
+
+
+def _labels_view() -> DatasetView:
+    return DatasetView(labels=_labels(), frames=[FrameInfo(0, "a.jpg", 10, 10)])
+
+
+@st.composite
+def shapes(draw: st.DrawFn, numbers: st.SearchStrategy[float]) -> LabeledShape:
+    kind = draw(st.sampled_from([ShapeType.RECTANGLE, ShapeType.POLYGON, ShapeType.POLYLINE, ShapeType.POINTS]))
+    n = 4 if kind == ShapeType.RECTANGLE else 2 * draw(st.integers(min_value=1, max_value=8))
+    label = draw(st.sampled_from([1, 2, 77]))  # 77: not in the task
+    attrs = draw(st.sampled_from([[], [AttributeVal(10, "blue"), AttributeVal(12, "7")], [AttributeVal(12, "x")]]))
+    return LabeledShape(
+        kind,
+        0,
+        label,
+        draw(st.lists(numbers, min_size=n, max_size=n)),
+        occluded=draw(st.booleans()),
+        z_order=draw(st.integers(min_value=-3, max_value=3)),
+        rotation=draw(st.sampled_from([0.0, 0, -0.0, 30.5, 359.999])),
+        group=draw(st.sampled_from([0, None, 2])),
+        source=draw(st.sampled_from(["manual", "auto", 'odd "source" <&>'])),
+        attributes=attrs if label == 1 else [],
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=shapes(_any_number), track=st.sampled_from([None, (4, True), (0, False)]))
+def test_coco_fast_annotation_equals_the_json_encoder(shape: LabeledShape, track: tuple[int, bool] | None) -> None:
+    writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
+    flat = FlatShape(shape, *track) if track is not None else None
+    fast = writer.fast_annotation(flat, shape, 1)
+    general = writer.annotation(flat or FlatShape(shape, None, True), 1, 10, 10)
+    if fast is None:
+        finite = all(math.isfinite(v) for v in shape.points) and math.isfinite(shape.rotation)
+        supported = shape.type in (ShapeType.RECTANGLE, ShapeType.POLYGON) and shape.label_id != 77
+        assert not (finite and supported and abs(sum(shape.points)) < 1e300)
+        return
+    assert general is not None
+    assert fast == coco_module._dumps(general)
+    assert json.loads(fast) == json.loads(coco_module._dumps(general))
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=shapes(_finite))
+def test_cvat_image_shape_equals_the_general_writer(shape: LabeledShape) -> None:
+    if shape.label_id == 77:
+        shape.label_id = 2
+    writer = cvat_module._Writer(_labels_view(), io.StringIO())
+    assert writer.image_shape(shape) == writer.shape(shape, "    ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=st.lists(_finite, max_size=21))
+def test_polygon_area_matches_the_plain_shoelace_loop(points: list[float]) -> None:
+    n = len(points) // 2
+    s = 0.0
+    for i in range(n):
+        x0, y0 = points[2 * i], points[2 * i + 1]
+        x1, y1 = points[(2 * i + 2) % (2 * n)], points[(2 * i + 3) % (2 * n)]
+        s += x0 * y1 - x1 * y0
+    assert repr(polygon_area(points)) == repr(abs(s) / 2.0)
+
+
+@pytest.mark.parametrize("include_outside", [False, True])
+def test_shapes_by_frame_lists_what_group_by_frame_lists(include_outside: bool) -> None:
+    view = golden_view(3)
+    grouped = group_by_frame(view, include_outside=include_outside)
+    split = shapes_by_frame(view, include_outside=include_outside)
+    assert [g.frame for g in grouped] == [s.frame for s in split]
+    for g, s in zip(grouped, split, strict=True):
+        assert [(f.shape.to_dict(), f.track_id, f.keyframe) for f in g.shapes] == [
+            (shape.to_dict(), None, True) for shape in s.shapes
+        ] + [(f.shape.to_dict(), f.track_id, f.keyframe) for f in s.tracked]
+        assert g.tags == s.tags
+
+
+# --------------------------------------------------------------------------- precision rules
+
+
+def _member(data: bytes, suffix: str) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        (name,) = [n for n in z.namelist() if n.endswith(suffix)]
+        return z.read(name).decode()
+
+
+def test_coco_keeps_full_precision_and_cvat_rounds_to_two_decimals() -> None:
+    third = 1 / 3
+    view = DatasetView(
+        labels=_labels(),
+        frames=[FrameInfo(0, "a.jpg", 10, 10)],
+        annotations=LabeledData(
+            shapes=[
+                LabeledShape(ShapeType.RECTANGLE, 0, 2, [third, 0.1, 2.675, 5.0]),
+                LabeledShape(ShapeType.POLYGON, 0, 2, [third, 0.0, 3.0, 0.0, 3.0, 1e-7]),
+            ]
+        ),
+    )
+    out = io.BytesIO()
+    get_exporter("COCO 1.0")(view, out, None)
+    doc = json.loads(_member(out.getvalue(), ".json"))
+    box, polygon = doc["annotations"]
+    assert box["bbox"] == [third, 0.1, 2.675 - third, 5.0 - 0.1]
+    assert box["area"] == (2.675 - third) * (5.0 - 0.1)
+    assert polygon["segmentation"] == [[third, 0.0, 3.0, 0.0, 3.0, 1e-7]]
+    assert '"segmentation":[[0.3333333333333333,0.0,3.0,0.0,3.0,1e-07]]' in _member(out.getvalue(), ".json")
+
+    out = io.BytesIO()
+    get_exporter("CVAT for images 1.1")(view, out, None)
+    xml = _member(out.getvalue(), ".xml")
+    # %.2f rounds the binary value: 2.675 is 2.67499999... -> 2.67
+    assert 'xtl="0.33" ytl="0.10" xbr="2.67" ybr="5.00"' in xml
+    assert 'points="0.33,0.00;3.00,0.00;3.00,0.00"' in xml
