@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class Api:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         raw_body: bytes | None = None,
+        binary: bool = False,
     ) -> Answer:
         all_headers = dict(headers or {})
         if as_user is not None:
@@ -92,6 +94,7 @@ class Api:
             body=raw_body if raw_body is not None else body,
             headers=all_headers,
             query={k: [v] for k, v in (query or {}).items()} or None,
+            binary=binary,
         )
         answer = self.handler(event, Context("core_api"))
         raw = answer.get("body")
@@ -156,8 +159,8 @@ def build_container() -> bootstrap.Container:
 _HANDLER: Any = None
 
 
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Api:
+@pytest.fixture(name="api")
+def api_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     global _HANDLER  # noqa: PLW0603 - load the function module once per session
     for key, value in {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}.items():
         monkeypatch.setenv(key, value)
@@ -168,3 +171,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
         _HANDLER = load_handler("core_api")
     yield Api(container, _HANDLER)
     get_settings.cache_clear()
+
+
+def sdk_parse(model_name: str, data: Any) -> Any:
+    """Deserialize ``data`` as cvat-sdk 2.80's generated client does (types, required keys,
+    nullability, enums and validations checked); raises on anything the SDK would reject."""
+    from cvat_sdk.api_client import Configuration, models
+    from cvat_sdk.api_client.model_utils import validate_and_convert_types
+
+    model = getattr(models, model_name)
+    return validate_and_convert_types(
+        data, (model,), ["received_data"], True, True, configuration=Configuration()
+    )

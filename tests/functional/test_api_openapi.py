@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cvat_serverless.api import openapi
 from cvat_serverless.api.apps import core_api
-from tests.functional._api_world import api  # noqa: F401 - fixture
+from tests.functional._api_world import api_fixture  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ..domain.errors import ValidationError
 from . import errors
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -25,6 +26,10 @@ class CvatApi:
     def __init__(self, *routers: Router, title: str = "CVAT REST API", openapi: bool = False) -> None:
         self.resolver = APIGatewayRestResolver(enable_validation=True)
         errors.register(self.resolver)
+        # A body that is not UTF-8 cannot be JSON: a client error, through the one mapping.
+        self.resolver.exception_handler(UnicodeDecodeError)(
+            lambda _exc: errors.error_response(ValidationError("The request body is not valid UTF-8 JSON."))
+        )
         for router in routers:
             self.resolver.include_router(router)
         self.title = title

@@ -1,0 +1,84 @@
+"""Every bad input is a 4xx in CVAT's error shapes, never a 500 (property-tested)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.functional._api_world import Api, build_container, load_handler
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = ["name", "labels", "project_id", "owner_id", "assignee_id", "segment_size", "overlap", "subset",
+          "bug_tracker", "target_storage", "stage", "state", "assignee", "slug", "role", "email", "attributes",
+          "type", "color", "sublabels", "expiry_date", "read_only", "groups", "username"]
+BODIES = st.one_of(JSON, st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=5))
+WRITES = st.sampled_from([
+    ("POST", "/api/projects"), ("PATCH", "/api/projects/1"), ("POST", "/api/tasks"), ("PATCH", "/api/tasks/1"),
+    ("PATCH", "/api/jobs/1"), ("PATCH", "/api/labels/1"), ("POST", "/api/organizations"),
+    ("PATCH", "/api/organizations/1"), ("POST", "/api/invitations"), ("PATCH", "/api/memberships/1"),
+    ("POST", "/api/auth/access_tokens"), ("PATCH", "/api/auth/access_tokens/1"), ("PATCH", "/api/users/1"),
+    ("POST", "/api/auth/login"), ("POST", "/api/auth/register"), ("POST", "/api/auth/password/change"),
+])
+QUERY_KEYS = st.sampled_from(["page", "page_size", "sort", "search", "filter", "org", "org_id", "task_id",
+                              "project_id", "job_id", "name", "owner", "stage", "parent_id", "is_active"])
+LISTS = st.sampled_from(["/api/projects", "/api/tasks", "/api/jobs", "/api/labels", "/api/users",
+                         "/api/organizations", "/api/memberships", "/api/invitations", "/api/auth/access_tokens"])
+
+
+def _world(monkeypatch) -> Api:
+    from cvat_serverless import bootstrap
+
+    container = build_container()
+    monkeypatch.setattr(bootstrap, "container", lambda: container)
+    api = Api(container, load_handler("core_api"))
+    api.user("alice")
+    api.post("/api/organizations", {"slug": "acme"}, "alice")
+    api.post("/api/projects", {"name": "P", "labels": [{"name": "cat"}]}, "alice")
+    api.post("/api/tasks", {"name": "T", "labels": [{"name": "car"}]}, "alice")
+    return api
+
+
+def _check(answer) -> None:
+    assert 200 <= answer.status < 500, (answer.status, answer.body)
+    if answer.status == 400:
+        body = answer.body
+        assert isinstance(body, (dict, list)), body
+        if isinstance(body, dict):
+            assert all(isinstance(k, str) and isinstance(v, list) for k, v in body.items()), body
+
+
+def test_random_bodies_never_break_the_api(monkeypatch, settings_env):
+    api = _world(monkeypatch)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(WRITES, BODIES)
+    def run(route, body):
+        method, path = route
+        _check(api.call(method, path, raw_body=json.dumps(body).encode(), as_user="alice"))
+
+    run()
+
+
+def test_random_list_queries_never_break_the_api(monkeypatch, settings_env):
+    api = _world(monkeypatch)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(LISTS, st.dictionaries(QUERY_KEYS, st.text(max_size=30), max_size=4))
+    def run(path, query):
+        _check(api.get(path, "alice", query=query))
+
+    run()
+
+
+def test_malformed_json_and_wrong_content_is_400(monkeypatch, settings_env):
+    api = _world(monkeypatch)
+    for raw in (b"{", b"[1, 2", b"\xff\xfe", b"null", b'"text"'):
+        answer = api.call("POST", "/api/projects", raw_body=raw, as_user="alice", binary=True)
+        _check(answer)
+        assert answer.status == 400, (raw, answer.body)
