@@ -241,3 +241,27 @@ def test_datumaro_reads_our_ultralytics_detection(tmp_path: Path, probe_path: Pa
     assert got["items"] == len(view.frames)
     assert got["annotations"] == got["types"]["bbox"] == len(_flat(view, {ShapeType.RECTANGLE}))
     assert got["labels"] == [label.name for label in view.labels]
+
+
+# --------------------------------------------------------------------------- Segmentation mask 1.1
+
+
+def test_datumaro_reads_our_segmentation_masks(tmp_path: Path, probe_path: Path) -> None:
+    view = make_view()
+    data = export_bytes(get_exporter("Segmentation mask 1.1"), view, image_bytes)
+    got = _probe(probe_path, "count", "voc_segmentation", _extract(data, tmp_path))
+    ours = get_importer("Segmentation mask 1.1")(io.BytesIO(data), view, "a.zip")
+    assert got["items"] == len(view.frames)
+    assert got["annotations"] == got["types"]["mask"] == len(ours.shapes) == 12
+    assert got["labels"] == ["background", *(label.name for label in view.labels)]
+
+
+def test_datumaro_written_segmentation_masks_import(tmp_path: Path, probe_path: Path) -> None:
+    written = _probe(probe_path, "write", "voc_segmentation", tmp_path / "dm")
+    view = _blank()
+    got = get_importer("Segmentation mask 1.1")(io.BytesIO(_zip_dir(tmp_path / "dm")), view, "dataset.zip")
+    validate_annotations(got, view.labels, frame_count=6)
+    assert len(got.shapes) == written["types"]["mask"] == 6
+    assert {(s.frame, s.label_id, *s.points[-4:]) for s in got.shapes} == {
+        (i, 2, 40.0, 20.0 + i, 49.0, 29.0 + i) for i in range(6)
+    }

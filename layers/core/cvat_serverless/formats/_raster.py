@@ -7,6 +7,7 @@ formats never loads them (see the package docstring).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "png_bytes",
     "rasterize",
     "read_png",
+    "rotated_box",
     "voc_colormap",
 ]
 
@@ -45,6 +47,19 @@ def voc_colormap(size: int = 256) -> list[Rgb]:
     return out
 
 
+def rotated_box(points: Sequence[float], rotation: float) -> list[float]:
+    """Corners of a rectangle turned ``rotation`` degrees (clockwise on screen) about its centre."""
+    x0, y0, x1, y1 = points
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    a = math.radians(rotation)
+    cos, sin = math.cos(a), math.sin(a)
+    out: list[float] = []
+    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+        dx, dy = x - cx, y - cy
+        out.extend((cx + dx * cos - dy * sin, cy + dx * sin + dy * cos))
+    return out
+
+
 def rasterize(shape: LabeledShape, width: int, height: int) -> npt.NDArray[np.bool_] | None:
     """A full-frame bitmap of a polygon, mask or (axis-aligned) rectangle; ``None`` otherwise."""
     import numpy as np
@@ -55,8 +70,7 @@ def rasterize(shape: LabeledShape, width: int, height: int) -> npt.NDArray[np.bo
     if shape.type == ShapeType.POLYGON:
         pts = shape.points
     elif shape.type == ShapeType.RECTANGLE:
-        x0, y0, x1, y1 = shape.points
-        pts = [x0, y0, x1, y0, x1, y1, x0, y1]
+        pts = rotated_box(shape.points, shape.rotation)
     else:
         return None
     canvas = Image.new("1", (width, height), 0)

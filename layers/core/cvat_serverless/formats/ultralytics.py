@@ -50,6 +50,7 @@ from cvat_serverless.domain.annotations import (
 )
 from cvat_serverless.domain.errors import FormatError
 
+from ._raster import rotated_box
 from .archive import ExportArchive, ImportFiles, open_import
 from .common import FlatShape, ImageProvider, LabelMap, format_error, group_by_frame, rebuild_tracks
 from .registry import exporter, importer
@@ -166,18 +167,6 @@ def _pairs(points: list[float], frame: FrameInfo) -> str:
     return " ".join(norm(v / (W if i % 2 == 0 else H)) for i, v in enumerate(points))
 
 
-def obb_corners(points: list[float], rotation: float) -> list[float]:
-    x0, y0, x1, y1 = points
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    a = math.radians(rotation)
-    cos, sin = math.cos(a), math.sin(a)
-    out: list[float] = []
-    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-        dx, dy = x - cx, y - cy
-        out.extend((cx + dx * cos - dy * sin, cy + dx * sin + dy * cos))
-    return out
-
-
 def _kpt_count(view: DatasetView) -> int:
     return max((len(label.sublabels) for label in view.labels), default=0)
 
@@ -240,7 +229,7 @@ def _track_line(numbers: dict[Any, int]) -> LineWriter:
 def _obb_line(flat: FlatShape, frame: FrameInfo, cls: int) -> str | None:
     if flat.shape.type != ShapeType.RECTANGLE:
         return None
-    return f"{cls} {_pairs(obb_corners(flat.shape.points, flat.shape.rotation), frame)}"
+    return f"{cls} {_pairs(rotated_box(flat.shape.points, flat.shape.rotation), frame)}"
 
 
 def _polygon_line(flat: FlatShape, frame: FrameInfo, cls: int) -> str | None:

@@ -75,11 +75,12 @@ from .common import (
 from .registry import exporter, importer
 from .yolo import FrameResolver, checked, stem_of
 
-__all__ = ["export_voc", "import_voc"]
+__all__ = ["VocReader", "export_voc", "import_voc", "label_colors", "paint", "segmentation_instances", "write_labelmap"]
 
 _BUILTIN = ("truncated", "difficult")
 MAX_INSTANCES = 254  # 0 is background, 255 is VOC's "void"
 _SEGMENTED = {ShapeType.POLYGON, ShapeType.MASK}
+_ROOT_MARKER = re.compile(r"(^|/)(Annotations|ImageSets|SegmentationObject|SegmentationClass)/")
 
 
 # --------------------------------------------------------------------------- label map
@@ -193,24 +194,30 @@ def segmentation_instances(fa: FrameAnnotations, types: set[ShapeType]) -> list[
     return sorted(shapes, key=lambda s: s.z_order)
 
 
-def paint(frame: FrameInfo, shapes: Iterable[LabeledShape], class_of: dict[int, int]) -> tuple[Any, Any, int] | None:
-    """(class indices, instance indices, instance count) of a frame, or ``None`` if empty."""
+def paint(
+    frame: FrameInfo, instances: Iterable[Sequence[LabeledShape]], class_of: dict[int, int]
+) -> tuple[Any, Any, int] | None:
+    """(class indices, instance indices, instance count) of a frame, or ``None`` if empty.
+
+    Each instance is one or more shapes of one label (painted with one instance index)."""
     import numpy as np
 
     classes = np.zeros((frame.height, frame.width), dtype=np.uint8)
-    instances = np.zeros((frame.height, frame.width), dtype=np.uint8)
+    objects = np.zeros((frame.height, frame.width), dtype=np.uint8)
     count = 0
-    for shape in shapes:
-        cls = class_of.get(shape.label_id, 0)
-        bitmap = rasterize(shape, frame.width, frame.height) if cls else None
-        if bitmap is None or not bitmap.any():
+    for shapes in instances:
+        cls = class_of.get(shapes[0].label_id, 0) if shapes else 0
+        bitmaps = [rasterize(s, frame.width, frame.height) for s in shapes] if cls else []
+        painted = [b for b in bitmaps if b is not None and b.any()]
+        if not painted:
             continue
         count += 1
         if count > MAX_INSTANCES:
             raise FormatError(f"frame {frame.frame} ('{frame.name}'): more than {MAX_INSTANCES} instances")
-        classes[bitmap] = cls
-        instances[bitmap] = count
-    return (classes, instances, count) if count else None
+        for bitmap in painted:
+            classes[bitmap] = cls
+            objects[bitmap] = count
+    return (classes, objects, count) if count else None
 
 
 class _VocWriter:
@@ -243,7 +250,7 @@ class _VocWriter:
             stem = stem_of(fa.frame.name)
             subset = fa.frame.subset or "default"
             subsets.setdefault(subset, []).append(stem)
-            painted = paint(fa.frame, segmentation_instances(fa, _SEGMENTED), self.class_of)
+            painted = paint(fa.frame, [[s] for s in segmentation_instances(fa, _SEGMENTED)], self.class_of)
             if painted is not None:
                 classes, instances, _ = painted
                 archive.write_bytes(f"SegmentationClass/{stem}.png", png_bytes(classes, self.colors), compress=False)
@@ -295,7 +302,7 @@ def _flag(node: XmlNode, tag: str) -> bool:
     return (node.child_text(tag, "0") or "0").lower() in ("1", "true")
 
 
-class _VocReader:
+class VocReader:
     def __init__(self, view: DatasetView, files: ImportFiles) -> None:
         self.view = view
         self.files = files
@@ -308,11 +315,11 @@ class _VocReader:
         self.labelmap = read_labelmap(files, min(found, key=len)) if found else default_labelmap(view.labels)
 
     def _root(self) -> str:
-        markers = [n for n in self.files.names() if re.search(r"(^|/)(Annotations|ImageSets|SegmentationObject)/", n)]
+        markers = [n for n in self.files.names() if _ROOT_MARKER.search(n)]
         if not markers:
             return ""
         best = min(markers, key=len)
-        m = re.search(r"(^|/)(Annotations|ImageSets|SegmentationObject)/", best)
+        m = _ROOT_MARKER.search(best)
         assert m is not None
         return best[: m.start() + len(m.group(1))]
 
@@ -460,7 +467,7 @@ def import_voc(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
     with open_import(src, filename) as files:
         if not files.is_archive:
             raise FormatError(f"{filename}: PASCAL VOC needs a ZIP archive")
-        reader = _VocReader(view, files)
+        reader = VocReader(view, files)
         ann_files = reader.annotation_files()
         has_segm = any("/Segmentation" in "/" + n for n in files.names())
         if not ann_files and not has_segm:
