@@ -50,14 +50,13 @@ class CvatApi:
                 body=openapi.render(resolver, self.version),
             )
 
-        resolver.enable_swagger(
-            path=openapi.SWAGGER_PATH,
-            title=openapi.TITLE,
-            version=self.version,
-            description=openapi.DESCRIPTION,
-            security_schemes=openapi.security_schemes(),
-            security=openapi.SECURITY,
-        )
+        # Not powertools' enable_swagger: it imports the OpenAPI models at start-up; this builds
+        # the page (with powertools' bundled assets, so it works offline) on request only.
+        @resolver.get(openapi.SWAGGER_PATH, include_in_schema=False)
+        def swagger() -> Response[Any]:
+            return Response(
+                status_code=200, content_type="text/html", body=openapi.swagger_html(resolver, self.version)
+            )
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         response = self.resolver.resolve(dict(event), context)

@@ -26,14 +26,14 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from ..domain.auth import SESSION_AGE, AccessToken, Session
-from ..domain.context import RequestContext
 from ..domain.errors import AuthenticationError, PermissionDeniedError
-from ..domain.users import User
 from . import http
 
 if TYPE_CHECKING:
     from ..bootstrap import Container
+    from ..domain.auth import AccessToken, Session
+    from ..domain.context import RequestContext
+    from ..domain.users import User
 
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
@@ -162,6 +162,8 @@ def request_context(event: http.Event) -> RequestContext:
 
 
 def session_cookies(event: http.Event, session_key: str, csrf_token: str) -> list[Cookie]:
+    from ..domain.auth import SESSION_AGE
+
     secure = http.is_https(event)
     return [
         Cookie(

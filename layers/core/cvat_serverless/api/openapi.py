@@ -69,6 +69,24 @@ def render(resolver: APIGatewayRestResolver, version: str) -> str:
     return json.dumps(schema_dict(resolver, version), indent=2, sort_keys=True) + "\n"
 
 
+def swagger_html(resolver: APIGatewayRestResolver, version: str) -> str:
+    """Swagger UI for the document, with powertools' bundled JS/CSS inlined (no CDN)."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    spec = render(resolver, version).replace("</", "<\\/")
+    return generate_swagger_html(
+        spec,
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )
+
+
 def main() -> None:
     from .apps import core_api
 

@@ -10,16 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from ..domain import auth as dauth
-from ..domain import labels as dlabels
-from ..domain import organizations as dorgs
 from ..domain.errors import NotFoundError
-from ..domain.jobs import Job
-from ..domain.projects import Project
-from ..domain.query import Page
-from ..domain.storage import Storage as DStorage
-from ..domain.tasks import Task
-from ..domain.users import User as DUser
 from . import http
 from .schemas import auth as sa
 from .schemas import jobs as sj
@@ -31,7 +22,17 @@ from .schemas import users as su
 from .schemas.common import BasicUser, LabelsSummary, LocationEnum, Storage
 
 if TYPE_CHECKING:
+    # Only for typing: the routes stay importable without the domain model (cold start).
     from ..bootstrap import Container
+    from ..domain import auth as dauth
+    from ..domain import labels as dlabels
+    from ..domain import organizations as dorgs
+    from ..domain.jobs import Job
+    from ..domain.projects import Project
+    from ..domain.query import Page
+    from ..domain.storage import Storage as DStorage
+    from ..domain.tasks import Task
+    from ..domain.users import User as DUser
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -233,7 +234,7 @@ class Presenter:
 
     def label(self, label: dlabels.Label, siblings: Iterable[dlabels.Label] | None = None) -> sl.Label:
         """A label with its sublabels (looked up among ``siblings`` when given)."""
-        if label.type == dlabels.LabelType.SKELETON:
+        if label.type == "skeleton":  # LabelType.SKELETON
             pool = list(siblings) if siblings is not None else self._owner_labels(label)
             subs = sorted((s for s in pool if s.parent_id == label.id), key=lambda s: s.id)
         else:

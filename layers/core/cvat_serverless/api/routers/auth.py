@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ...domain.errors import NotFoundError, ValidationError
-from ...domain.users import SystemRole, User, validate_email, validate_username
-from ...services.common import UNSET
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import auth as sa
 from ..schemas.common import RestAuthDetail
+
+if TYPE_CHECKING:
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["auth"]
@@ -23,6 +23,8 @@ MIN_PASSWORD = 8
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 
@@ -79,6 +81,8 @@ def logout() -> Response[RestAuthDetail]:
 
 @router.post("/api/auth/register", tags=TAGS, summary="Create an account", status_code=201)
 def register(body: sa.RegisterRequest) -> Response[sa.RegisterResponse]:
+    from ...domain.users import SystemRole, User, validate_email, validate_username
+
     c = auth.container()
     event = router.current_event
     username = validate_username(body.username)
@@ -189,6 +193,8 @@ def get_token(id: TokenId) -> sa.AccessTokenRead:
 
 @router.patch("/api/auth/access_tokens/<id>", tags=TAGS, summary="Rename, re-date or restrict a token")
 def update_token(id: TokenId, body: sa.PatchedAccessTokenWriteRequest | None = None) -> sa.AccessTokenRead:
+    from ...services.common import UNSET
+
     ctx = auth.request_context(router.current_event)
     body = body or sa.PatchedAccessTokenWriteRequest()
     if body.given("name") and body.name is None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ...domain.tasks import Task
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import jobs as sj
 from ._common import ObjectId, patched
+
+if TYPE_CHECKING:
+    from ...domain.tasks import Task
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["jobs"]
@@ -20,6 +24,8 @@ JOB_FILTERS = (
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 

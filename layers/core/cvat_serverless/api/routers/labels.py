@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from ...domain.errors import ValidationError
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import labels as sl
 from ._common import ObjectId
+
+if TYPE_CHECKING:
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["labels"]
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ...domain.errors import NotFoundError, ValidationError
-from ...services.common import UNSET
-from ...services.organizations import OrganizationPatch
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import organizations as so
+
+if TYPE_CHECKING:
+    from ..present import Presenter
 
 router = Router()
 ObjectId = Annotated[int, Path(ge=0, le=2**31 - 1)]
@@ -21,6 +21,8 @@ InvitationKey = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 
@@ -57,6 +59,9 @@ def update_organization(
     id: ObjectId,
     body: so.PatchedOrganizationWriteRequest | None = None,
 ) -> so.OrganizationRead:
+    from ...services.common import UNSET
+    from ...services.organizations import OrganizationPatch
+
     ctx = auth.request_context(router.current_event)
     body = body or so.PatchedOrganizationWriteRequest()
     values: dict[str, object] = {}

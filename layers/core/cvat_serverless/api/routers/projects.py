@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
-from ...services.projects import ProjectCreate, ProjectPatch
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import projects as sp
 from ._common import ObjectId, patched, patched_storage, storage
+
+if TYPE_CHECKING:
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["projects"]
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 
 @router.post("/api/projects", tags=TAGS, summary="Create a project (and its labels)", status_code=201)
 def create_project(body: sp.ProjectWriteRequest) -> sp.ProjectRead:
+    from ...services.projects import ProjectCreate
+
     ctx = auth.request_context(router.current_event)
     project = auth.container().projects.create(
         ctx,
@@ -55,6 +62,8 @@ def get_project(id: ObjectId) -> sp.ProjectRead:
 
 @router.patch("/api/projects/<id>", tags=TAGS, summary="Update a project")
 def update_project(id: ObjectId, body: sp.PatchedProjectWriteRequest | None = None) -> sp.ProjectRead:
+    from ...services.projects import ProjectPatch
+
     ctx = auth.request_context(router.current_event)
     body = body or sp.PatchedProjectWriteRequest()
     patch = ProjectPatch(

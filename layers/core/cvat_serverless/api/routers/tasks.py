@@ -3,14 +3,17 @@ in their own routers)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
-from ...services.tasks import TaskCreate, TaskPatch
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas import tasks as st
 from ._common import ObjectId, patched, patched_storage, storage
+
+if TYPE_CHECKING:
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["tasks"]
@@ -21,11 +24,15 @@ TASK_FILTERS = (
 
 
 def _presenter() -> Presenter:
+    from ..present import Presenter
+
     return Presenter(router.current_event, auth.container())
 
 
 @router.post("/api/tasks", tags=TAGS, summary="Create a task (data is attached afterwards)", status_code=201)
 def create_task(body: st.TaskWriteRequest) -> st.TaskRead:
+    from ...services.tasks import TaskCreate
+
     ctx = auth.request_context(router.current_event)
     task = auth.container().tasks.create(
         ctx,
@@ -65,6 +72,8 @@ def get_task(id: ObjectId) -> st.TaskRead:
 
 @router.patch("/api/tasks/<id>", tags=TAGS, summary="Update a task")
 def update_task(id: ObjectId, body: st.PatchedTaskWriteRequest | None = None) -> st.TaskRead:
+    from ...services.tasks import TaskPatch
+
     ctx = auth.request_context(router.current_event)
     body = body or st.PatchedTaskWriteRequest()
     patch = TaskPatch(

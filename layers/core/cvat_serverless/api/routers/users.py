@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from ...domain.context import RequestContext
 from ...domain.errors import ValidationError
-from ...domain.users import User as DUser
-from ...services.common import UNSET
-from ...services.users import UserPatch
 from .. import auth, http
 from ..params import list_params
-from ..present import Presenter
 from ..schemas.common import BasicUser
 from ..schemas.users import PaginatedMetaUserList, PatchedUserRequest, User
+
+if TYPE_CHECKING:
+    from ...domain.context import RequestContext
+    from ...domain.users import User as DUser
+    from ..present import Presenter
 
 router = Router()
 TAGS = ["users"]
 UserId = Annotated[int, Path(ge=0, le=2**31 - 1)]
+
+
+def _presenter() -> Presenter:
+    from ..present import Presenter
+
+    return Presenter(router.current_event, auth.container())
 
 
 def _meta(presenter: Presenter, ctx: RequestContext, user: DUser) -> User | BasicUser:
@@ -38,7 +44,7 @@ def list_users(**_: str | None) -> PaginatedMetaUserList:
     event = router.current_event
     ctx = auth.request_context(event)
     page = auth.container().user_service.list(ctx, http.query(event))
-    presenter = Presenter(event, auth.container())
+    presenter = _presenter()
     return PaginatedMetaUserList.model_validate(presenter.page(page, lambda u: _meta(presenter, ctx, u)))
 
 
@@ -46,7 +52,7 @@ def list_users(**_: str | None) -> PaginatedMetaUserList:
 def users_self() -> User:
     event = router.current_event
     principal = auth.require_principal(event)
-    return Presenter(event, auth.container()).user(principal.user)
+    return _presenter().user(principal.user)
 
 
 @router.get("/api/users/<id>", tags=TAGS, summary="One user")
@@ -54,11 +60,14 @@ def get_user(id: UserId) -> User | BasicUser:
     event = router.current_event
     ctx = auth.request_context(event)
     user = auth.container().user_service.get(ctx, id)
-    return _meta(Presenter(event, auth.container()), ctx, user)
+    return _meta(_presenter(), ctx, user)
 
 
 @router.patch("/api/users/<id>", tags=TAGS, summary="Update a user")
 def update_user(id: UserId, body: PatchedUserRequest | None = None) -> User | BasicUser:
+    from ...services.common import UNSET
+    from ...services.users import UserPatch
+
     event = router.current_event
     ctx = auth.request_context(event)
     body = body or PatchedUserRequest()
@@ -71,7 +80,7 @@ def update_user(id: UserId, body: PatchedUserRequest | None = None) -> User | Ba
             values[name] = value
     patch = UserPatch(**{name: values.get(name, UNSET) for name in UserPatch.__dataclass_fields__})
     user = auth.container().user_service.update(ctx, id, patch)
-    return _meta(Presenter(event, auth.container()), ctx, user)
+    return _meta(_presenter(), ctx, user)
 
 
 @router.delete("/api/users/<id>", tags=TAGS, summary="Delete a user")

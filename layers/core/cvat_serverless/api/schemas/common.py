@@ -14,7 +14,8 @@ INT32_MAX = 2**31 - 1
 class CvatModel(BaseModel):
     """A response body."""
 
-    model_config = ConfigDict(use_enum_values=True)
+    # Schemas are built on first use, not at import: a cold start builds only what it serves.
+    model_config = ConfigDict(use_enum_values=True, defer_build=True)
 
 
 def _is_none(value: Any) -> bool:
@@ -30,7 +31,7 @@ def omitted(**kwargs: Any) -> Any:
 class RequestModel(BaseModel):
     """A request body: unknown keys are ignored, as REST framework serializers do."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     def given(self, name: str) -> bool:
         """Whether the client sent this field (PATCH: absent and null differ)."""

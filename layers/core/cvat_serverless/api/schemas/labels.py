@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from ...domain.labels import AttributeInput, LabelInput
 from .common import CvatModel, Paginated, RequestModel
+
+if TYPE_CHECKING:
+    from ...domain.labels import AttributeInput, LabelInput
 
 
 class InputTypeEnum(StrEnum):
@@ -64,6 +67,8 @@ class AttributeRequest(RequestModel):
     deleted: bool = False
 
     def to_input(self) -> AttributeInput:
+        from ...domain.labels import AttributeInput
+
         return AttributeInput(
             name=self.name,
             input_type=str(self.input_type),
@@ -85,6 +90,8 @@ class SublabelRequest(RequestModel):
     deleted: bool = False
 
     def to_input(self) -> LabelInput:
+        from ...domain.labels import LabelInput
+
         return LabelInput(
             name=self.name,
             color=self.color or None,
@@ -106,6 +113,8 @@ class PatchedLabelRequest(RequestModel):
     sublabels: list[SublabelRequest] = Field(default_factory=list)
 
     def to_input(self) -> LabelInput:
+        from ...domain.labels import LabelInput
+
         return LabelInput(
             name=self.name,
             color=self.color or None,
