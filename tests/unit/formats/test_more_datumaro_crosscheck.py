@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 from format_helpers import export_bytes, flat_shapes, image_bytes, make_view
 
-from cvat_serverless.domain.annotations import DatasetView, LabeledData, ShapeType, validate_annotations
+from cvat_serverless.domain.annotations import (
+    DatasetView,
+    LabeledData,
+    LabeledImage,
+    ShapeType,
+    validate_annotations,
+)
 from cvat_serverless.formats.registry import get_exporter, get_importer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -265,3 +271,29 @@ def test_datumaro_written_segmentation_masks_import(tmp_path: Path, probe_path: 
     assert {(s.frame, s.label_id, *s.points[-4:]) for s in got.shapes} == {
         (i, 2, 40.0, 20.0 + i, 49.0, 29.0 + i) for i in range(6)
     }
+
+
+# --------------------------------------------------------------------------- ImageNet 1.0
+
+
+def _tagged_view() -> DatasetView:
+    return make_view(annotations=LabeledData(tags=[LabeledImage(0, 4), LabeledImage(0, 2), LabeledImage(3, 1)]))
+
+
+@pytest.mark.parametrize(("with_images", "dm_format"), [(False, "imagenet_txt"), (True, "imagenet")])
+def test_datumaro_reads_our_imagenet(tmp_path: Path, probe_path: Path, with_images: bool, dm_format: str) -> None:
+    view = _tagged_view()
+    data = export_bytes(get_exporter("ImageNet 1.0"), view, image_bytes if with_images else None)
+    got = _probe(probe_path, "count", dm_format, _extract(data, tmp_path))
+    assert got["types"] == {"label": 3}
+    # Datumaro's folder reader makes one item per (folder, image): frame 0 is in two folders
+    assert got["items"] == (7 if with_images else 6)
+
+
+def test_datumaro_written_imagenet_imports(tmp_path: Path, probe_path: Path) -> None:
+    written = _probe(probe_path, "write", "imagenet", tmp_path / "dm")
+    view = _blank()
+    got = get_importer("ImageNet 1.0")(io.BytesIO(_zip_dir(tmp_path / "dm")), view, "dataset.zip")
+    validate_annotations(got, view.labels, frame_count=6)
+    assert len(got.tags) == written["types"]["label"] == 6
+    assert sorted((t.frame, t.label_id) for t in got.tags) == [(i, 4 if i % 2 else 1) for i in range(6)]
