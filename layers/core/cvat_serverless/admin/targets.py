@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,18 +52,25 @@ def embedded_target(data_dir: Path) -> Target | None:
     from ..local.runtime import embedded_environment, read_runtime_file
 
     facts = read_runtime_file(data_dir)
-    if not facts:
-        return None
-    try:
-        with urllib.request.urlopen(f"{facts['api_url']}/api/server/about", timeout=3) as answer:  # noqa: S310
-            answer.read()
-    except OSError:
-        return None  # a stale runtime.json from a killed process
+    if not facts or not _alive(int(facts.get("pid", 0))):
+        return None  # never started, or a stale runtime.json from a killed process
     endpoint = facts["aws_endpoint"]
     outputs = dict(facts.get("outputs", {}))
     outputs["ApiUrl"] = facts["api_url"]
     env = embedded_environment(endpoint, int(endpoint.rsplit(":", 1)[1]))
     return Target(f"the embedded runtime at {facts['api_url']} (data in {facts['data_dir']})", outputs, env)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stack_target(stack_name: str, region: str | None = None) -> Target:

@@ -221,7 +221,7 @@ class Deployer:
     def _queue(self, logical: str) -> None:
         p = self.props(logical)
         name = self.physical[logical]["Name"]
-        attributes = {k: str(p[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
+        attributes: dict[str, str] = {k: str(p[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
                                              "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize") if k in p}
         if "RedrivePolicy" in p:
             attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
@@ -353,7 +353,7 @@ class Deployer:
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rule[k] for k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders") if k in rule}
+    out: dict[str, Any] = {k: rule[k] for k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders") if k in rule}
     if "ExposedHeaders" in rule:  # CloudFormation and the S3 API spell it differently
         out["ExposeHeaders"] = rule["ExposedHeaders"]
     if "MaxAge" in rule:

@@ -124,13 +124,15 @@ class AwsMiddleware:
             if match and match.group(1) in self.models:
                 return self._invoke_model(match.group(1), environ, start_response)
         service = service_of(environ)
-        if service and changes_state(environ):
-            self.dirty.mark(service)
         self.lock.acquire_read()
         try:
             # Materialise the answer inside the lock: moto builds it from live state.
             return list(self.moto_app(environ, start_response))
         finally:
+            # Marked only once the change is applied, still under the read lock: a snapshot that
+            # takes this mark waits for the write lock, so it always sees the change.
+            if service and changes_state(environ):
+                self.dirty.mark(service)
             self.lock.release_read()
 
     @staticmethod

@@ -1,0 +1,119 @@
+"""End-to-end: the embedded runtime as a user runs it (`cvat-serverless up`), on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: int = 120,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cvat_serverless.admin.cli", *args, "--data-dir", str(data_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, input=stdin,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+@dataclass
+class Runtime:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    aws_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def aws(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def start(self) -> Runtime:
+        self.log = self.data_dir.parent / f"up-{self.port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cvat_serverless.admin.cli", "up", "--port", str(self.port),
+             "--aws-port", str(self.aws_port), "--data-dir", str(self.data_dir)],
+            cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"cvat-serverless up exited {self.process.returncode}:\n{self.output()}")
+            if "is up." in self.output():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"cvat-serverless up did not start in {START_TIMEOUT}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text() if self.log and self.log.exists() else ""
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - localhost only
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def facts(self) -> dict[str, object]:
+        return json.loads((self.data_dir / "runtime.json").read_text())
+
+    def boto3(self, service: str):  # noqa: ANN201
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.aws, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    rt = Runtime(tmp_path_factory.mktemp("rt") / "data").start()
+    yield rt
+    if rt.process is not None:
+        rt.stop()
+
+
+@pytest.fixture
+def fresh_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = Runtime(tmp_path / "data")
+    yield rt
+    if rt.process is not None:
+        rt.stop(signal.SIGKILL)
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
