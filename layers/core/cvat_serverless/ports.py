@@ -50,7 +50,12 @@ class UserRepository(Protocol):
     def find_by_email(self, email: str) -> User | None: ...
 
     def save(self, user: User) -> User:
-        """Update a user; ConflictError when ``user.version`` is stale."""
+        """Update a user; ConflictError when ``user.version`` is stale or when a new username or
+        email is taken."""
+        ...
+
+    def delete(self, user_id: int) -> None:
+        """Remove a user (its username and email become free); NotFoundError when there is none."""
         ...
 
     def list_all(self) -> list[User]: ...

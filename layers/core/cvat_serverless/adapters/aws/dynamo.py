@@ -178,8 +178,12 @@ class DynamoUserRepository:
     def _guard(self, kind: str, value: str, user_id: int) -> BaseItem:
         return self._model(pk=f"{kind}#{value.lower()}", sk="UNIQUE", data={"user_id": user_id})
 
+    def _connection(self) -> Connection:
+        # The model's own connection: a new Connection() would build a botocore client per call.
+        return self._model._get_connection().connection
+
     def add(self, user: User) -> User:
-        connection = Connection()
+        connection = self._connection()
         item = self._to_item(replace(user, version=0))
         guards = [self._guard("USERNAME", user.username, user.id)]
         if user.email:
@@ -219,15 +223,52 @@ class DynamoUserRepository:
     def find_by_email(self, email: str) -> User | None:
         return self._find("EMAIL", email)
 
+    @staticmethod
+    def _guard_keys(user: User) -> dict[str, str]:
+        keys = {"username": f"USERNAME#{user.username.lower()}"}
+        if user.email:
+            keys["email"] = f"EMAIL#{user.email.lower()}"
+        return keys
+
     def save(self, user: User) -> User:
+        """Update a user. A new username or email moves its uniqueness guard in the same
+        transaction as the profile: ConflictError when it is taken or when ``user`` is stale."""
         current = self.get(user.id)
-        if current.username.lower() != user.username.lower() or current.email.lower() != user.email.lower():
-            # Renames move uniqueness guards; they come with the users API.
-            raise ConflictError("Changing a username or email is not supported yet.")
+        old, new = self._guard_keys(current), self._guard_keys(user)
         item = self._to_item(user)
-        with aws_errors("saving a user"):
-            item.save()
+        if old == new:
+            with aws_errors("saving a user"):
+                item.save()
+            return self._to_user(item)
+        moved = [kind for kind in ("username", "email") if old.get(kind) != new.get(kind)]
+        try:
+            with aws_errors("saving a user"), TransactWrite(connection=self._connection()) as tx:
+                tx.save(item)  # the version condition: a stale user cancels the whole move
+                for kind in moved:
+                    if kind in old:
+                        guard = self._model(pk=old[kind], sk="UNIQUE")
+                        tx.delete(guard, condition=self._model.data["user_id"] == user.id,
+                                  add_version_condition=False)
+                    if kind in new:
+                        value = user.username if kind == "username" else user.email
+                        tx.save(self._guard(kind.upper(), value, user.id), condition=self._model.pk.does_not_exist())
+        except ConflictError as exc:
+            raise ConflictError(
+                f"A user with that {' or '.join(moved)} already exists, or the user was changed by someone else."
+            ) from exc
         return self._to_user(item)
+
+    def delete(self, user_id: int) -> None:
+        """Delete a user and its uniqueness guards (NotFoundError when there is none)."""
+        current = self.get(user_id)
+        item = self._to_item(current)
+        try:
+            with aws_errors("deleting a user"), TransactWrite(connection=self._connection()) as tx:
+                tx.delete(item)  # on condition of the version just read
+                for key in self._guard_keys(current).values():
+                    tx.delete(self._model(pk=key, sk="UNIQUE"), add_version_condition=False)
+        except ConflictError as exc:
+            raise ConflictError("The user was changed by someone else; reload and retry.") from exc
 
     def list_all(self) -> list[User]:
         with aws_errors("listing users"):
