@@ -71,7 +71,8 @@ def base_url(event: Event) -> str:
     The stage prefix is only part of the public URL when the client talks to the execute-api
     domain itself; behind a custom domain, CloudFront or the embedded runtime it is not.
     """
-    proto = (header(event, "X-Forwarded-Proto") or "https").split(",")[0].strip() or "https"
+    # API Gateway always sets X-Forwarded-Proto; without it (embedded runtime) the client spoke plain HTTP
+    proto = (header(event, "X-Forwarded-Proto") or "http").split(",")[0].strip() or "http"
     the_host = host(event)
     prefix = ""
     stage = rest(event).request_context.stage
