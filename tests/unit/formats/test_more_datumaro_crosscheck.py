@@ -77,7 +77,7 @@ def build(fmt):
             dm.Bbox(2 + i, 3, 10, 12, label=0, id=1, attributes={"occluded": i == 1, "track_id": 1}),
             dm.Bbox(30, 5 + i, 8, 6, label=1, id=2, attributes={"occluded": False, "track_id": 2}),
         ]
-        if fmt in ("voc", "voc_segmentation"):
+        if fmt in ("voc", "voc_segmentation", "label_me"):
             mask = np.zeros((48, 64), dtype=np.uint8)
             mask[20 + i : 30 + i, 40:50] = 1
             anns.append(dm.Mask(image=mask, label=1, id=3, group=3))
@@ -297,3 +297,29 @@ def test_datumaro_written_imagenet_imports(tmp_path: Path, probe_path: Path) -> 
     validate_annotations(got, view.labels, frame_count=6)
     assert len(got.tags) == written["types"]["label"] == 6
     assert sorted((t.frame, t.label_id) for t in got.tags) == [(i, 4 if i % 2 else 1) for i in range(6)]
+
+
+# --------------------------------------------------------------------------- LabelMe 3.0
+
+
+def test_datumaro_reads_our_labelme(tmp_path: Path, probe_path: Path) -> None:
+    view = make_view()
+    data = export_bytes(get_exporter("LabelMe 3.0"), view, image_bytes)
+    got = _probe(probe_path, "count", "label_me", _extract(data, tmp_path))
+    flat = _flat(view, {ShapeType.RECTANGLE, ShapeType.POLYGON, ShapeType.MASK})
+    assert got["items"] == len(view.frames)
+    assert got["annotations"] == len(flat)
+    assert got["types"].get("polygon", 0) == sum(1 for s in flat if s.type == ShapeType.POLYGON)
+
+
+def test_datumaro_written_labelme_imports(tmp_path: Path, probe_path: Path) -> None:
+    written = _probe(probe_path, "write", "label_me", tmp_path / "dm")
+    view = _blank()
+    got = get_importer("LabelMe 3.0")(io.BytesIO(_zip_dir(tmp_path / "dm")), view, "dataset.zip")
+    validate_annotations(got, view.labels, frame_count=6)
+    flat = flat_shapes(got, 5)
+    assert sum(1 for s in flat if s.type == ShapeType.RECTANGLE) == written["types"]["bbox"] == 12
+    assert sum(1 for s in flat if s.type == ShapeType.MASK) == written["types"]["mask"] == 6
+    assert sorted(t.label_id for t in got.tracks) == [1, 2]  # Datumaro writes track_id attributes
+    mask = next(s for s in flat if s.type == ShapeType.MASK and s.frame == 2)
+    assert mask.label_id == 2 and mask.points[-4:] == [40.0, 22.0, 49.0, 31.0]
