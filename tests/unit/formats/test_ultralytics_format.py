@@ -192,6 +192,11 @@ def test_empty_task_and_reserved_subset() -> None:
     empty = make_view(annotations=LabeledData())
     for exp, imp in (DET, SEG, POSE, OBB):
         assert len(round_trip(exp, imp, empty)) == 0
+    no_skeletons = make_view(annotations=LabeledData())
+    no_skeletons.labels = no_skeletons.labels[:2]
+    data = export_bytes(POSE[0], no_skeletons)
+    assert member(data, "data.yaml").endswith("kpt_shape: [0, 3]\n")
+    assert len(POSE[1](io.BytesIO(data), no_skeletons, "a.zip")) == 0
     view = make_view(annotations=LabeledData(shapes=[LabeledShape(ShapeType.RECTANGLE, 0, 1, [0, 0, 1, 1])]))
     view.frames[0].subset = "names"
     with pytest.raises(FormatError, match="subset name 'names'"):

@@ -141,7 +141,7 @@ def parse_data_yaml(text: str, file: str) -> tuple[list[str], list[int] | None]:
                 kpt_shape = [int(v) for v in _flow_items(value, file, line_no)]
             except ValueError:
                 raise format_error(file, f"kpt_shape '{value}' is not [points, dims]", line_no) from None
-            if len(kpt_shape) != 2 or kpt_shape[1] not in (2, 3) or kpt_shape[0] < 1:
+            if len(kpt_shape) != 2 or kpt_shape[1] not in (2, 3) or kpt_shape[0] < 0:
                 raise format_error(file, f"kpt_shape '{value}' is not [points, 2 or 3]", line_no)
     if not found_names:
         raise FormatError(f"{file}: 'names' is missing")
