@@ -11,11 +11,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from cvat_serverless.bootstrap import container
 from cvat_serverless.services.ingest import UploadedObject
 
 logger = Logger(service="ingest")
-tracer = Tracer(service="ingest")
+tracer = Tracer(service="ingest", auto_patch=False)  # see adapters/aws/tracing.py
 metrics = Metrics(service="ingest")
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from cvat_serverless.bootstrap import container
 
 logger = Logger(service="task-data")
-tracer = Tracer(service="task-data")
+tracer = Tracer(service="task-data", auto_patch=False)  # see adapters/aws/tracing.py
+metrics = Metrics(service="task-data")
 
 
 class SegmentInput(BaseModel):
@@ -21,6 +23,7 @@ class SegmentInput(BaseModel):
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 @event_parser(model=SegmentInput)
 def lambda_handler(event: SegmentInput, context: LambdaContext) -> dict[str, Any]:
     return container().task_data.process_segment(event.job_id, event.key, event.index, event.start, event.end)

@@ -5,10 +5,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from cvat_serverless.api.apps import webhooks_api
 
 logger = Logger(service="webhooks-api")
-tracer = Tracer(service="webhooks-api")
+tracer = Tracer(service="webhooks-api", auto_patch=False)  # see adapters/aws/tracing.py
 metrics = Metrics(service="webhooks-api")
 
 

@@ -154,3 +154,21 @@ def test_a_snapshot_from_another_moto_version_is_refused_and_left_alone(fresh_ru
         rt.start()
     assert "moto 0.0.1" in str(failed.value) and "pip install" in str(failed.value)
     assert {p.name: p.read_bytes() for p in (rt.data_dir / "aws").iterdir()} == before
+
+
+def test_boto3_lambda_invoke_runs_the_template_handler_in_process(runtime: Runtime):
+    lam = runtime.boto3("lambda")
+    name = "cvat-local-TaskDataProbeFunction"
+    outputs = runtime.facts()["outputs"]
+    runtime.boto3("s3").put_object(Bucket=outputs["MediaBucketName"], Key="other/x.bin", Body=b"12345")
+    ok = lam.invoke(FunctionName=name, Payload=json.dumps({"job_id": "j", "key": "other/x.bin"}))
+    assert "FunctionError" not in ok
+    assert json.loads(ok["Payload"].read())["size"] == 5
+    # AWS's error payload: what Step Functions' Retry/Catch match on
+    bad = lam.invoke(FunctionName=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                     Payload=json.dumps({"job_id": "j", "key": "other/missing.bin"}))
+    assert bad["FunctionError"] == "Unhandled"
+    error = json.loads(bad["Payload"].read())
+    assert error["errorType"] == "NotFoundError" and "not found" in error["errorMessage"]
+    queued = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert queued["StatusCode"] == 202

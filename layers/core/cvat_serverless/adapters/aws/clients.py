@@ -15,5 +15,9 @@ def client(service: str) -> Any:
     import boto3  # deferred: keeps boto3 off the API's import path until the first AWS call
     from botocore.config import Config
 
+    from .tracing import instrument_aws_sdks
+
+    instrument_aws_sdks()
+
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]

@@ -52,6 +52,9 @@ class BaseItem(Model):
 @cache
 def items_model(table_name: str) -> type[BaseItem]:
     """A model class bound to ``table_name`` (PynamoDB keeps the table name on the class)."""
+    from .tracing import instrument_aws_sdks
+
+    instrument_aws_sdks()
     meta = type("Meta", (), {"table_name": table_name})
     index_meta = type("Meta", (), {"index_name": "gsi1", "projection": AllProjection()})
     index = type("Gsi1", (Gsi1,), {"Meta": index_meta})()
