@@ -26,9 +26,11 @@ JSON is written incrementally (one annotation at a time) into the ZIP member.
 from __future__ import annotations
 
 import json
+import operator
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from functools import reduce as _reduce
 from typing import IO, Any, BinaryIO
 
 from cvat_serverless.domain.annotations import (
@@ -80,6 +82,7 @@ _POLYGON_ATTRS = {False: '{"occluded":false}', True: '{"occluded":true}'}
 _RECT_TRACK_ATTRS = '{"occluded":%s,"rotation":%r,"track_id":%d,"keyframe":%s}'
 _POLYGON_TRACK_ATTRS = '{"occluded":%s,"track_id":%d,"keyframe":%s}'
 _JSON_BOOL = {False: "false", True: "true"}
+_add, _sub, _mul = operator.add, operator.sub, operator.mul
 # json.dumps(image) of _CocoWriter.write: default separators, as before
 _IMAGE = (
     '{"id": %d, "width": %r, "height": %r, "file_name": %s, "license": 0, '
@@ -196,12 +199,16 @@ class _CocoWriter:
             return _RECT % (self.next_id, image_id, category, area, x, y, w, h, attrs)
         if kind is ShapeType.POLYGON:
             p = shape.points
+            if len(p) % 2:
+                return None
             xs, ys = p[0::2], p[1::2]
             x, y = min(xs), min(ys)
             w, h = max(xs) - x, max(ys) - y
-            area = polygon_area(p)
-            check = sum(p) + area  # finite only if every coordinate is
-            if check - check != 0.0:
+            # polygon_area(p), inlined on the same lists: every coordinate is in two of the
+            # summed products, so the area is finite only if every coordinate is.
+            products = map(_sub, map(_mul, xs, ys[1:] + ys[:1]), map(_mul, xs[1:] + xs[:1], ys))
+            area = abs(_reduce(_add, products, 0.0)) / 2.0
+            if area - area != 0.0:
                 return None
             if shape.attributes:
                 attrs = _dumps(self.attributes(flat or FlatShape(shape, None, True)))
@@ -269,7 +276,7 @@ def _export(view: DatasetView, out: BinaryIO, images: ImageProvider | None, *, k
     writer = _CocoWriter(view, keypoints)
     with ExportArchive(out) as archive:
         for subset, subset_frames in subsets.items():
-            with archive.open_text(f"annotations/{prefix}_{subset}.json") as text:
+            with archive.open_text_pipelined(f"annotations/{prefix}_{subset}.json") as text:
                 writer.write(text, subset_frames)
         archive.write_images(view, images, lambda f: f"images/{f.subset or 'default'}/{f.name}")
 

@@ -361,7 +361,7 @@ def _shape_as_track(shape: LabeledShape, stop: int) -> LabeledTrack:
 
 def _export(view: DatasetView, out: BinaryIO, images: ImageProvider | None, *, video: bool) -> None:
     with ExportArchive(out) as archive:
-        with archive.open_text(ANNOTATIONS_XML) as text:
+        with archive.open_text_pipelined(ANNOTATIONS_XML) as text:
             writer = _Writer(view, text)
             writer.meta()
             if video:
