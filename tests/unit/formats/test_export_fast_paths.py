@@ -299,7 +299,7 @@ def shapes(draw: st.DrawFn, numbers: st.SearchStrategy[float]) -> LabeledShape:
 def test_coco_fast_annotation_equals_the_json_encoder(shape: LabeledShape, track: tuple[int, bool] | None) -> None:
     writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
     flat = FlatShape(shape, *track) if track is not None else None
-    fast = writer.fast_annotation(flat, shape, 1)
+    fast = writer.fast_annotation(flat, shape, 1, writer.next_id)
     general = writer.annotation(flat or FlatShape(shape, None, True), 1, 10, 10)
     if fast is None:
         finite = all(math.isfinite(v) for v in shape.points) and math.isfinite(shape.rotation)
