@@ -42,17 +42,17 @@ from .archive import ExportArchive, ImportFiles, open_import
 from .coco import load_json
 from .common import (
     FlatShape,
-    FrameAnnotations,
     FrameMap,
+    FrameShapes,
     ImageProvider,
     LabelMap,
     bitmap_to_coco_rle,
     bitmap_to_cvat_mask,
     coco_rle_to_bitmap,
     cvat_mask_to_bitmap,
-    group_by_frame,
     rebuild_tracks,
     rle_string_encode,
+    shapes_by_frame,
     typed_attributes,
 )
 from .registry import exporter, importer
@@ -165,14 +165,18 @@ class _Writer:
             return None
         return ann
 
-    def write(self, out: IO[str], frames: list[FrameAnnotations]) -> None:
+    def write(self, out: IO[str], frames: list[FrameShapes]) -> None:
         w = out.write
         w('{"dm_format_version":"1.0","media_type":' + str(MEDIA_TYPE_IMAGE) + ',"infos":{}')
         w(',"categories":' + json.dumps(self.categories()) + ',"items":[')
         for i, fa in enumerate(frames):
             f = fa.frame
             anns = []
-            for flat in fa.shapes:
+            for shape in fa.shapes:
+                ann = self.shape(FlatShape(shape, None, True), f.height, f.width)
+                if ann is not None:
+                    anns.append(_dumps(ann))
+            for flat in fa.tracked:
                 ann = self.shape(flat, f.height, f.width)
                 if ann is not None:
                     anns.append(_dumps(ann))
@@ -193,13 +197,13 @@ class _Writer:
 
 @exporter(name="Datumaro", ext="ZIP", version="1.0")
 def export_datumaro(view: DatasetView, out: BinaryIO, images: ImageProvider | None = None) -> None:
-    subsets: dict[str, list[FrameAnnotations]] = defaultdict(list)
-    for fa in group_by_frame(view):
+    subsets: dict[str, list[FrameShapes]] = defaultdict(list)
+    for fa in shapes_by_frame(view):
         subsets[fa.frame.subset or "default"].append(fa)
     writer = _Writer(view)
     with ExportArchive(out) as archive:
         for subset, frames in subsets.items():
-            with archive.open_text(f"annotations/{subset}.json") as text:
+            with archive.open_text_pipelined(f"annotations/{subset}.json") as text:
                 writer.write(text, frames)
         archive.write_images(view, images, lambda f: f"images/{f.subset or 'default'}/{f.name}")
 
