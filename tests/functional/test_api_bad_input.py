@@ -82,3 +82,11 @@ def test_malformed_json_and_wrong_content_is_400(monkeypatch, settings_env):
         answer = api.call("POST", "/api/projects", raw_body=raw, as_user="alice", binary=True)
         _check(answer)
         assert answer.status == 400, (raw, answer.body)
+
+
+def test_a_body_in_an_unsupported_media_type_is_415(monkeypatch, settings_env):
+    api = _world(monkeypatch)
+    for path, method in (("/api/projects", "POST"), ("/api/tasks/1", "PATCH"), ("/api/auth/login", "POST")):
+        answer = api.call(method, path, {"name": "P"}, as_user="alice", headers={"Content-Type": "text/plain"})
+        assert answer.status == 415, answer.body
+        assert answer.body == {"detail": 'Unsupported media type "text/plain" in request.'}

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..domain.errors import ValidationError
@@ -30,12 +31,22 @@ class CvatApi:
         self.resolver.exception_handler(UnicodeDecodeError)(
             lambda _exc: errors.error_response(ValidationError("The request body is not valid UTF-8 JSON."))
         )
+        self.resolver.exception_handler(RequestUnsupportedContentType)(self._unsupported_media_type)
         for router in routers:
             self.resolver.include_router(router)
         self.title = title
         self.version = API_VERSION
         if openapi:
             self._enable_openapi()
+
+    def _unsupported_media_type(self, _exc: Exception) -> Response[Any]:
+        # REST framework's 415 for a body it has no parser for (an HTTP concern, not a domain error)
+        content_type = self.resolver.current_event.headers.get("content-type", "")
+        return Response(
+            status_code=415,
+            content_type="application/json",
+            body={"detail": f'Unsupported media type "{content_type}" in request.'},
+        )
 
     def _enable_openapi(self) -> None:
         from . import openapi
