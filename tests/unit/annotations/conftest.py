@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from annotation_helpers import make_labels
+
 from cvat_serverless.domain.annotations import LabelSpec
 
 

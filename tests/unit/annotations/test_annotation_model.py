@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 import pytest
+
 from cvat_serverless.domain.annotations import (
     AnnotationValidationError,
     AttributeVal,

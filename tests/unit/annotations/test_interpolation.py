@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import math
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cvat_serverless.domain.annotations import (
     AttributeVal,
     LabeledShape,
@@ -16,8 +19,6 @@ from cvat_serverless.domain.interpolation import (
     shapes_to_tracks,
     track_to_shapes,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def _box_track(keys: list[tuple[int, list[float], bool]], rotation: list[float] | None = None) -> LabeledTrack:

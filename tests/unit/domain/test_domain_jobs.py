@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from cvat_serverless.domain.errors import ValidationError
 from cvat_serverless.domain.jobs import (
     Job,

@@ -3,6 +3,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cvat_serverless.domain.errors import NotFoundError, ValidationError
 from cvat_serverless.domain.labels import (
     AttributeInput,
@@ -16,8 +19,6 @@ from cvat_serverless.domain.labels import (
     normalize_attribute,
     validate_attribute_value,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def ids():

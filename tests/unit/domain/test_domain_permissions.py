@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cvat_serverless.domain import permissions as perm
 from cvat_serverless.domain.errors import PermissionDeniedError
 from cvat_serverless.domain.organizations import OrgRole
@@ -17,8 +20,6 @@ from cvat_serverless.domain.permissions import (
     visible_in_list,
 )
 from cvat_serverless.domain.users import SystemRole
-from hypothesis import given
-from hypothesis import strategies as st
 
 ME, OTHER, ORG = 1, 2, 10
 CREATE_LIKE = {"create", "list", "create@project", "import:backup"}

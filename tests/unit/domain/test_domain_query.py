@@ -4,6 +4,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cvat_serverless.domain.errors import NotFoundError, ValidationError
 from cvat_serverless.domain.query import (
     DEFAULT_PAGE_SIZE,
@@ -11,8 +14,6 @@ from cvat_serverless.domain.query import (
     apply_list_query,
     parse_list_query,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 TASK = SPECS["task"]
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cvat_serverless.domain.errors import ValidationError
 from cvat_serverless.domain.segments import (
     FrameRange,
@@ -11,8 +14,6 @@ from cvat_serverless.domain.segments import (
     split_by_job_sizes,
     split_frames,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 sizes = st.integers(min_value=0, max_value=400)
 seg_sizes = st.integers(min_value=0, max_value=120)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from cvat_serverless.domain.annotations import DatasetView
 from format_helpers import image_bytes, make_view
+
+from cvat_serverless.domain.annotations import DatasetView
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from format_helpers import canon_shapes, export_bytes, flat_shapes, make_view, zip_names, zip_with
+
 from cvat_serverless.domain.annotations import (
     DatasetView,
     LabeledData,
@@ -24,7 +26,6 @@ from cvat_serverless.formats.common import (
     rle_string_encode,
 )
 from cvat_serverless.formats.registry import get_exporter, get_importer
-from format_helpers import canon_shapes, export_bytes, flat_shapes, make_view, zip_names, zip_with
 
 EXPORT = get_exporter("COCO 1.0")
 IMPORT = get_importer("COCO 1.0")

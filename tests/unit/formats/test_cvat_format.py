@@ -6,11 +6,6 @@ import zipfile
 from collections.abc import Callable
 
 import pytest
-from cvat_serverless.domain.annotations import DatasetView, LabeledData, validate_annotations
-from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.domain.interpolation import shapes_to_tracks
-from cvat_serverless.formats.archive import UnsafeArchiveError
-from cvat_serverless.formats.registry import get_exporter, get_importer
 from format_helpers import (
     canon_shapes,
     canon_tags,
@@ -21,6 +16,12 @@ from format_helpers import (
     zip_names,
     zip_with,
 )
+
+from cvat_serverless.domain.annotations import DatasetView, LabeledData, validate_annotations
+from cvat_serverless.domain.errors import FormatError
+from cvat_serverless.domain.interpolation import shapes_to_tracks
+from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.formats.registry import get_exporter, get_importer
 
 EXPORT_IMAGES = get_exporter("CVAT for images 1.1")
 EXPORT_VIDEO = get_exporter("CVAT for video 1.1")

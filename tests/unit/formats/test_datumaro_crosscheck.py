@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from format_helpers import export_bytes, flat_shapes, image_bytes, make_annotations, make_view
+
 from cvat_serverless.domain.annotations import DatasetView, LabeledData, ShapeType, validate_annotations
 from cvat_serverless.formats.common import cvat_mask_to_bitmap
 from cvat_serverless.formats.registry import get_exporter, get_importer
-from format_helpers import export_bytes, flat_shapes, image_bytes, make_annotations, make_view
 
 ROOT = Path(__file__).resolve().parents[3]
 DATUMARO_PYTHON = ROOT / ".venv-datumaro" / "bin" / "python"

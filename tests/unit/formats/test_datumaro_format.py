@@ -6,10 +6,11 @@ import zipfile
 from typing import Any
 
 import pytest
+from format_helpers import canon_shapes, canon_tags, export_bytes, flat_shapes, zip_names, zip_with
+
 from cvat_serverless.domain.annotations import DatasetView, validate_annotations
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.formats.registry import get_exporter, get_importer
-from format_helpers import canon_shapes, canon_tags, export_bytes, flat_shapes, zip_names, zip_with
 
 EXPORT = get_exporter("Datumaro 1.0")
 IMPORT = get_importer("Datumaro 1.0")

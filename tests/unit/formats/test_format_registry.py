@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from cvat_serverless.formats.registry import (
     UnknownFormatError,
     get_exporter,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.domain.context import RequestContext
 from cvat_serverless.domain.users import SystemRole, User

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.domain.auth import ThrottlePolicy, digest
 from cvat_serverless.domain.errors import (

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cvat_serverless.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from cvat_serverless.domain.labels import AttributeInput, LabelInput
 from cvat_serverless.domain.users import SystemRole

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from cvat_serverless.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from cvat_serverless.domain.organizations import OrgRole
 from cvat_serverless.domain.users import SystemRole

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.domain.errors import ConflictError, NotFoundError
 from cvat_serverless.domain.jobs import Job, JobState

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from cvat_serverless.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from cvat_serverless.domain.jobs import JobStage, JobState, JobStatus
 from cvat_serverless.domain.labels import AttributeInput, LabelInput

@@ -221,8 +221,9 @@ class Deployer:
     def _queue(self, logical: str) -> None:
         p = self.props(logical)
         name = self.physical[logical]["Name"]
-        attributes: dict[str, str] = {k: str(p[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
-                                             "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize") if k in p}
+        keys = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds",
+                "MaximumMessageSize")
+        attributes: dict[str, str] = {k: str(p[k]) for k in keys if k in p}
         if "RedrivePolicy" in p:
             attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
         sqs = self.client("sqs")
