@@ -102,6 +102,9 @@ def item_data(item: PlainItem) -> dict[str, Any]:
 
 @cache
 def plain_items_model(table_name: str) -> type[PlainItem]:
+    from .tracing import instrument_aws_sdks  # as items_model: trace from the first client on
+
+    instrument_aws_sdks()
     meta = type("Meta", (), {"table_name": table_name})
     index_meta = type("Meta", (), {"index_name": "gsi1", "projection": AllProjection()})
     index = type("PlainGsi1", (PlainGsi1,), {"Meta": index_meta})()
