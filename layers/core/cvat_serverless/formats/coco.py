@@ -20,7 +20,11 @@ COCO Keypoints 1.0 carries skeletons only: one annotation per skeleton with ``ke
 (1-based edges from the label's svg). A point with ``v = 0`` comes back at its exported
 position marked ``outside``.
 
-JSON is written incrementally (one annotation at a time) into the ZIP member.
+Numbers are written as ``json`` writes them: Python's ``repr`` (the shortest text that reads
+back as the same float; full precision, no rounding). JSON is streamed into the ZIP member, one
+write per image, and deflated on a worker thread. Rectangles and polygons (the bulk of real
+tasks) are formatted straight from the shapes with one ``%`` each (``_CocoWriter.fast_annotation``);
+everything else goes through dicts and the ``json`` encoder. Both give the same bytes (tested).
 """
 
 from __future__ import annotations
