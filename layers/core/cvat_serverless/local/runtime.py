@@ -99,6 +99,9 @@ class EmbeddedRuntime:
         from moto.core.config import default_user_config
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
+        from . import moto_patches
+
+        moto_patches.apply()
         self._lock_data_dir()
         store = SnapshotStore(self.data_dir) if self.config.persist else None
         if store is not None:

@@ -18,6 +18,7 @@ THROTTLING_CODES = frozenset({
 })
 CONFLICT_CODES = frozenset({
     "ConditionalCheckFailedException", "TransactionConflictException", "ConditionalCheckFailed",
+    "TransactionConflict",  # a cancellation reason: another transaction touched the same item
 })
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket", "ResourceNotFoundException"})
 
@@ -48,7 +49,8 @@ def aws_errors(what: str) -> Iterator[None]:
         raise mapped from exc
     except TransactWriteError as exc:
         reasons = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
-        code = "ConditionalCheckFailed" if "ConditionalCheckFailed" in reasons else str(exc.cause_response_code)
+        conflict = reasons & CONFLICT_CODES
+        code = sorted(conflict)[0] if conflict else str(exc.cause_response_code)
         mapped = _translated(what, code)
         if mapped is None:
             raise
