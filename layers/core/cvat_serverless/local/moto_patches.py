@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 _applied = threading.Lock()
-_done = False
+_state = {"done": False}
 
 
 class _CopyKeepingTables:
@@ -56,7 +56,7 @@ def _undo_record(backend: Any, transact_items: list[dict[str, Any]]) -> list[tup
             continue
         try:
             hash_value, range_value = backend.get_keys_value(table, key)
-        except Exception:  # noqa: BLE001 - moto reports a bad key itself when it runs the operation
+        except Exception:  # noqa: S112 - moto reports a bad key itself when it runs the operation
             continue
         before = table.get_item(hash_value, range_value)
         record.append((table, hash_value, range_value, copy.deepcopy(before)))
@@ -76,11 +76,10 @@ def _restore(record: list[tuple[Any, Any, Any, Any]]) -> None:
 
 def apply() -> None:
     """Install the patches once per process."""
-    global _done
     with _applied:
-        if _done:
+        if _state["done"]:
             return
-        import moto.dynamodb.models as models
+        from moto.dynamodb import models
         from moto.dynamodb.models.table import Table
 
         original: Callable[..., None] = models.DynamoDBBackend.transact_write_items
@@ -95,4 +94,4 @@ def apply() -> None:
                 raise
 
         models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        _done = True
+        _state["done"] = True
