@@ -82,7 +82,7 @@ class ExportArchive:
         buffered = io.BufferedWriter(raw, buffer_size=buffer_size)
         return io.TextIOWrapper(buffered, encoding="utf-8", newline="\n", write_through=False)
 
-    def open_text_pipelined(self, name: str, *, buffer_size: int = 1 << 20, depth: int = 2) -> IO[str]:
+    def open_text_pipelined(self, name: str, *, buffer_size: int = 1 << 20, depth: int = 1) -> IO[str]:
         """:meth:`open_text`, but the member is compressed and written on a worker thread while
         the caller formats the next ``buffer_size`` bytes: zlib releases the GIL, so on two
         cores deflate costs (almost) no wall time. At most ``depth`` buffers wait in between.
