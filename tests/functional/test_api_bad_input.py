@@ -90,3 +90,10 @@ def test_a_body_in_an_unsupported_media_type_is_415(monkeypatch, settings_env):
         answer = api.call(method, path, {"name": "P"}, as_user="alice", headers={"Content-Type": "text/plain"})
         assert answer.status == 415, answer.body
         assert answer.body == {"detail": 'Unsupported media type "text/plain" in request.'}
+
+
+def test_multipart_without_a_boundary_is_400(monkeypatch, settings_env):
+    api = _world(monkeypatch)
+    answer = api.call("POST", "/api/projects", {"name": "P"}, as_user="alice",
+                      headers={"Content-Type": "multipart/form-data"})
+    assert answer.status == 400 and "boundary" in answer.body[0]

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ..domain.errors import ValidationError
+from ..domain.errors import CvatServerlessError, ValidationError
 from . import errors
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -32,6 +32,7 @@ class CvatApi:
             lambda _exc: errors.error_response(ValidationError("The request body is not valid UTF-8 JSON."))
         )
         self.resolver.exception_handler(RequestUnsupportedContentType)(self._unsupported_media_type)
+        self.resolver.exception_handler(ValueError)(self._value_error)
         for router in routers:
             self.resolver.include_router(router)
         self.title = title
@@ -47,6 +48,15 @@ class CvatApi:
             content_type="application/json",
             body={"detail": f'Unsupported media type "{content_type}" in request.'},
         )
+
+    @staticmethod
+    def _value_error(exc: ValueError) -> Response[Any]:
+        # powertools raises a bare ValueError for a multipart Content-Type without a boundary
+        if "boundary" in str(exc):
+            return errors.error_response(
+                ValidationError("Multipart form parse error - Invalid boundary in multipart: None")
+            )
+        return errors.error_response(CvatServerlessError(str(exc)))  # logged with its stack, 500
 
     def _enable_openapi(self) -> None:
         from . import openapi
