@@ -42,9 +42,16 @@ from cvat_serverless.domain.annotations import (
     ShapeType,
     TrackedShape,
 )
+from cvat_serverless.domain.interpolation import interpolate_track
 from cvat_serverless.formats import coco as coco_module
 from cvat_serverless.formats import cvat as cvat_module
-from cvat_serverless.formats.common import FlatShape, group_by_frame, polygon_area, shapes_by_frame
+from cvat_serverless.formats.common import (
+    FlatShape,
+    group_by_frame,
+    polygon_area,
+    shapes_by_frame,
+    track_stop_frame,
+)
 from cvat_serverless.formats.registry import get_exporter
 
 SKELETON_SVG = (
@@ -381,3 +388,44 @@ def test_coco_keeps_full_precision_and_cvat_rounds_to_two_decimals() -> None:
     # %.2f rounds the binary value: 2.675 is 2.67499999... -> 2.67
     assert 'xtl="0.33" ytl="0.10" xbr="2.67" ybr="5.00"' in xml
     assert 'points="0.33,0.00;3.00,0.00;3.00,0.00"' in xml
+
+
+# --------------------------------------------------------------------------- track walking
+
+
+@st.composite
+def tracks(draw: st.DrawFn) -> LabeledTrack:
+    keys = [
+        TrackedShape(
+            ShapeType.RECTANGLE,
+            draw(st.integers(min_value=0, max_value=60)),
+            [float(draw(st.integers(0, 50))), 0.0, 60.0, 10.0],
+            outside=draw(st.booleans()),
+        )
+        for _ in range(draw(st.integers(min_value=1, max_value=6)))
+    ]
+    return LabeledTrack(frame=min(k.frame for k in keys), label_id=2, shapes=keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(track=tracks(), stop=st.integers(min_value=0, max_value=80), include_outside=st.booleans())
+def test_walking_a_track_to_its_stop_frame_yields_what_walking_to_the_end_does(
+    track: LabeledTrack, stop: int, include_outside: bool
+) -> None:
+    tight = track_stop_frame(track, stop)
+    assert tight <= stop
+    full = list(interpolate_track(track, stop_frame=stop, include_outside=include_outside))
+    assert list(interpolate_track(track, stop_frame=tight, include_outside=include_outside)) == full
+
+
+def test_track_stop_frame_ends_at_an_outside_last_keyframe_only() -> None:
+    def key(frame: int, outside: bool = False) -> TrackedShape:
+        return TrackedShape(ShapeType.RECTANGLE, frame, [0.0, 0.0, 1.0, 1.0], outside=outside)
+
+    closed = LabeledTrack(frame=2, label_id=2, shapes=[key(2), key(9, outside=True)])
+    open_ended = LabeledTrack(frame=2, label_id=2, shapes=[key(2), key(9)])
+    assert track_stop_frame(closed, 100) == 9
+    assert track_stop_frame(closed, 5) == 5
+    assert track_stop_frame(open_ended, 100) == 100
+    skeleton = LabeledTrack(frame=2, label_id=5, shapes=[key(2), key(9, outside=True)], elements=[closed])
+    assert track_stop_frame(skeleton, 100) == 100  # element tracks may start later

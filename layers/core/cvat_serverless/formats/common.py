@@ -51,6 +51,7 @@ __all__ = [
     "format_error",
     "group_by_frame",
     "shapes_by_frame",
+    "track_stop_frame",
 ]
 
 ImageProvider = Callable[[int], bytes | BinaryIO | IO[bytes] | None]
@@ -246,7 +247,7 @@ class FrameShapes:
     tags: list[LabeledImage] = field(default_factory=list)
 
 
-def _track_stop(track: LabeledTrack, stop_frame: int) -> int:
+def track_stop_frame(track: LabeledTrack, stop_frame: int) -> int:
     """The last frame worth walking for ``track``: nothing of a track is visible after an
     ``outside`` last keyframe, so walking on to ``stop_frame`` would only build frames that are
     thrown away (O(task length) per track instead of O(track length)). Skeleton tracks keep
@@ -281,7 +282,7 @@ def shapes_by_frame(view: DatasetView, *, include_outside: bool = False, with_tr
         for track_index, track in enumerate(data.tracks):
             track_id = track.id if track.id is not None else track_index
             for shape, keyframe in track_to_shapes(
-                track, stop_frame=_track_stop(track, stop), include_outside=include_outside, frames=index
+                track, stop_frame=track_stop_frame(track, stop), include_outside=include_outside, frames=index
             ):
                 index[shape.frame].tracked.append(FlatShape(shape, track_id, keyframe))
     for tag in data.tags:

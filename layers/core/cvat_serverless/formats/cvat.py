@@ -46,7 +46,7 @@ from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import FrameShape, interpolate_track
 
 from .archive import ExportArchive, open_import
-from .common import FrameMap, ImageProvider, LabelMap, shapes_by_frame
+from .common import FrameMap, ImageProvider, LabelMap, shapes_by_frame, track_stop_frame
 from .registry import exporter, importer
 
 ANNOTATIONS_XML = "annotations.xml"
@@ -329,7 +329,9 @@ class _Writer:
         parts = [head + ">\n"]
         sublabels = [e.label_id for e in track.elements]
         el_attrs = [e.attributes for e in track.elements]
-        for fs in interpolate_track(track, stop_frame=stop, include_outside=True, frames=frames):
+        for fs in interpolate_track(
+            track, stop_frame=track_stop_frame(track, stop), include_outside=True, frames=frames
+        ):
             parts.append(self.track_frame(fs, track.label_id, track.attributes, "    ", sublabels, el_attrs))
         parts.append("  </track>\n")
         self.out.write("".join(parts))
