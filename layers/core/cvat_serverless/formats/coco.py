@@ -192,28 +192,13 @@ class _CocoWriter:
             check = area + rotation
             if check - check != 0.0:
                 return None
-            if flat is None and not shape.attributes:  # the common case: one % in all
-                return _RECT_PLAIN % (
-                    ann_id,
-                    image_id,
-                    category,
-                    area,
-                    x,
-                    y,
-                    w,
-                    h,
-                    _JSON_BOOL[shape.occluded],
-                    rotation,
-                )
+            occluded = _JSON_BOOL[shape.occluded]
             if shape.attributes:
                 attrs = _dumps(self.attributes(flat or FlatShape(shape, None, True)))
+            elif flat is None:  # the common case: one % in all
+                return _RECT_PLAIN % (ann_id, image_id, category, area, x, y, w, h, occluded, rotation)
             else:
-                attrs = _RECT_TRACK_ATTRS % (
-                    _JSON_BOOL[shape.occluded],
-                    rotation,
-                    flat.track_id,
-                    _JSON_BOOL[flat.keyframe],
-                )
+                attrs = _RECT_TRACK_ATTRS % (occluded, rotation, flat.track_id, _JSON_BOOL[flat.keyframe])
             return _RECT % (ann_id, image_id, category, area, x, y, w, h, attrs)
         if kind is _POLYGON_TYPE:
             p = shape.points
