@@ -78,13 +78,17 @@ def main() -> int:
                 process.wait(timeout=60)
         elapsed = time.perf_counter() - started
     out = run.stdout + run.stderr
-    failures = re.search(r"(\d+) generated, (\d+) found", out)
+    made = re.search(r"(\d+) generated", out)
+    found = re.search(r"(\d+) found", out)
     tested = re.search(r"Tested: (\d+)", out)
-    generated = int(failures.group(1)) if failures else 0
-    failed = int(failures.group(2)) if failures else (0 if run.returncode == 0 else -1)
+    generated = int(made.group(1)) if made else 0
+    failed = int(found.group(1)) if found else (0 if run.returncode == 0 else -1)
     print(f"operations_tested: {tested.group(1) if tested else '?'} (target > 0)")
     print(f"requests_generated: {generated} in {elapsed:.0f} s (target > 0)")
     print(f"server_errors: {failed} (target == 0)")
+    summary = re.search(r"Test cases:\s*\n\s*(.*)", out)
+    if summary:
+        print(f"# schemathesis: {summary.group(1).strip()}")
     if failed:
         print(out[-6000:])
     return 0 if failed == 0 and generated > 0 else 1
