@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from cvat_serverless.domain.errors import ConflictError, PermissionDeniedError, ValidationError
-from cvat_serverless.domain.jobs import JobStage, JobState, JobStatus
+from cvat_serverless.domain.jobs import JobsSummary, JobStage, JobState, JobStatus
 from cvat_serverless.domain.labels import AttributeInput, LabelInput
 from cvat_serverless.domain.segments import FrameRange
 from cvat_serverless.domain.tasks import ChunkType, TaskMode
@@ -221,3 +221,19 @@ def test_task_update_scopes_and_events(world):
     world.tasks.delete(ctx, task.id)
     assert world.repos.labels.list_by_task(task.id) == []
     assert world.events.of("delete:task")[0]["task"]["name"] == "Renamed"
+
+
+def test_the_jobs_summary_is_kept_on_the_task_so_lists_need_no_job_queries(world):
+    ctx = world.ctx(world.user("alice"))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5))
+    world.tasks.attach_data(task.id, data(10))
+    j1, j2 = sorted(world.repos.jobs.list_by_task(task.id), key=lambda j: j.id)
+    assert world.tasks.jobs_summary(task.id) == JobsSummary(2, 0, 0)
+    world.jobs.update(ctx, j1.id, stage="validation")
+    world.jobs.update(ctx, j2.id, state="completed")
+    stored = world.repos.tasks.get(task.id)
+    assert (stored.jobs_count, stored.jobs_completed, stored.jobs_validation) == (2, 1, 1)
+    before = len(world.events.of("update:task"))
+    world.jobs.update(ctx, j2.id, state="in progress")  # summary changes, task status does not
+    assert world.repos.tasks.get(task.id).jobs_completed == 0
+    assert len(world.events.of("update:task")) == before

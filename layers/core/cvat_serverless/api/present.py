@@ -135,7 +135,7 @@ class Presenter:
 
     def task(self, t: Task) -> st.TaskRead:
         project = self._project(t.project_id)
-        jobs = self.c.tasks.jobs_summary(t.id)
+        jobs = t.jobs_summary
         return st.TaskRead(
             url=self.url(f"/api/tasks/{t.id}"),
             id=t.id,

@@ -142,3 +142,21 @@ def task_status(job_statuses: Iterable[JobStatus]) -> JobStatus:
     if not statuses:
         return JobStatus.ANNOTATION
     return JobStatus.COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class JobsSummary:
+    """CVAT's ``jobs`` field of TaskRead: how many jobs, completed ones, ones in validation."""
+
+    count: int = 0
+    completed: int = 0
+    validation: int = 0
+
+
+def summarize_jobs(jobs: Iterable[Job]) -> JobsSummary:
+    jobs = list(jobs)
+    return JobsSummary(
+        count=len(jobs),
+        completed=sum(1 for j in jobs if j.state == JobState.COMPLETED),
+        validation=sum(1 for j in jobs if j.stage == JobStage.VALIDATION),
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from .errors import ValidationError
-from .jobs import JobStatus
+from .jobs import JobsSummary, JobStatus
 from .storage import Storage
 
 SUBSET_MAX = 64
@@ -95,6 +95,11 @@ class Task:
     storage: StorageType | None = None
     sorting_method: SortingMethod | None = None
     validation_mode: str | None = None
+    # Derived from the task's jobs and kept here by the services whenever a job changes, so a
+    # page of tasks is read without one job query per task (DynamoDB: no N+1 on lists).
+    jobs_count: int = 0
+    jobs_completed: int = 0
+    jobs_validation: int = 0
     created_date: datetime | None = None
     updated_date: datetime | None = None
     version: int = 0
@@ -102,6 +107,14 @@ class Task:
     @property
     def has_data(self) -> bool:
         return self.data_id is not None
+
+    @property
+    def jobs_summary(self) -> JobsSummary:
+        return JobsSummary(self.jobs_count, self.jobs_completed, self.jobs_validation)
+
+    def set_jobs_summary(self, summary: JobsSummary) -> None:
+        self.jobs_count, self.jobs_completed, self.jobs_validation = (
+            summary.count, summary.completed, summary.validation)
 
 
 def validate_subset(subset: str) -> str:

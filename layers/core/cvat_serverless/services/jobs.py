@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ..domain import permissions as perm
 from ..domain.context import RequestContext
 from ..domain.errors import ConflictError
-from ..domain.jobs import Job, apply_stage_state, parse_stage, parse_state, task_status
+from ..domain.jobs import Job, apply_stage_state, parse_stage, parse_state, summarize_jobs, task_status
 from ..domain.projects import Project
 from ..domain.query import Page
 from ..domain.tasks import Task
@@ -124,23 +124,29 @@ class JobService(ServiceBase):
             job_id=job.id,
             before_update=changed,
         )
-        if "status" in changed:
-            self._refresh_task_status(ctx, task.id)
+        if changed.keys() & {"status", "stage", "state"}:
+            self._refresh_task(ctx, task.id)
         return job
 
-    def _refresh_task_status(self, ctx: RequestContext, task_id: int) -> None:
+    def _refresh_task(self, ctx: RequestContext, task_id: int) -> None:
+        """Recompute what the task derives from its jobs: its status and its jobs summary."""
         for _ in range(5):
             task = self.repos.tasks.get(task_id)
-            status = task_status(j.status for j in self.repos.jobs.list_by_task(task_id))
-            if status == task.status:
+            jobs = self.repos.jobs.list_by_task(task_id)
+            status = task_status(j.status for j in jobs)
+            summary = summarize_jobs(jobs)
+            if status == task.status and summary == task.jobs_summary:
                 return
             before = {"status": task.status}
             task.status = status
+            task.set_jobs_summary(summary)
             task.updated_date = self.clock.now()
             try:
                 task = self.repos.tasks.save(task)
             except ConflictError:
                 continue
+            if before["status"] == status:
+                return  # only the derived jobs summary changed: not a change of the task's fields
             self._publish(
                 ctx,
                 "update:task",

@@ -11,7 +11,7 @@ from ..domain import permissions as perm
 from ..domain.context import RequestContext
 from ..domain.errors import ConflictError, ValidationError
 from ..domain.events import diff_fields
-from ..domain.jobs import Job, JobStage, JobState, Segment, job_status
+from ..domain.jobs import Job, JobsSummary, JobStage, JobState, Segment, job_status, summarize_jobs
 from ..domain.labels import LabelInput, inherit_check
 from ..domain.projects import Project, validate_bug_tracker, validate_name
 from ..domain.query import Page
@@ -80,13 +80,6 @@ class DataInfo:
     sorting_method: SortingMethod = SortingMethod.LEXICOGRAPHICAL
     cloud_storage_id: int | None = None
     job_sizes: Sequence[int] | None = None  # CVAT's job_file_mapping: one job per group of files
-
-
-@dataclass(frozen=True, slots=True)
-class JobsSummary:
-    count: int
-    completed: int
-    validation: int
 
 
 class TaskService(ServiceBase):
@@ -209,13 +202,8 @@ class TaskService(ServiceBase):
         return task
 
     def jobs_summary(self, task_id: int) -> JobsSummary:
-        """CVAT's ``jobs`` field of TaskRead: how many jobs, completed ones, ones in validation."""
-        jobs = self.repos.jobs.list_by_task(task_id)
-        return JobsSummary(
-            count=len(jobs),
-            completed=sum(1 for j in jobs if j.state == JobState.COMPLETED),
-            validation=sum(1 for j in jobs if j.stage == JobStage.VALIDATION),
-        )
+        """CVAT's ``jobs`` field of TaskRead, as kept on the task."""
+        return self.repos.tasks.get(task_id).jobs_summary
 
     def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Task]:
         """Tasks visible to the caller in the request's context, with CVAT's list parameters."""
@@ -417,7 +405,8 @@ class TaskService(ServiceBase):
             raise ValidationError("No media data found")
         plan = self.plan_segments(task, info)
         now = self.clock.now()
-        if not self.repos.jobs.list_by_task(task_id):
+        jobs = self.repos.jobs.list_by_task(task_id)
+        if not jobs:
             segments = [
                 Segment(
                     id=self.ids.next_id("segment"),
@@ -466,6 +455,7 @@ class TaskService(ServiceBase):
             task.storage_method = info.storage_method
             task.storage = info.storage
             task.sorting_method = info.sorting_method
+            task.set_jobs_summary(summarize_jobs(jobs))
             task.updated_date = now
             try:
                 task = self.repos.tasks.save(task)
