@@ -68,3 +68,31 @@ def test_writer_waits_for_readers_and_blocks_new_ones():
     w.join(2)
     r.join(2)
     assert events == ["write", "late-read"]
+
+
+def test_requests_to_a_serialized_service_never_overlap():
+    from cvat_serverless.local.lambdas import FunctionRegistry
+    from cvat_serverless.local.middleware import AwsMiddleware
+
+    active = {"now": 0, "max": 0}
+    guard = threading.Lock()
+
+    def moto_app(environ, start_response):
+        with guard:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.01)
+        with guard:
+            active["now"] -= 1
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    middleware = AwsMiddleware(moto_app, FunctionRegistry())
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Query",
+               "HTTP_AUTHORIZATION": SCOPE.format("dynamodb")}
+    threads = [threading.Thread(target=middleware, args=(dict(environ), lambda *a: None)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert active["max"] == 1

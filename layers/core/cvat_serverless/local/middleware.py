@@ -29,6 +29,9 @@ _READ_TARGETS = re.compile(
 )
 
 
+SERIALIZED_SERVICES = ("dynamodb", "s3", "events", "states")
+
+
 class ReadWriteLock:
     """Many readers (requests) or one writer (the snapshot); a waiting writer blocks new readers."""
 
@@ -111,6 +114,11 @@ class AwsMiddleware:
         self.models: dict[str, ModelHandler] = {}
         self.lock = ReadWriteLock()
         self.dirty = DirtyTracker()
+        # moto's DynamoDB, S3, EventBridge and Step Functions backends are not thread-safe (a query
+        # iterating a table while another request writes it fails), while the real services make
+        # each request atomic. One request at a time per such service gives the same guarantee.
+        # SQS is left concurrent: its long polls wait inside moto, and moto locks its queues.
+        self.serial = {name: threading.Lock() for name in SERIALIZED_SERVICES}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -127,7 +135,11 @@ class AwsMiddleware:
         self.lock.acquire_read()
         try:
             # Materialise the answer inside the lock: moto builds it from live state.
-            return list(self.moto_app(environ, start_response))
+            serial = self.serial.get(service)
+            if serial is None:
+                return list(self.moto_app(environ, start_response))
+            with serial:
+                return list(self.moto_app(environ, start_response))
         finally:
             # Marked only once the change is applied, still under the read lock: a snapshot that
             # takes this mark waits for the write lock, so it always sees the change.
