@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,8 +26,14 @@ class CvatApi:
     at ``/api/swagger`` (both generated from the routes; the UI's assets ship with powertools).
     """
 
-    def __init__(self, *routers: Router, title: str = "CVAT REST API", openapi: bool = False) -> None:
+    def __init__(self, *routers: Router, title: str = "CVAT REST API", openapi: bool = False,
+                 lazy_routers: Mapping[str, str] | None = None) -> None:
         self.resolver = APIGatewayRestResolver(enable_validation=True)
+        # Path prefix -> module with a ``router``: imported and included on the first request
+        # under that prefix, so a cold start loads only the routes it serves (see include_for).
+        self._lazy = dict(lazy_routers or {})
+        self._included: set[str] = set()
+        self._include_lock = threading.Lock()
         errors.register(self.resolver)
         # A body that is not UTF-8 cannot be JSON: a client error, through the one mapping.
         self.resolver.exception_handler(UnicodeDecodeError)(
@@ -39,6 +47,23 @@ class CvatApi:
         self.version = API_VERSION
         if openapi:
             self._enable_openapi()
+
+    def include_for(self, path: str) -> None:
+        """Include the lazily loaded routers whose prefix covers ``path``."""
+        wanted = {m for prefix, m in self._lazy.items() if path == prefix or path.startswith(prefix + "/")}
+        self._include(wanted - self._included)
+
+    def include_all(self) -> None:
+        """Include every router (the OpenAPI document describes them all)."""
+        self._include(set(self._lazy.values()) - self._included)
+
+    def _include(self, modules: set[str]) -> None:
+        if not modules:
+            return
+        with self._include_lock:
+            for name in sorted(modules - self._included):
+                self.resolver.include_router(importlib.import_module(name).router)
+                self._included.add(name)
 
     def _unsupported_media_type(self, _exc: Exception) -> Response[Any]:
         # REST framework's 415 for a body it has no parser for (an HTTP concern, not a domain error)
@@ -65,6 +90,7 @@ class CvatApi:
 
         @resolver.get(openapi.SCHEMA_PATH, include_in_schema=False)
         def schema() -> Response[Any]:
+            self.include_all()
             return Response(
                 status_code=200,
                 content_type="application/vnd.oai.openapi+json",
@@ -75,11 +101,14 @@ class CvatApi:
         # the page (with powertools' bundled assets, so it works offline) on request only.
         @resolver.get(openapi.SWAGGER_PATH, include_in_schema=False)
         def swagger() -> Response[Any]:
+            self.include_all()
             return Response(
                 status_code=200, content_type="text/html", body=openapi.swagger_html(resolver, self.version)
             )
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if self._lazy:
+            self.include_for(str(event.get("path") or ""))
         response = self.resolver.resolve(dict(event), context)
         request_id = request_id_of(event)
         if request_id:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from .app import CvatApi
-from .routers import auth, jobs, labels, organizations, projects, server, tasks, users
 
-# Core resources: auth, users, organizations, projects, tasks, jobs, labels, server.
+_ROUTERS = "cvat_serverless.api.routers."
+
+# Core resources: auth, users, organizations, projects, tasks, jobs, labels, server. Each router
+# is imported on the first request under its prefix: a cold start pays only for what it serves.
 core_api = CvatApi(
-    server.router,
-    auth.router,
-    users.router,
-    organizations.router,
-    projects.router,
-    tasks.router,
-    jobs.router,
-    labels.router,
     openapi=True,
+    lazy_routers={
+        "/api/server": _ROUTERS + "server",
+        "/api/auth": _ROUTERS + "auth",
+        "/api/users": _ROUTERS + "users",
+        "/api/organizations": _ROUTERS + "organizations",
+        "/api/memberships": _ROUTERS + "organizations",
+        "/api/invitations": _ROUTERS + "organizations",
+        "/api/projects": _ROUTERS + "projects",
+        "/api/tasks": _ROUTERS + "tasks",
+        "/api/jobs": _ROUTERS + "jobs",
+        "/api/labels": _ROUTERS + "labels",
+    },
 )
 
 # /api/tasks/{id}/annotations and /api/jobs/{id}/annotations: routed to their own function so

@@ -90,6 +90,8 @@ def swagger_html(resolver: APIGatewayRestResolver, version: str) -> str:
 def main() -> None:
     from .apps import core_api
 
+    core_api.include_all()
+
     sys.stdout.write(render(core_api.resolver, core_api.version))
 
 
