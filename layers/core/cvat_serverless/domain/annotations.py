@@ -37,6 +37,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ValidationError
+from .labels import InputType, LabelType  # one definition of the label vocabulary
 
 __all__ = [
     "MAX_ATTRIBUTE_VALUE_LENGTH",
@@ -73,28 +74,6 @@ class ShapeType(StrEnum):
     CUBOID = "cuboid"
     MASK = "mask"
     SKELETON = "skeleton"
-
-
-class LabelType(StrEnum):
-    ANY = "any"
-    CUBOID = "cuboid"
-    ELLIPSE = "ellipse"
-    MASK = "mask"
-    POINTS = "points"
-    POLYGON = "polygon"
-    POLYLINE = "polyline"
-    RECTANGLE = "rectangle"
-    SKELETON = "skeleton"
-    INTERVAL = "interval"
-    TAG = "tag"
-
-
-class InputType(StrEnum):
-    CHECKBOX = "checkbox"
-    RADIO = "radio"
-    NUMBER = "number"
-    TEXT = "text"
-    SELECT = "select"
 
 
 class Source(StrEnum):
