@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def test_about_answers_in_cvat_shape_with_a_request_id(runtime: Runtime):
     status, headers, body = runtime.get("/api/server/about")
-    assert status == 200
+    assert status == 200, runtime.output()[-3000:]
     about = json.loads(body)
     assert set(about) == {"name", "description", "version", "logo_url", "subtitle"}
     assert re.fullmatch(r"2\.80\.\d+", about["version"])

@@ -151,7 +151,7 @@ def build_container() -> bootstrap.Container:
         clock=mem.FixedClock(),
         events=mem.InMemoryEventPublisher(),
         passwords=mem.InMemoryPasswordHasher(),
-        blobs=None,
+        blobs=mem.InMemoryBlobStore(),
         workflows=None,
     )
 

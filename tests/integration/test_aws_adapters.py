@@ -64,3 +64,15 @@ def test_execution_names_are_valid_and_stable():
     long = execution_name("x" * 200)
     assert len(long) <= 80 and long == execution_name("x" * 200)
     assert execution_name("x" * 200) != execution_name("x" * 199 + "y")
+
+
+def test_blob_store_lists_one_folder_level_like_the_in_memory_fake(stack):
+    from cvat_serverless.adapters.memory import InMemoryBlobStore
+
+    s3_store, fake = S3BlobStore(stack.outputs["MediaBucketName"]), InMemoryBlobStore()
+    for store in (s3_store, fake):
+        for key in ("share/a.jpg", "share/sub/b.jpg", "share/sub/deeper/c.jpg", "share/z.mp4", "other/x"):
+            store.put(key, b"1")
+    for prefix in ("share/", "share/sub/", "share/missing/"):
+        assert s3_store.list_dir(prefix) == fake.list_dir(prefix), prefix
+    assert s3_store.list_dir("share/") == (["sub"], ["a.jpg", "z.mp4"])

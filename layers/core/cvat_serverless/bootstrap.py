@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .services.labels import LabelService
     from .services.organizations import OrganizationService
     from .services.projects import ProjectService
+    from .services.share import ShareService
     from .services.superuser import SuperuserService
     from .services.task_data import TaskDataService
     from .services.tasks import TaskService
@@ -183,6 +184,12 @@ class Container:
         from .services.ingest import IngestService
 
         return IngestService(self.workflows, self.settings.upload_prefix)
+
+    @cached_property
+    def share(self) -> ShareService:
+        from .services.share import ShareService
+
+        return ShareService(self.blobs, self.settings.share_prefix)
 
     @cached_property
     def task_data(self) -> TaskDataService:

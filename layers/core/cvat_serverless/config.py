@@ -26,6 +26,7 @@ class Settings:
     table_name: str
     media_bucket: str
     upload_prefix: str
+    share_prefix: str
     event_bus_name: str
     task_data_state_machine_arn: str
     stage: str
@@ -58,6 +59,7 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "table_name": ("CVAT_TABLE_NAME", None),
     "media_bucket": ("CVAT_MEDIA_BUCKET", None),
     "upload_prefix": ("CVAT_UPLOAD_PREFIX", "uploads/"),
+    "share_prefix": ("CVAT_SHARE_PREFIX", "share/"),
     "event_bus_name": ("CVAT_EVENT_BUS_NAME", None),
     # Only the functions that start task-data executions get it (a Globals entry would make the
     # state machine depend on itself through its own step functions).

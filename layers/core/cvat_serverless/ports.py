@@ -76,6 +76,10 @@ class BlobStore(Protocol):
         """Bytes ``start``..``end`` inclusive (HTTP Range semantics)."""
         ...
 
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        """One level under ``prefix`` (which ends with "/"): sub-folder names and file names."""
+        ...
+
 
 class WorkflowStarter(Protocol):
     def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:

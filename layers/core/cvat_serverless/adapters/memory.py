@@ -471,3 +471,40 @@ def seed(store: Any, entities: Iterable[Any]) -> None:
     """Add several entities to a fake (test helper)."""
     for e in entities:
         store.add(e)
+
+
+class InMemoryBlobStore:
+    """Objects in a dict, with S3's folder semantics for list_dir."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, body: Any, *, content_type: str = "") -> None:
+        data = body if isinstance(body, bytes) else body.read()
+        self.objects[key] = (bytes(data), content_type)
+
+    def get(self, key: str) -> bytes:
+        if key not in self.objects:
+            raise NotFoundError(f"{key}: not found.")
+        return self.objects[key][0]
+
+    def head(self, key: str) -> Mapping[str, Any]:
+        data = self.get(key)
+        return {"size": len(data), "content_type": self.objects[key][1],
+                "etag": hashlib.md5(data).hexdigest()}  # noqa: S324 - S3's ETag is an MD5
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        return self.get(key)[start:end + 1]
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        folders: set[str] = set()
+        files: list[str] = []
+        for key in sorted(self.objects):
+            if not key.startswith(prefix) or key == prefix:
+                continue
+            rest = key[len(prefix):]
+            if "/" in rest:
+                folders.add(rest.split("/", 1)[0])
+            else:
+                files.append(rest)
+        return sorted(folders), files

@@ -23,6 +23,11 @@ log = logging.getLogger("cvat_serverless.local")
 
 Handler = Callable[[Any, Any], Any]
 
+# One lock for every function's first import: handlers share one interpreter, and two threads
+# importing the same packages for the first time (a poller's function and an API request) can
+# meet a partly initialised module. The runtime also loads every handler once before serving.
+_LOAD_LOCK = threading.Lock()
+
 
 class LambdaContext:
     """The attributes and method the Python runtime's context object has."""
@@ -62,10 +67,11 @@ class LocalFunction:
     memory_mb: int
     environment: dict[str, str] = field(default_factory=dict)
     _callable: Handler | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self) -> Handler:
-        with self._lock:
+        if self._callable is not None:
+            return self._callable
+        with _LOAD_LOCK:
             if self._callable is None:
                 module_name, attr = self.handler.rsplit(".", 1)
                 path = self.code_dir / (module_name.replace(".", "/") + ".py")

@@ -130,6 +130,8 @@ class EmbeddedRuntime:
         for function in deployment.functions:
             functions.add(function)
         os.environ.update(deployment.environment)
+        for function in deployment.functions:
+            function.load()  # import every handler now (after its environment), before anything invokes one
 
         from ..bootstrap import container
 

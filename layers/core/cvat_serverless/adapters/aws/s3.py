@@ -36,6 +36,17 @@ class S3BlobStore:
             answer = client("s3").get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}")
         return bytes(answer["Body"].read())
 
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        folders: list[str] = []
+        files: list[str] = []
+        with aws_errors(f"listing s3://{self.bucket}/{prefix}"):
+            pages = client("s3").get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for page in pages:
+                folders += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+                files += [o["Key"][len(prefix):] for o in page.get("Contents", []) if o["Key"] != prefix]
+        return folders, files
+
     def bucket_exists(self) -> bool:
         with aws_errors(f"checking bucket {self.bucket}"):
             client("s3").head_bucket(Bucket=self.bucket)

@@ -85,8 +85,8 @@ def plugins() -> Plugins:
     return Plugins(ANALYTICS=False, MODELS=False)
 
 
-@router.get("/api/server/share", tags=TAGS, summary="Files of the server share (none yet)")
+@router.get("/api/server/share", tags=TAGS, summary="Files of the server share (the bucket's share prefix)")
 def share(directory: str = "/", search: str = "") -> list[FileInfo]:
     auth.require_principal(router.current_event)
-    # The share (an S3 prefix) comes with the media issue; until then it is empty.
-    return []
+    entries = auth.container().share.list(directory, search)
+    return [FileInfo(name=e.name, type=e.type, mime_type=e.mime_type) for e in entries]
