@@ -139,6 +139,25 @@ class ServiceBase:
         except Exception:
             raise ValidationError(fields={field_name: [f'Invalid pk "{user_id}" - object does not exist.']}) from None
 
+    def _patch_owner_assignee_storage(self, ctx: RequestContext, ref: Any, target: Project | Task, patch: Any,
+                                      now: Any) -> None:
+        """The owner, the assignee (with its date) and the two storages of a project or a task:
+        the same rules and permissions for both."""
+        if not isinstance(patch.owner_id, Unset) and patch.owner_id != target.owner_id:
+            perm.check(ctx.actor, "update:owner", ref)
+            self._check_user_exists("owner_id", patch.owner_id)
+            target.owner_id = patch.owner_id
+        if not isinstance(patch.assignee_id, Unset) and patch.assignee_id != target.assignee_id:
+            perm.check(ctx.actor, "update:assignee", ref)
+            self._check_user_exists("assignee_id", patch.assignee_id)
+            target.assignee_id = patch.assignee_id
+            target.assignee_updated_date = now
+        for name in ("source_storage", "target_storage"):
+            value = getattr(patch, name)
+            if not isinstance(value, Unset):
+                perm.check(ctx.actor, "update:associated_storage", ref)
+                setattr(target, name, self._storage(name, value))
+
 
 # --- how objects look to the permission table ---------------------------------------------------
 

@@ -141,20 +141,7 @@ class ProjectService(ServiceBase):
             project.name = validate_name(patch.name)
         if not isinstance(patch.bug_tracker, Unset):
             project.bug_tracker = validate_bug_tracker(patch.bug_tracker)
-        if not isinstance(patch.owner_id, Unset) and patch.owner_id != project.owner_id:
-            perm.check(ctx.actor, "update:owner", ref)
-            self._check_user_exists("owner_id", patch.owner_id)
-            project.owner_id = patch.owner_id
-        if not isinstance(patch.assignee_id, Unset) and patch.assignee_id != project.assignee_id:
-            perm.check(ctx.actor, "update:assignee", ref)
-            self._check_user_exists("assignee_id", patch.assignee_id)
-            project.assignee_id = patch.assignee_id
-            project.assignee_updated_date = now
-        for name in ("source_storage", "target_storage"):
-            value = getattr(patch, name)
-            if not isinstance(value, Unset):
-                perm.check(ctx.actor, "update:associated_storage", ref)
-                setattr(project, name, self._storage(name, value))
+        self._patch_owner_assignee_storage(ctx, ref, project, patch, now)
         if not isinstance(patch.organization_id, Unset) and patch.organization_id != project.organization_id:
             perm.check(ctx.actor, "update:organization", ref)
             if patch.organization_id is not None:

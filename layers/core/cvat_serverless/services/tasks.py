@@ -264,20 +264,7 @@ class TaskService(ServiceBase):
             task.bug_tracker = validate_bug_tracker(patch.bug_tracker)
         if not isinstance(patch.subset, Unset):
             task.subset = validate_subset(patch.subset)
-        if not isinstance(patch.owner_id, Unset) and patch.owner_id != task.owner_id:
-            perm.check(ctx.actor, "update:owner", ref)
-            self._check_user_exists("owner_id", patch.owner_id)
-            task.owner_id = patch.owner_id
-        if not isinstance(patch.assignee_id, Unset) and patch.assignee_id != task.assignee_id:
-            perm.check(ctx.actor, "update:assignee", ref)
-            self._check_user_exists("assignee_id", patch.assignee_id)
-            task.assignee_id = patch.assignee_id
-            task.assignee_updated_date = now
-        for name in ("source_storage", "target_storage"):
-            value = getattr(patch, name)
-            if not isinstance(value, Unset):
-                perm.check(ctx.actor, "update:associated_storage", ref)
-                setattr(task, name, self._storage(name, value))
+        self._patch_owner_assignee_storage(ctx, ref, task, patch, now)
         if patch.labels and task.project_id is not None:
             raise ValidationError(fields={"labels": ["The labels of a task in a project are the project's."]})
         if not isinstance(patch.organization_id, Unset) and patch.organization_id != task.organization_id:
