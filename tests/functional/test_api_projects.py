@@ -132,4 +132,12 @@ def test_patch_without_body_is_a_no_op_and_null_name_is_refused(api):
     assert api.call("PATCH", f"/api/projects/{pid}", as_user="alice").status == 200
     answer = api.patch(f"/api/projects/{pid}", {"name": None}, "alice")
     assert answer.status == 400 and "name" in answer.body
-    assert api.get("/api/projects/abc", "alice").status == 400
+    # CVAT routes only numeric ids: a non-numeric id is no URL at all (404), not a bad field
+    assert api.get("/api/projects/abc", "alice").status == 404
+
+
+def test_non_numeric_ids_are_404_everywhere_like_cvat(api):
+    api.user("alice")
+    for path in ("/api/projects/abc", "/api/tasks/1.5", "/api/jobs/x", "/api/labels/-", "/api/users/me"):
+        answer = api.get(path, "alice")
+        assert (answer.status, answer.body) == (404, {"detail": "Not found."}), path

@@ -73,12 +73,19 @@ def _pydantic_fields(exc: RequestValidationError) -> dict[str, list[str]]:
     return fields
 
 
+def _request_validation_error(exc: RequestValidationError) -> Response[Any]:
+    # CVAT's URLs only match numeric ids (``\d+``): /api/tasks/abc is no route there, so a 404.
+    if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+        return error_response(e.NotFoundError("Not found."))
+    return error_response(e.ValidationError(fields=_pydantic_fields(exc)))
+
+
 def register(app: APIGatewayRestResolver) -> None:
     """Install the mapping on an app; every API function calls this through create_app()."""
 
     handlers: dict[type[Exception], Callable[[Any], Response[Any]]] = {
         e.CvatServerlessError: error_response,
-        RequestValidationError: lambda exc: error_response(e.ValidationError(fields=_pydantic_fields(exc))),
+        RequestValidationError: _request_validation_error,
     }
     for exc_type, handler in handlers.items():
         app.exception_handler(exc_type)(handler)
