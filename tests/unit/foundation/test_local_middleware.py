@@ -96,3 +96,33 @@ def test_requests_to_a_serialized_service_never_overlap():
     for t in threads:
         t.join(5)
     assert active["max"] == 1
+
+
+def test_request_bodies_are_received_before_any_lock_is_taken():
+    import io
+
+    from cvat_serverless.local.lambdas import FunctionRegistry
+    from cvat_serverless.local.middleware import AwsMiddleware
+
+    seen = {}
+
+    def moto_app(environ, start_response):
+        seen["body"] = environ["wsgi.input"].read()
+        seen["seekable"] = environ["wsgi.input"].seekable()
+        start_response("200 OK", [])
+        return [b""]
+
+    middleware = AwsMiddleware(moto_app, FunctionRegistry())
+    reads_while_locked = []
+
+    class SlowClient(io.BytesIO):
+        def read(self, size=-1):
+            reads_while_locked.append(middleware.serial["s3"].locked() or middleware.lock._readers > 0)
+            return super().read(size)
+
+    body = bytes(range(256)) * 20_000  # 5 MB, read in 1 MiB blocks
+    environ = {"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/key", "CONTENT_LENGTH": str(len(body)),
+               "wsgi.input": SlowClient(body), "HTTP_AUTHORIZATION": SCOPE.format("s3")}
+    middleware(environ, lambda *a: None)
+    assert seen == {"body": body, "seekable": True}
+    assert reads_while_locked and not any(reads_while_locked)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,6 +31,7 @@ _READ_TARGETS = re.compile(
 
 
 SERIALIZED_SERVICES = ("dynamodb", "s3", "events", "states")
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # request bodies above this wait on disk until moto reads them
 
 
 class ReadWriteLock:
@@ -132,6 +134,9 @@ class AwsMiddleware:
             if match and match.group(1) in self.models:
                 return self._invoke_model(match.group(1), environ, start_response)
         service = service_of(environ)
+        # Receive the whole body first: a large upload must not hold the service's lock (or keep
+        # a snapshot, and with it every other request, waiting) for as long as the client sends.
+        self._spool_body(environ)
         self.lock.acquire_read()
         try:
             # Materialise the answer inside the lock: moto builds it from live state.
@@ -146,6 +151,23 @@ class AwsMiddleware:
             if service and changes_state(environ):
                 self.dirty.mark(service)
             self.lock.release_read()
+
+    @staticmethod
+    def _spool_body(environ: dict[str, Any]) -> None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length <= 0:
+            return
+        spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - moto reads it
+        source = environ["wsgi.input"]
+        remaining = length
+        while remaining > 0:
+            block = source.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            spooled.write(block)
+            remaining -= len(block)
+        spooled.seek(0)
+        environ["wsgi.input"] = spooled
 
     @staticmethod
     def _body(environ: dict[str, Any]) -> bytes:
