@@ -108,7 +108,7 @@ class EmbeddedRuntime:
             store.check_compatible()
         # Before any state machine exists: executions must run (see DESIGN.md).
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-        for noisy in ("moto.stepfunctions.parser", "werkzeug"):
+        for noisy in ("moto.stepfunctions.parser", "werkzeug", "samtranslator"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
