@@ -86,6 +86,12 @@ class ServiceBase:
         self.clock = clock
         self.events = events
 
+    def _publish_task(self, ctx: RequestContext | None, action: str, task: Task,
+                      before_update: Mapping[str, Any] | None = None) -> None:
+        """``<action>:task`` with the task's ids, as every task event carries them."""
+        self._publish(ctx, f"{action}:task", task, resource_id=task.id, organization_id=task.organization_id,
+                      project_id=task.project_id, task_id=task.id, before_update=before_update)
+
     def _publish(
         self,
         ctx: RequestContext | None,

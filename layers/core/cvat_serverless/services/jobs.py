@@ -147,14 +147,5 @@ class JobService(ServiceBase):
                 continue
             if before["status"] == status:
                 return  # only the derived jobs summary changed: not a change of the task's fields
-            self._publish(
-                ctx,
-                "update:task",
-                task,
-                resource_id=task.id,
-                organization_id=task.organization_id,
-                project_id=task.project_id,
-                task_id=task.id,
-                before_update=before,
-            )
+            self._publish_task(ctx, "update", task, before)
             return

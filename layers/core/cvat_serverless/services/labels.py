@@ -189,16 +189,7 @@ class LabelService(ServiceBase):
             return
         before = {"labels": [lb.id for lb in changes.deleted] or list(changes.before_update)}
         if task is not None:
-            self._publish(
-                ctx,
-                "update:task",
-                task,
-                resource_id=task.id,
-                organization_id=task.organization_id,
-                project_id=task.project_id,
-                task_id=task.id,
-                before_update=before,
-            )
+            self._publish_task(ctx, "update", task, before)
         elif project is not None:
             self._publish(
                 ctx,

@@ -163,15 +163,7 @@ class TaskService(ServiceBase):
             raise
         if project is not None and data.subset and data.subset not in project.task_subsets:
             self._add_subset(project.id, data.subset)
-        self._publish(
-            ctx,
-            "create:task",
-            task,
-            resource_id=task.id,
-            organization_id=task.organization_id,
-            project_id=task.project_id,
-            task_id=task.id,
-        )
+        self._publish_task(ctx, "create", task)
         return task
 
     def _add_subset(self, project_id: int, subset: str) -> None:
@@ -296,16 +288,7 @@ class TaskService(ServiceBase):
         self._sync_jobs(task)
         if not isinstance(patch.subset, Unset) and task.project_id is not None and task.subset:
             self._add_subset(task.project_id, task.subset)
-        self._publish(
-            ctx,
-            "update:task",
-            task,
-            resource_id=task.id,
-            organization_id=task.organization_id,
-            project_id=task.project_id,
-            task_id=task.id,
-            before_update=changed,
-        )
+        self._publish_task(ctx, "update", task, changed)
         return task
 
     def _move_to_project(self, ctx: RequestContext, task: Task, project_id: int | None) -> dict[str, int]:
@@ -356,15 +339,7 @@ class TaskService(ServiceBase):
         self.repos.segments.delete_by_task(task_id)
         self.labels.delete_all(task_id=task_id)
         self.repos.tasks.delete(task_id)
-        self._publish(
-            ctx,
-            "delete:task",
-            task,
-            resource_id=task.id,
-            organization_id=task.organization_id,
-            project_id=task.project_id,
-            task_id=task.id,
-        )
+        self._publish_task(ctx, "delete", task)
 
     # --- data ----------------------------------------------------------------------------------
 
@@ -458,16 +433,7 @@ class TaskService(ServiceBase):
             if project.dimension is None:
                 project.dimension = task.dimension.value
                 self.repos.projects.save(project)
-        self._publish(
-            ctx,
-            "update:task",
-            task,
-            resource_id=task.id,
-            organization_id=task.organization_id,
-            project_id=task.project_id,
-            task_id=task.id,
-            before_update=diff_fields(before, task),
-        )
+        self._publish_task(ctx, "update", task, diff_fields(before, task))
         return task
 
     def segments(self, task_id: int) -> builtins.list[Segment]:
