@@ -1,15 +1,16 @@
-"""The exporters' fast paths (COCO and CVAT for images format common shapes straight into text)
-write exactly what the general paths (dicts through ``json``, per-field XML) write.
+"""The exporters' fast paths (COCO builds common shapes' dicts directly, CVAT for images formats
+them straight into text) write exactly what the general paths write.
 
 * Golden digests: a seeded task with every shape type, attributes, tracks (with and without
   ids, outside keyframes, a skeleton), tags, masks, two subsets and awkward names, exported to
   every format these modules implement; the digests were recorded from the exporters before the
-  fast paths existed (commit 6140d96). A change in any byte of any member fails. If an output
-  change is intended, record the new digests and say so in the commit.
-* Properties: for any rectangle / polygon, the fast text equals the general path's text;
-  non-finite numbers take the general path (JSON spells them ``NaN``/``Infinity``).
-* The precision rules the module docstrings state: COCO keeps full float precision (``repr``),
-  CVAT XML rounds to two decimals.
+  fast paths existed (commit 6140d96). XML members are compared byte for byte, JSON members by
+  their values, types and key order (the spelling of numbers is orjson's). If an output change is
+  intended, record the new digests and say so in the commit.
+* Properties: for any rectangle / polygon, the fast dict equals the general path's dict;
+  numbers JSON cannot spell (NaN, infinities) stop the export with a FormatError.
+* The precision rules the module docstrings state: COCO keeps full float precision (shortest
+  round-trip text), CVAT XML rounds to two decimals.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from cvat_serverless.domain.annotations import (
     ShapeType,
     TrackedShape,
 )
+from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import interpolate_track
 from cvat_serverless.formats import coco as coco_module
 from cvat_serverless.formats import cvat as cvat_module
@@ -242,22 +244,30 @@ def export_digest(view: DatasetView, fmt: str) -> str:
     digest = hashlib.sha256()
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
         for name in sorted(z.namelist()):
-            digest.update(name.encode() + b"\0" + _TIMESTAMP.sub(rb"<\1>T<", z.read(name)) + b"\0")
+            data = z.read(name)
+            if name.endswith(".json"):
+                # The values, their types and the key order, not the spelling of the numbers:
+                # COCO writes with orjson (``1e-7``) where these digests were taken from ``json``
+                # output (``1e-07``).
+                data = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":")).encode()
+            digest.update(name.encode() + b"\0" + _TIMESTAMP.sub(rb"<\1>T<", data) + b"\0")
     return digest.hexdigest()
 
 
-# Recorded with the exporters of commit 6140d96 (before the fast paths).
+# Recorded with the exporters of commit 6140d96 (before the fast paths); the JSON formats'
+# digests re-recorded, canonical as export_digest reads them, from 7f0c5de, whose output was still
+# byte-identical to 6140d96's (so they pin the same values).
 GOLDEN: dict[tuple[int, str], str] = {
-    (1, "COCO 1.0"): "6a45c49d1fe1d8f343c58c5a5b364cfd4d214942ec843bea367e23dd7940eb2d",
-    (1, "COCO Keypoints 1.0"): "7146a41e0627889cf398529ee4f24d6e9f4fa60735326dae32a69d898fd42859",
+    (1, "COCO 1.0"): "789cdd626c4520fefeb5d1fb8bc7158efc507ad822d25cd38c8534ad6c624578",
+    (1, "COCO Keypoints 1.0"): "d458ea963d2e6de8437ed2ced80b5ba138417cafc4bef0c767d57cc52060fae0",
     (1, "CVAT for images 1.1"): "ab1a1eeb56621163f35dcf91d0fa90786e36bb5d068731ea3342a6eb2be9eaf4",
     (1, "CVAT for video 1.1"): "3720a8d7102f418059180f1dcb01093aaf89016d2603c3f91daacb7b8aec4103",
-    (1, "Datumaro 1.0"): "7a45316ad102e6f7141ee45437f001786e72d70ac42e527204836bb28723d975",
-    (2, "COCO 1.0"): "4c122872d57dbb738354819e999a7380d1235b20eef20de957bf4ab40d55aabb",
-    (2, "COCO Keypoints 1.0"): "7146a41e0627889cf398529ee4f24d6e9f4fa60735326dae32a69d898fd42859",
+    (1, "Datumaro 1.0"): "d80abdba9221c61c3ae44db761c79d80ebfb86d413ceea67fb47e12430ae4fa5",
+    (2, "COCO 1.0"): "0fe15eba7c3da7defb674698ca8978e1a9a81dda302c823d348a53f2c1a43549",
+    (2, "COCO Keypoints 1.0"): "d458ea963d2e6de8437ed2ced80b5ba138417cafc4bef0c767d57cc52060fae0",
     (2, "CVAT for images 1.1"): "d2b9c277757fd342af4370580202457d03ae7ddfc0402e017cfa6b8ecafe1715",
     (2, "CVAT for video 1.1"): "00339890e1a54783eb78fb4a2ce9cdad673f044033d91ea3dd45ea7e956f8c67",
-    (2, "Datumaro 1.0"): "81a622338071b5a8d93015003f2263a8d9b9ebd7b6f4b38c590222dd61e50667",
+    (2, "Datumaro 1.0"): "227c791c7f36493c0ed8842012d66e6f4d755a7e9974f05a568940e361324f90",
 }
 
 
@@ -303,19 +313,39 @@ def shapes(draw: st.DrawFn, numbers: st.SearchStrategy[float]) -> LabeledShape:
 
 @settings(max_examples=300, deadline=None)
 @given(shape=shapes(_any_number), track=st.sampled_from([None, (4, True), (0, False)]))
-def test_coco_fast_annotation_equals_the_json_encoder(shape: LabeledShape, track: tuple[int, bool] | None) -> None:
+def test_coco_fast_annotation_equals_the_general_annotation(
+    shape: LabeledShape, track: tuple[int, bool] | None
+) -> None:
     writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
     flat = FlatShape(shape, *track) if track is not None else None
-    fast = writer.fast_annotation(flat, shape, 1, writer.next_id)
-    general = writer.annotation(flat or FlatShape(shape, None, True), 1, 10, 10)
+    fast = writer.fast_annotation(flat, shape, 1)
+    finite = all(math.isfinite(v) for v in shape.points) and math.isfinite(shape.rotation)
+    supported = shape.type in (ShapeType.RECTANGLE, ShapeType.POLYGON) and shape.label_id != 77
     if fast is None:
-        finite = all(math.isfinite(v) for v in shape.points) and math.isfinite(shape.rotation)
-        supported = shape.type in (ShapeType.RECTANGLE, ShapeType.POLYGON) and shape.label_id != 77
         assert not (finite and supported and abs(sum(shape.points)) < 1e300)
         return
-    assert general is not None
-    assert fast == coco_module._dumps(general)
-    assert json.loads(fast) == json.loads(coco_module._dumps(general))
+    assert writer.next_id == 2  # the fast path took an id
+    writer.next_id = fast["id"]
+    general = writer.annotation(flat or FlatShape(shape, None, True), 1, 10, 10)
+    assert general == fast
+    assert coco_module._dumps(fast) == coco_module._dumps(general)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=shapes(_any_number))
+def test_coco_refuses_numbers_json_cannot_spell(shape: LabeledShape) -> None:
+    writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
+    flat = FlatShape(shape, None, True)
+    if shape.type not in (ShapeType.RECTANGLE, ShapeType.POLYGON) or shape.label_id == 77:
+        assert writer.annotation(flat, 1, 10, 10) is None
+        return
+    finite = all(math.isfinite(v) for v in shape.points) and math.isfinite(shape.rotation)
+    if finite and abs(sum(shape.points)) < 1e150:
+        ann = writer.annotation(flat, 1, 10, 10)
+        assert ann is not None and b"null" not in coco_module._dumps(ann)
+    elif not finite:
+        with pytest.raises(FormatError, match="not finite"):
+            writer.annotation(flat, 1, 10, 10)
 
 
 @settings(max_examples=300, deadline=None)
@@ -380,7 +410,7 @@ def test_coco_keeps_full_precision_and_cvat_rounds_to_two_decimals() -> None:
     assert box["bbox"] == [third, 0.1, 2.675 - third, 5.0 - 0.1]
     assert box["area"] == (2.675 - third) * (5.0 - 0.1)
     assert polygon["segmentation"] == [[third, 0.0, 3.0, 0.0, 3.0, 1e-7]]
-    assert '"segmentation":[[0.3333333333333333,0.0,3.0,0.0,3.0,1e-07]]' in _member(out.getvalue(), ".json")
+    assert '"segmentation":[[0.3333333333333333,0.0,3.0,0.0,3.0,1e-7]]' in _member(out.getvalue(), ".json")
 
     out = io.BytesIO()
     get_exporter("CVAT for images 1.1")(view, out, None)

@@ -82,14 +82,18 @@ class ExportArchive:
         buffered = io.BufferedWriter(raw, buffer_size=buffer_size)
         return io.TextIOWrapper(buffered, encoding="utf-8", newline="\n", write_through=False)
 
-    def open_text_pipelined(self, name: str, *, buffer_size: int = 1 << 20, depth: int = 1) -> IO[str]:
-        """:meth:`open_text`, but the member is compressed and written on a worker thread while
-        the caller formats the next ``buffer_size`` bytes: zlib releases the GIL, so on two
+    def open_binary_pipelined(self, name: str, *, buffer_size: int = 1 << 20, depth: int = 1) -> IO[bytes]:
+        """A binary stream into member ``name``, compressed and written on a worker thread while
+        the caller produces the next ``buffer_size`` bytes: zlib releases the GIL, so on two
         cores deflate costs (almost) no wall time. At most ``depth`` buffers wait in between.
         An error of the worker is raised by the next write or by ``close``."""
         self._claim(name)
         raw = _BackgroundWriter(self._zip.open(name, "w", force_zip64=True), depth)
-        buffered = io.BufferedWriter(raw, buffer_size=buffer_size)
+        return io.BufferedWriter(raw, buffer_size=buffer_size)
+
+    def open_text_pipelined(self, name: str, *, buffer_size: int = 1 << 20, depth: int = 1) -> IO[str]:
+        """:meth:`open_text`, deflated on a worker thread (see :meth:`open_binary_pipelined`)."""
+        buffered = self.open_binary_pipelined(name, buffer_size=buffer_size, depth=depth)
         return io.TextIOWrapper(buffered, encoding="utf-8", newline="\n", write_through=False)
 
     def write_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:

@@ -20,22 +20,26 @@ COCO Keypoints 1.0 carries skeletons only: one annotation per skeleton with ``ke
 (1-based edges from the label's svg). A point with ``v = 0`` comes back at its exported
 position marked ``outside``.
 
-Numbers are written as ``json`` writes them: Python's ``repr`` (the shortest text that reads
-back as the same float; full precision, no rounding). JSON is streamed into the ZIP member, one
-write per image, and deflated on a worker thread. Rectangles and polygons (the bulk of real
-tasks) are formatted straight from the shapes with one ``%`` each (``_CocoWriter.fast_annotation``);
-everything else goes through dicts and the ``json`` encoder. Both give the same bytes (tested).
+Numbers keep full precision: every float is written as the shortest text that reads back as
+the same float (no rounding), by orjson, which formats them ~10x faster than ``json``; exponents
+are spelled ``1e-7`` (``json``: ``1e-07``), the same number to any JSON reader. Numbers that are
+not finite have no JSON spelling and stop the export with a FormatError (validated annotations
+have none). JSON is streamed into the ZIP member, one write per image, and deflated on a worker
+thread. Rectangles and polygons (the bulk of real tasks) get their dicts from
+``_CocoWriter.fast_annotation``, everything else from ``_CocoWriter.annotation``: the same dicts
+(tested).
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from functools import reduce as _reduce
 from typing import IO, Any, BinaryIO
+
+import orjson
 
 from cvat_serverless.domain.annotations import (
     DatasetView,
@@ -67,33 +71,14 @@ from .registry import exporter, importer
 _INFO = {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""}
 _LICENSES = [{"name": "", "id": 0, "url": ""}]
 _RESERVED = ("occluded", "rotation", "track_id", "keyframe", "z_order")
-# one encoder for all annotations: json.dumps(..., separators=...) builds a new one per call
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-
-
-# The fast path's templates: exactly the bytes _dumps gives for the same dicts (key order of
-# ``_CocoWriter.annotation``; %r is json's spelling of ints and finite floats).
-_RECT = (
-    '{"id":%d,"image_id":%d,"category_id":%d,"segmentation":[],"area":%r,'
-    '"bbox":[%r,%r,%r,%r],"iscrowd":0,"attributes":%s}'
-)
-_POLYGON = (
-    '{"id":%d,"image_id":%d,"category_id":%d,"segmentation":[[%s]],"area":%r,'
-    '"bbox":[%r,%r,%r,%r],"iscrowd":0,"attributes":%s}'
-)
-_RECT_PLAIN = _RECT.replace('"attributes":%s}', '"attributes":{"occluded":%s,"rotation":%r}}')
-_POLYGON_ATTRS = {False: '{"occluded":false}', True: '{"occluded":true}'}
-_RECT_TRACK_ATTRS = '{"occluded":%s,"rotation":%r,"track_id":%d,"keyframe":%s}'
-_POLYGON_TRACK_ATTRS = '{"occluded":%s,"track_id":%d,"keyframe":%s}'
-_JSON_BOOL = {False: "false", True: "true"}
-_add, _sub, _mul = operator.add, operator.sub, operator.mul
+_dumps = orjson.dumps  # bytes, compact, keys in insertion order
 # Enum members as module constants: ``ShapeType.RECTANGLE`` is a ~100 ns class lookup per use.
-_RECTANGLE, _POLYGON_TYPE = ShapeType.RECTANGLE, ShapeType.POLYGON
-# json.dumps(image) of _CocoWriter.write: default separators, as before
-_IMAGE = (
-    '{"id": %d, "width": %r, "height": %r, "file_name": %s, "license": 0, '
-    '"flickr_url": "", "coco_url": "", "date_captured": 0}'
-)
+_RECTANGLE, _POLYGON = ShapeType.RECTANGLE, ShapeType.POLYGON
+_add, _sub, _mul = operator.add, operator.sub, operator.mul
+
+
+def _finite(value: float) -> bool:
+    return value - value == 0.0  # inf - inf and nan - nan are nan
 
 
 class _CocoWriter:
@@ -127,15 +112,16 @@ class _CocoWriter:
         return attrs
 
     def annotation(self, flat: FlatShape, image_id: int, height: int, width: int) -> dict[str, Any] | None:
+        """The annotation of any shape (``None``: not carried by this format); takes the next id."""
         shape = flat.shape
         category = self.category.get(shape.label_id)
         if category is None:
             return None
         seg: Any
+        kps: list[float] = []
         if self.keypoints:
             if shape.type != ShapeType.SKELETON:
                 return None
-            kps: list[float] = []
             visible: list[float] = []
             for e in shape.elements:
                 v = 0 if e.outside else (1 if e.occluded else 2)
@@ -159,6 +145,10 @@ class _CocoWriter:
             area, iscrowd, extra = float(sum(seg["counts"][1::2])), 1, {}
         else:
             return None
+        if not all(map(_finite, (x, y, w, h, area, *kps))):
+            # JSON has no spelling for them (orjson would write null): validated annotations
+            # never get here, but an export must not quietly write a box of nulls.
+            raise FormatError(f"frame {shape.frame}: a {shape.type} with numbers that are not finite")
         ann = {
             "id": self.next_id,
             "image_id": image_id,
@@ -173,12 +163,11 @@ class _CocoWriter:
         self.next_id += 1
         return ann
 
-    def fast_annotation(self, flat: FlatShape | None, shape: LabeledShape, image_id: int, ann_id: int) -> str | None:
-        """``_dumps(self.annotation(...))`` (with id ``ann_id``) for a rectangle or polygon,
-        byte for byte, formatted straight from the shape (no dicts, one or two ``%``); ``flat``
-        is ``None`` for a plain shape. ``None`` when the shape needs the general path
-        (keypoints, other types, non-finite numbers, which JSON spells differently from
-        ``repr``)."""
+    def fast_annotation(self, flat: FlatShape | None, shape: LabeledShape, image_id: int) -> dict[str, Any] | None:
+        """``self.annotation(...)`` for a rectangle or polygon, the same dict built with less
+        work per shape (these are the bulk of real tasks); ``flat`` is ``None`` for a plain
+        shape. ``None`` when the shape needs the general path (keypoints, other types, numbers
+        that are not finite). Takes the next id when it answers."""
         category = self.category.get(shape.label_id)
         if category is None or self.keypoints:
             return None
@@ -187,20 +176,12 @@ class _CocoWriter:
             x, y, x2, y2 = shape.points
             w, h = x2 - x, y2 - y
             area = w * h
-            rotation = shape.rotation
-            # area = (x2 - x) * (y2 - y) is finite only if every coordinate is
-            check = area + rotation
+            check = area + shape.rotation  # finite only if every coordinate and the rotation are
             if check - check != 0.0:
                 return None
-            occluded = _JSON_BOOL[shape.occluded]
-            if shape.attributes:
-                attrs = _dumps(self.attributes(flat or FlatShape(shape, None, True)))
-            elif flat is None:  # the common case: one % in all
-                return _RECT_PLAIN % (ann_id, image_id, category, area, x, y, w, h, occluded, rotation)
-            else:
-                attrs = _RECT_TRACK_ATTRS % (occluded, rotation, flat.track_id, _JSON_BOOL[flat.keyframe])
-            return _RECT % (ann_id, image_id, category, area, x, y, w, h, attrs)
-        if kind is _POLYGON_TYPE:
+            seg: list[Any] = []
+            attrs: dict[str, Any] = {"occluded": shape.occluded, "rotation": shape.rotation}
+        elif kind is _POLYGON:
             p = shape.points
             if len(p) % 2:
                 return None
@@ -213,56 +194,76 @@ class _CocoWriter:
             area = abs(_reduce(_add, products, 0.0)) / 2.0
             if area - area != 0.0:
                 return None
-            if shape.attributes:
-                attrs = _dumps(self.attributes(flat or FlatShape(shape, None, True)))
-            elif flat is None:
-                attrs = _POLYGON_ATTRS[shape.occluded]
-            else:
-                attrs = _POLYGON_TRACK_ATTRS % (_JSON_BOOL[shape.occluded], flat.track_id, _JSON_BOOL[flat.keyframe])
-            return _POLYGON % (ann_id, image_id, category, ",".join(map(repr, p)), area, x, y, w, h, attrs)
-        return None
+            seg = [list(p)]
+            attrs = {"occluded": shape.occluded}
+        else:
+            return None
+        if shape.attributes:
+            attrs.update(typed_attributes(self.labels[shape.label_id], shape.attributes))
+        if flat is not None and flat.track_id is not None:
+            attrs["track_id"] = flat.track_id
+            attrs["keyframe"] = flat.keyframe
+        ann_id = self.next_id
+        self.next_id = ann_id + 1
+        return {
+            "id": ann_id,
+            "image_id": image_id,
+            "category_id": category,
+            "segmentation": seg,
+            "area": area,
+            "bbox": [x, y, w, h],
+            "iscrowd": 0,
+            "attributes": attrs,
+        }
 
-    def _frame_chunk(self, fs: FrameShapes) -> list[str]:
+    def frame_annotations(self, fs: FrameShapes) -> list[dict[str, Any]]:
         f = fs.frame
         image_id = f.frame + 1
         fast = self.fast_annotation
-        chunk: list[str] = []
-        append = chunk.append
+        out: list[dict[str, Any]] = []
+        append = out.append
         for shape in fs.shapes:
-            text = fast(None, shape, image_id, self.next_id)
-            if text is not None:
-                self.next_id += 1
-                append(text)
-            else:
+            ann = fast(None, shape, image_id)
+            if ann is None:
                 ann = self.annotation(FlatShape(shape, None, True), image_id, f.height, f.width)
-                if ann is not None:
-                    append(_dumps(ann))
+            if ann is not None:
+                append(ann)
         for flat in fs.tracked:
-            text = fast(flat, flat.shape, image_id, self.next_id)
-            if text is not None:
-                self.next_id += 1
-                append(text)
-            else:
+            ann = fast(flat, flat.shape, image_id)
+            if ann is None:
                 ann = self.annotation(flat, image_id, f.height, f.width)
-                if ann is not None:
-                    append(_dumps(ann))
-        return chunk
+            if ann is not None:
+                append(ann)
+        return out
 
-    def write(self, out: IO[str], frames: list[FrameShapes]) -> None:
+    def write(self, out: IO[bytes], frames: list[FrameShapes]) -> None:
         w = out.write
-        w('{"licenses":' + json.dumps(_LICENSES) + ',"info":' + json.dumps(_INFO))
-        w(',"categories":' + json.dumps(self.categories()))
-        w(',"images":[')
-        string = json.encoder.encode_basestring_ascii  # json.dumps' default: ensure_ascii
-        w(",".join([_IMAGE % (f.frame + 1, f.width, f.height, string(f.name)) for f in (fs.frame for fs in frames)]))
-        w('],"annotations":[')
-        first = True
+        w(b'{"licenses":' + _dumps(_LICENSES) + b',"info":' + _dumps(_INFO))
+        w(b',"categories":' + _dumps(self.categories()))
+        images = [
+            {
+                "id": f.frame + 1,
+                "width": f.width,
+                "height": f.height,
+                "file_name": f.name,
+                "license": 0,
+                "flickr_url": "",
+                "coco_url": "",
+                "date_captured": 0,
+            }
+            for f in (fs.frame for fs in frames)
+        ]
+        w(b',"images":' + _dumps(images))
+        del images
+        w(b',"annotations":[')
+        sep = b""
         for fs in frames:
-            chunk = self._frame_chunk(fs)
-            if chunk:  # one write per frame
-                w(("" if first else ",") + ",".join(chunk))
-                first = False
-        w("]}")
+            anns = self.frame_annotations(fs)
+            if anns:  # one write per frame: the list's items without its brackets
+                w(sep)
+                w(memoryview(_dumps(anns))[1:-1])
+                sep = b","
+        w(b"]}")
 
 
 def _cvat_mask_to_coco(points: list[float], height: int, width: int) -> dict[str, Any]:
@@ -280,8 +281,8 @@ def _export(view: DatasetView, out: BinaryIO, images: ImageProvider | None, *, k
     writer = _CocoWriter(view, keypoints)
     with ExportArchive(out) as archive:
         for subset, subset_frames in subsets.items():
-            with archive.open_text_pipelined(f"annotations/{prefix}_{subset}.json") as text:
-                writer.write(text, subset_frames)
+            with archive.open_binary_pipelined(f"annotations/{prefix}_{subset}.json") as stream:
+                writer.write(stream, subset_frames)
         archive.write_images(view, images, lambda f: f"images/{f.subset or 'default'}/{f.name}")
 
 
@@ -301,8 +302,8 @@ def export_coco_keypoints(view: DatasetView, out: BinaryIO, images: ImageProvide
 def load_json(files: ImportFiles, name: str) -> Any:
     text = files.read_text(name)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise FormatError(f"{name}, line {exc.lineno} column {exc.colno}: malformed JSON ({exc.msg})") from exc
 
 

@@ -9,10 +9,13 @@ use (see the package docstring for how a format registers itself).
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import importlib
 import pkgutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
@@ -154,8 +157,33 @@ def _lookup(table: dict[str, _Entry], display_name: str, what: str) -> _Entry:
 
 
 def get_exporter(display_name: str) -> ExporterFunc:
-    """The exporter registered as ``display_name`` (e.g. ``"CVAT for images 1.1"``)."""
-    return _lookup(_exporters, display_name, "export").func
+    """The exporter registered as ``display_name`` (e.g. ``"CVAT for images 1.1"``), run with
+    the heap as it is at the call kept out of the cyclic collector (:func:`old_objects_frozen`)."""
+    func = _lookup(_exporters, display_name, "export").func
+
+    @functools.wraps(func)
+    def export(view: DatasetView, out: BinaryIO, images: Any = None) -> None:
+        with old_objects_frozen():
+            func(view, out, images)
+
+    return export
+
+
+@contextlib.contextmanager
+def old_objects_frozen() -> Iterator[None]:
+    """Keep the objects that exist now (the task's annotation model: several per shape) out of
+    the cyclic garbage collector until the block ends.
+
+    An export allocates a few short-lived objects per shape, so the collector runs often, and
+    each full collection walks every object of the model, to find no garbage: ~12 % of a
+    100,000-shape COCO export (benchmarks/export_formats.py). Frozen objects are still freed by
+    reference counting; young ones are collected as usual. A nested or concurrent block may end
+    the freeze early, which costs only speed."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def get_importer(display_name: str) -> ImporterFunc:
