@@ -193,3 +193,11 @@ def test_empty_task_exports_valid_files() -> None:
         data = export_bytes(exp, view)
         (name,) = zip_names(data)
         assert _json(data, name)["annotations"] == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_numbers_json_cannot_spell_stop_the_export(bad: float) -> None:
+    polygon = LabeledShape(ShapeType.POLYGON, 2, 1, [0.0, 1.0, bad, 2.0, 3, 3])
+    view = make_view(annotations=LabeledData(shapes=[polygon]))
+    with pytest.raises(FormatError, match="frame 2: a polygon with numbers that are not finite"):
+        export_bytes(get_exporter("COCO 1.0"), view)

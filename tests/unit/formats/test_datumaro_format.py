@@ -6,9 +6,9 @@ import zipfile
 from typing import Any
 
 import pytest
-from format_helpers import canon_shapes, canon_tags, export_bytes, flat_shapes, zip_names, zip_with
+from format_helpers import canon_shapes, canon_tags, export_bytes, flat_shapes, make_view, zip_names, zip_with
 
-from cvat_serverless.domain.annotations import DatasetView, validate_annotations
+from cvat_serverless.domain.annotations import DatasetView, LabeledData, LabeledShape, ShapeType, validate_annotations
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.formats.registry import get_exporter, get_importer
 
@@ -89,3 +89,10 @@ def test_bad_documents_name_file_and_item(view: DatasetView, mutate: Any, messag
     archive = zip_with({"annotations/default.json": json.dumps(doc)})
     with pytest.raises(FormatError, match=r"annotations/default\.json: " + message):
         IMPORT(io.BytesIO(archive), view, "task.zip")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_numbers_json_cannot_spell_stop_the_export(bad: float) -> None:
+    view = make_view(annotations=LabeledData(shapes=[LabeledShape(ShapeType.POLYLINE, 1, 1, [0.0, 1.0, bad, 2.0])]))
+    with pytest.raises(FormatError, match="frame 1: a polyline with numbers that are not finite"):
+        export_bytes(EXPORT, view)

@@ -17,15 +17,19 @@ CVAT's own Datumaro fork writes ``skeleton`` annotations with ``elements``; thos
 (when not 1) and ``track_id``/``keyframe`` for track frames; tracks are rebuilt from
 ``track_id`` (every frame a keyframe). Kept: ``group``, ``z_order``. Lost: keyframe positions
 (tracks come back with a keyframe on every visible frame), outside shapes, ids.
+
+JSON is written with orjson (numbers at full precision, as COCO's), one write per item, deflated
+on a worker thread; numbers that are not finite stop the export with a FormatError.
 """
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, BinaryIO
+
+import orjson
 
 from cvat_serverless.domain.annotations import (
     DatasetView,
@@ -58,7 +62,7 @@ from .common import (
 from .registry import exporter, importer
 
 MEDIA_TYPE_IMAGE = 2
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_dumps = orjson.dumps  # bytes, compact, keys in insertion order
 _RESERVED = ("occluded", "rotation", "track_id", "keyframe", "outside", "source", "score")
 
 
@@ -127,6 +131,9 @@ class _Writer:
             attrs["track_id"] = flat.track_id
             attrs["keyframe"] = flat.keyframe
         p = s.points
+        check = sum(p) + s.rotation + s.score
+        if check - check != 0.0:  # nan or infinite somewhere: JSON cannot spell it (orjson: null)
+            raise FormatError(f"frame {s.frame}: a {s.type} with numbers that are not finite")
         if s.type == ShapeType.RECTANGLE:
             ann = self.common("bbox", s.label_id, attrs, s.group, s.z_order)
             ann["bbox"] = [p[0], p[1], p[2] - p[0], p[3] - p[1]]
@@ -165,34 +172,36 @@ class _Writer:
             return None
         return ann
 
-    def write(self, out: IO[str], frames: list[FrameShapes]) -> None:
+    def write(self, out: IO[bytes], frames: list[FrameShapes]) -> None:
         w = out.write
-        w('{"dm_format_version":"1.0","media_type":' + str(MEDIA_TYPE_IMAGE) + ',"infos":{}')
-        w(',"categories":' + json.dumps(self.categories()) + ',"items":[')
-        for i, fa in enumerate(frames):
+        w(b'{"dm_format_version":"1.0","media_type":' + str(MEDIA_TYPE_IMAGE).encode() + b',"infos":{}')
+        w(b',"categories":' + _dumps(self.categories()) + b',"items":[')
+        sep = b""
+        for fa in frames:
             f = fa.frame
             anns = []
             for shape in fa.shapes:
                 ann = self.shape(FlatShape(shape, None, True), f.height, f.width)
                 if ann is not None:
-                    anns.append(_dumps(ann))
+                    anns.append(ann)
             for flat in fa.tracked:
                 ann = self.shape(flat, f.height, f.width)
                 if ann is not None:
-                    anns.append(_dumps(ann))
+                    anns.append(ann)
             for tag in fa.tags:
                 if tag.label_id in self.index:
                     attrs = typed_attributes(self.labels[tag.label_id], tag.attributes)
-                    anns.append(_dumps(self.common("label", tag.label_id, attrs, tag.group, None)))
-            head = json.dumps(
-                {
-                    "id": _item_id(f.name),
-                    "attr": {"frame": f.frame},
-                    "image": {"path": f.name, "size": [f.height, f.width]},
-                }
-            )
-            w(("," if i else "") + head[:-1] + ',"annotations":[' + ",".join(anns) + "]}")
-        w("]}")
+                    anns.append(self.common("label", tag.label_id, attrs, tag.group, None))
+            item = {
+                "id": _item_id(f.name),
+                "attr": {"frame": f.frame},
+                "image": {"path": f.name, "size": [f.height, f.width]},
+                "annotations": anns,
+            }
+            w(sep)
+            w(_dumps(item))  # one write per item
+            sep = b","
+        w(b"]}")
 
 
 @exporter(name="Datumaro", ext="ZIP", version="1.0")
@@ -203,8 +212,8 @@ def export_datumaro(view: DatasetView, out: BinaryIO, images: ImageProvider | No
     writer = _Writer(view)
     with ExportArchive(out) as archive:
         for subset, frames in subsets.items():
-            with archive.open_text_pipelined(f"annotations/{subset}.json") as text:
-                writer.write(text, frames)
+            with archive.open_binary_pipelined(f"annotations/{subset}.json") as stream:
+                writer.write(stream, frames)
         archive.write_images(view, images, lambda f: f"images/{f.subset or 'default'}/{f.name}")
 
 
