@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,37 @@ def timed(fn: Callable[..., Any], *args: Any, repeat: int = 1) -> tuple[Any, flo
         result = fn(*args)
         best = min(best, time.perf_counter() - t0)
     return result, best
+
+
+def best_of(fn: Callable[[Path], Any], out: Path, repeat: int = 2) -> tuple[Any, float]:
+    """Best time of ``repeat`` calls of ``fn(out / i)``: each call writes into a fresh folder
+    (CVAT's writer refuses to overwrite a chunk). Outputs are kept for the size figures."""
+    best, result = float("inf"), None
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        result = fn(out / str(i))
+        best = min(best, time.perf_counter() - t0)
+    return result, best
+
+
+def frames_in_zips(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*.zip"):
+        with zipfile.ZipFile(path) as z:
+            total += len(z.namelist())
+    return total
+
+
+def interleaved(floor: Callable[[int], Any], engine: Callable[[int], Any], repeat: int = 3) -> tuple[float, float]:
+    """Best times of a floor and the engine, run turn about (floor, engine, floor, ...), so that
+    a slow spell of this shared machine hits both sides alike."""
+    best = [float("inf"), float("inf")]
+    for i in range(repeat):
+        for side, fn in enumerate((floor, engine)):
+            t0 = time.perf_counter()
+            fn(i)
+            best[side] = min(best[side], time.perf_counter() - t0)
+    return best[0], best[1]
 
 
 # --- workers (spawned processes: their peak RSS is theirs alone) --------------------------------
@@ -102,6 +134,25 @@ def run_pool(
         done = pool.map(_unit_job, jobs, chunksize=1)
         elapsed = time.perf_counter() - t0
     return elapsed, sum(f for f, _ in done), max(r for _, r in done)
+
+
+def best_pool(
+    processes: int,
+    manifest: Manifest,
+    source: Path,
+    units: list[WorkUnit],
+    out: Path,
+    kinds: list[str],
+    repeat: int = 2,
+) -> tuple[float, int, int]:
+    """:func:`run_pool` ``repeat`` times (a fresh output folder each, removed outside the
+    timing): the best time, its frames, the highest worker peak RSS."""
+    runs = []
+    for i in range(repeat):
+        runs.append(run_pool(processes, manifest, source, units, out / str(i), kinds))
+        shutil.rmtree(out / str(i), ignore_errors=True)
+    best = min(runs)
+    return best[0], best[1], max(r[2] for r in runs)
 
 
 def run_serial(manifest: Manifest, source: Path, units: list[WorkUnit], out: Path, kinds: list[str]) -> int:
@@ -156,27 +207,27 @@ def bench_video(work: Path, frames: int) -> None:
         f"{[u.first_frame for u in units]} (seek from {[u.seek_frame for u in units]})"
     )
 
-    _, t_floor = timed(base.floor_video_decode_encode, video)
+    t_floor, t_engine = interleaved(
+        lambda _: base.floor_video_decode_encode(video),
+        lambda i: run_serial(manifest, video, units, work / "v_engine" / str(i), ["compressed"]),
+    )
     fps_floor = n / t_floor
-    done, t_engine = timed(run_serial, manifest, video, units, work / "v_engine", ["compressed"])
-    assert done == n
+    assert frames_in_zips(work / "v_engine" / "0") == n
     fps_engine = n / t_engine
     figure("video_compressed_fps_1proc", fps_engine, ">", 0, " fps")
     figure("video_compressed_vs_decode_encode_floor", fps_engine / fps_floor, ">=", 0.8, "x")
     print(f"# floor (decode 1 thread + to_image + JPEG q70, nothing else): {fps_floor:.1f} fps")
 
-    _, t_cvat = timed(base.cvat_video_compressed, video, work / "v_cvat")
+    _, t_cvat = best_of(lambda out: base.cvat_video_compressed(video, out), work / "v_cvat")
     fps_cvat = n / t_cvat
     figure("video_cvat_baseline_fps", fps_cvat, ">", 0, " fps")
 
-    t1, done1, _ = run_pool(1, manifest, video, units, work / "v_pool1", ["compressed"])
-    t2, done2, rss = run_pool(2, manifest, video, units, work / "v_pool2", ["compressed"])
-    assert done1 == done2 == n
+    t2, done2, rss = best_pool(2, manifest, video, units, work / "v_pool2", ["compressed"])
+    assert done2 == n
     fps2 = n / t2
     figure("video_compressed_fps_2proc", fps2, ">", 0, " fps")
     figure("video_compressed_2proc_vs_cvat", fps2 / fps_cvat, ">=", 1.5, "x")
     figure("video_compressed_1proc_vs_cvat", fps_engine / fps_cvat, ">", 0, "x")
-    figure("video_spans_2proc_scaling", t1 / t2, ">=", 1.8, "x")
     figure("video_span_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
 
     # Both kinds at once (compressed zip + original MP4): one decode feeds both.
@@ -186,8 +237,8 @@ def bench_video(work: Path, frames: int) -> None:
     figure("video_both_kinds_fps_2proc", n / tb, ">", 0, " fps")
     figure("video_both_kinds_worker_peak_rss", rss_b / 1024, "<=", 1024, " MB")
 
-    chunk_bytes = sum(p.stat().st_size for p in (work / "v_engine").rglob("*.zip"))
-    cvat_bytes = sum(p.stat().st_size for p in (work / "v_cvat").rglob("*.zip"))
+    chunk_bytes = sum(p.stat().st_size for p in (work / "v_engine" / "0").rglob("*.zip"))
+    cvat_bytes = sum(p.stat().st_size for p in (work / "v_cvat" / "0").rglob("*.zip"))
     figure("video_compressed_kb_per_frame", chunk_bytes / n / 1000, ">", 0, " kB")
     figure("video_compressed_bytes_vs_cvat_optimize", chunk_bytes / cvat_bytes, "<=", 1.15, "x")
 
@@ -205,6 +256,23 @@ def bench_video(work: Path, frames: int) -> None:
     )
 
 
+def bench_spans(work: Path, frames: int) -> None:
+    """N keyframe-aligned spans (~250 frames each) on 1 process, then on 2: the scaling a Map
+    state's parallel workers see. Several spans per process, so one span that a noisy neighbour
+    slows down does not decide the figure (with only 2 spans on 2 processes, it does)."""
+    video = fixtures.video(frames)
+    manifest = build_video_manifest(video)
+    n = manifest.size
+    units = plan_work_units(manifest, plan_chunks(n, default_chunk_size("video", 1920, 1080)), target_frames=250)
+    print(f"# spans: {n}-frame clip, {len(units)} spans of ~250 frames, compressed chunks, best of 2 per side")
+    t1, done1, _ = best_pool(1, manifest, video, units, work / "s_pool1", ["compressed"])
+    t2, done2, rss = best_pool(2, manifest, video, units, work / "s_pool2", ["compressed"])
+    assert done1 == done2 == n
+    figure("video_spans_2proc_scaling", t1 / t2, ">=", 1.8, "x")
+    figure("video_spans_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
+    print(f"# spans: 1 process {n / t1:.1f} fps, 2 processes {n / t2:.1f} fps")
+
+
 def bench_images(work: Path, count: int) -> None:
     t0 = time.perf_counter()
     root, names = fixtures.images(count)
@@ -215,28 +283,34 @@ def bench_images(work: Path, count: int) -> None:
     chunks = plan_chunks(manifest.size, chunk_size)
     units = plan_work_units(manifest, chunks, target_frames=chunk_size)  # no seek cost: one chunk per unit
 
-    _, t_floor = timed(base.floor_images_decode_encode, root, names)
-    _, t_engine = timed(run_serial, manifest, root, units, work / "i_engine", ["compressed"])
+    t_floor, t_engine = interleaved(
+        lambda _: base.floor_images_decode_encode(root, names),
+        lambda i: run_serial(manifest, root, units, work / "i_engine" / str(i), ["compressed"]),
+    )
     figure("images_compressed_per_s_1proc", count / t_engine, ">", 0, " img/s")
     figure("images_compressed_vs_decode_encode_floor", t_floor / t_engine, ">=", 0.8, "x")
     print(f"# floor (Image.open + load + JPEG q70): {count / t_floor:.1f} img/s")
 
-    _, t_cvat = timed(base.cvat_images_compressed, root, names, work / "i_cvat")
+    _, t_cvat = best_of(lambda out: base.cvat_images_compressed(root, names, out), work / "i_cvat")
     figure("images_cvat_baseline_per_s", count / t_cvat, ">", 0, " img/s")
-    t2, done2, rss = run_pool(2, manifest, root, units, work / "i_pool2", ["compressed"])
+    t2, done2, rss = best_pool(2, manifest, root, units, work / "i_pool2", ["compressed"])
     assert done2 == count
     figure("images_compressed_per_s_2proc", count / t2, ">", 0, " img/s")
     figure("images_compressed_2proc_vs_cvat", t_cvat / t2, ">=", 2.0, "x")
     figure("images_compressed_1proc_vs_cvat", t_cvat / t_engine, ">", 0, "x")
     figure("images_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
 
-    _, t_zip = timed(base.floor_images_zip, root, names, work / "i_zip", repeat=3)
-
-    def originals() -> int:
-        shutil.rmtree(work / "i_orig", ignore_errors=True)
-        return run_serial(manifest, root, units, work / "i_orig", ["original"])
-
-    _, t_orig = timed(originals, repeat=3)
+    # Each repeat writes into a fresh folder; deleting the last one's files is not timed.
+    t_zip = t_orig = float("inf")
+    for i in range(5):
+        t0 = time.perf_counter()
+        base.floor_images_zip(root, names, work / f"i_zip{i}")
+        t_zip = min(t_zip, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        run_serial(manifest, root, units, work / f"i_orig{i}", ["original"])
+        t_orig = min(t_orig, time.perf_counter() - t0)
+        shutil.rmtree(work / f"i_zip{i}")
+        shutil.rmtree(work / f"i_orig{i}")
     figure("images_original_per_s_1proc", count / t_orig, ">", 0, " img/s")
     figure("images_original_vs_plain_zip_floor", t_zip / t_orig, ">=", 0.8, "x")
 
@@ -255,11 +329,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller media (a smoke run; ratios are noisier)")
     args = parser.parse_args()
-    frames, count = (250, 72) if args.quick else (500, 200)
+    frames, span_frames, count = (250, 500, 72) if args.quick else (500, 2000, 200)
     print(f"# PyAV {av.__version__}, Pillow {Image.__version__}, numpy {np.__version__}, {mp.cpu_count()} CPUs")
     work = Path(tempfile.mkdtemp(prefix="media_bench_"))
     try:
         bench_video(work, frames)
+        bench_spans(work, span_frames)
         bench_images(work, count)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -256,6 +256,9 @@ def write_chunks(
                 rotation = decoder.rotation
                 for info, frame in decoder.frames(wanted):
                     need_image = want_compressed or rotation or not mp4_original
+                    # ``image`` stays bound until the next frame's image exists: freeing the 6 MB
+                    # buffer first made glibc unmap and map a fresh one per frame, and the page
+                    # faults doubled decode + JPEG time (benchmarks/_media_cvat.py).
                     image = upright(frame, rotation) if need_image else None
                     jpeg = b""
                     if want_compressed and image is not None:
