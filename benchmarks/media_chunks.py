@@ -121,35 +121,24 @@ def run_pool(
     units: list[WorkUnit],
     out: Path,
     kinds: list[str],
-    settings: dict[str, Any] | None = None,
+    repeat: int = 1,
 ) -> tuple[float, int, int]:
-    """Wall seconds for all units on ``processes`` warm workers, frames done, peak RSS (kB) of a worker."""
+    """All units on ``processes`` warm workers, ``repeat`` times (a fresh output folder each,
+    removed outside the timing): the best wall seconds, its frames, the highest peak RSS (kB) of
+    a worker."""
     ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(processes)
     text = manifest.to_jsonl()
-    jobs = [(text, str(source), u.to_dict(), str(out), kinds, settings or {}) for u in units]
-    with ctx.Pool(processes, initializer=_init, initargs=(barrier,)) as pool:
-        pool.map(_wait_ready, range(processes), chunksize=1)
-        t0 = time.perf_counter()
-        done = pool.map(_unit_job, jobs, chunksize=1)
-        elapsed = time.perf_counter() - t0
-    return elapsed, sum(f for f, _ in done), max(r for _, r in done)
-
-
-def best_pool(
-    processes: int,
-    manifest: Manifest,
-    source: Path,
-    units: list[WorkUnit],
-    out: Path,
-    kinds: list[str],
-    repeat: int = 2,
-) -> tuple[float, int, int]:
-    """:func:`run_pool` ``repeat`` times (a fresh output folder each, removed outside the
-    timing): the best time, its frames, the highest worker peak RSS."""
     runs = []
     for i in range(repeat):
-        runs.append(run_pool(processes, manifest, source, units, out / str(i), kinds))
+        barrier = ctx.Barrier(processes)
+        settings: dict[str, Any] = {}  # ChunkSettings() defaults
+        jobs = [(text, str(source), u.to_dict(), str(out / str(i)), kinds, settings) for u in units]
+        with ctx.Pool(processes, initializer=_init, initargs=(barrier,)) as pool:
+            pool.map(_wait_ready, range(processes), chunksize=1)
+            t0 = time.perf_counter()
+            done = pool.map(_unit_job, jobs, chunksize=1)
+            elapsed = time.perf_counter() - t0
+        runs.append((elapsed, sum(f for f, _ in done), max(r for _, r in done)))
         shutil.rmtree(out / str(i), ignore_errors=True)
     best = min(runs)
     return best[0], best[1], max(r[2] for r in runs)
@@ -222,7 +211,7 @@ def bench_video(work: Path, frames: int) -> None:
     fps_cvat = n / t_cvat
     figure("video_cvat_baseline_fps", fps_cvat, ">", 0, " fps")
 
-    t2, done2, rss = best_pool(2, manifest, video, units, work / "v_pool2", ["compressed"])
+    t2, done2, rss = run_pool(2, manifest, video, units, work / "v_pool2", ["compressed"], repeat=2)
     assert done2 == n
     fps2 = n / t2
     figure("video_compressed_fps_2proc", fps2, ">", 0, " fps")
@@ -265,8 +254,8 @@ def bench_spans(work: Path, frames: int) -> None:
     n = manifest.size
     units = plan_work_units(manifest, plan_chunks(n, default_chunk_size("video", 1920, 1080)), target_frames=250)
     print(f"# spans: {n}-frame clip, {len(units)} spans of ~250 frames, compressed chunks, best of 2 per side")
-    t1, done1, _ = best_pool(1, manifest, video, units, work / "s_pool1", ["compressed"])
-    t2, done2, rss = best_pool(2, manifest, video, units, work / "s_pool2", ["compressed"])
+    t1, done1, _ = run_pool(1, manifest, video, units, work / "s_pool1", ["compressed"], repeat=2)
+    t2, done2, rss = run_pool(2, manifest, video, units, work / "s_pool2", ["compressed"], repeat=2)
     assert done1 == done2 == n
     figure("video_spans_2proc_scaling", t1 / t2, ">=", 1.8, "x")
     figure("video_spans_worker_peak_rss", rss / 1024, "<=", 1024, " MB")
@@ -293,7 +282,7 @@ def bench_images(work: Path, count: int) -> None:
 
     _, t_cvat = best_of(lambda out: base.cvat_images_compressed(root, names, out), work / "i_cvat")
     figure("images_cvat_baseline_per_s", count / t_cvat, ">", 0, " img/s")
-    t2, done2, rss = best_pool(2, manifest, root, units, work / "i_pool2", ["compressed"])
+    t2, done2, rss = run_pool(2, manifest, root, units, work / "i_pool2", ["compressed"], repeat=2)
     assert done2 == count
     figure("images_compressed_per_s_2proc", count / t2, ">", 0, " img/s")
     figure("images_compressed_2proc_vs_cvat", t_cvat / t2, ">=", 2.0, "x")
