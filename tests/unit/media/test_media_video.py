@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -217,3 +218,34 @@ def test_other_containers_fall_back_to_the_first_frame(make_video, number_reader
     buf = io.BytesIO()
     write_chunk(m, plan_chunks(m.size, 5)[2], path, buf)
     assert zip_frames(buf.getvalue(), number_reader) == [10, 11, 12, 13, 14]
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_tags_that_are_not_utf8_do_not_refuse_a_playable_video(
+    tmp_path: Path, ext: str, number_reader: Reader, frame_drawer: Callable[..., np.ndarray]
+) -> None:
+    # Cameras and old muxers write Latin-1 (or junk) titles; FFmpeg keeps the bytes as they are.
+    path = tmp_path / f"latin1.{ext}"
+    with av.open(str(path), "w") as container:
+        container.metadata["title"] = "camera-XXXX"
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.metadata["handler_name"] = "track-XXXX"
+        for i in range(12):
+            frame = av.VideoFrame.from_ndarray(frame_drawer(i), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    data = path.read_bytes()
+    assert data.count(b"XXXX") == 2
+    path.write_bytes(data.replace(b"XXXX", b"\xe9t\xe9\xff"))  # same length: the boxes stay valid
+    with pytest.raises(UnicodeDecodeError):
+        av.open(str(path)).close()  # PyAV's default: strict UTF-8
+
+    manifest = build_video_manifest(path)
+    assert manifest.size == 12
+    buf = io.BytesIO()
+    write_chunk(manifest, plan_chunks(12, 12)[0], path, buf)
+    with zipfile.ZipFile(buf) as z:
+        assert [number_reader(Image.open(io.BytesIO(z.read(n)))) for n in sorted(z.namelist())] == list(range(12))

@@ -281,15 +281,18 @@ class VideoIndex:
 def open_video(path: str | os.PathLike[str], name: str, *, probe_only: bool = False) -> av.container.InputContainer:
     """Open a video. ``probe_only`` keeps FFmpeg from decoding frames while it reads the stream
     parameters (~60 ms for a 1080p keyframe), for callers that only demux."""
+    # Tags (title, encoder, ...) are not always UTF-8: cameras and old muxers write Latin-1 or
+    # junk. PyAV decodes them strictly while opening, which would refuse a playable video.
+    lenient: dict[str, Any] = {"mode": "r", "metadata_errors": "replace"}
     try:
         if probe_only:
             try:
                 # PyAV's stub says list[str]; the runtime takes one options dict per stream.
                 per_stream: Any = [{"skip_frame": "all"}]
-                return av.open(os.fspath(path), mode="r", stream_options=per_stream)
+                return av.open(os.fspath(path), stream_options=per_stream, **lenient)
             except ValueError:  # formats whose streams appear only while probing (MPEG-PS/TS)
                 pass
-        return av.open(os.fspath(path), mode="r")
+        return av.open(os.fspath(path), **lenient)
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(name, f"cannot be read as a video ({exc.strerror or exc})") from exc
 
