@@ -255,3 +255,22 @@ def test_damaged_zip(tmp_path: Path, image_saver) -> None:
     (tmp_path / "n.tar").write_bytes(b"neither zip nor tar" * 100)
     with pytest.raises(UnsupportedMediaError, match=r"n\.tar"):
         extract_images(tmp_path / "n.tar", tmp_path / "out")
+
+
+def test_tiff_page_directory_without_dimensions(tmp_path: Path) -> None:
+    # Pillow raises TypeError ("Missing dimensions") while counting such a file's pages.
+    pages = [Image.new("RGB", (8, 6), colour) for colour in ("red", "blue")]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(buf.getvalue())
+    assert data[:2] == b"II"
+    first = int.from_bytes(data[4:8], "little")
+    count = int.from_bytes(data[first : first + 2], "little")
+    second = int.from_bytes(data[first + 2 + 12 * count : first + 6 + 12 * count], "little")
+    entries = range(second + 2, second + 2 + 12 * int.from_bytes(data[second : second + 2], "little"), 12)
+    width_tags = [e for e in entries if int.from_bytes(data[e : e + 2], "little") == 256]
+    assert len(width_tags) == 1
+    data[width_tags[0] : width_tags[0] + 2] = (65000).to_bytes(2, "little")  # ImageWidth -> unknown tag
+    (tmp_path / "pages.tif").write_bytes(bytes(data))
+    with pytest.raises(CorruptMediaError, match=r"pages\.tif: cannot read the image's pages"):
+        build_image_manifest(tmp_path, ["pages.tif"])

@@ -40,7 +40,7 @@ from .decode import VideoDecoder, load_image, to_jpeg_mode, upright
 from .errors import CorruptMediaError
 from .frames import ChunkSpec, SegmentLike
 from .manifest import FrameInfo, Manifest
-from .probe import DEFAULT_MAX_PIXELS, open_image
+from .probe import DEFAULT_MAX_PIXELS, PIL_DATA_ERRORS, open_image
 
 PREVIEW_SIZE = (256, 256)  # CVAT's preview box
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -174,7 +174,7 @@ def _reencode_upright(data: bytes, info: FrameInfo, max_pixels: int | None) -> b
     with open_image(io.BytesIO(data), info.name, max_pixels=max_pixels) as image:
         try:
             image.load()
-        except (OSError, SyntaxError, ValueError) as exc:
+        except PIL_DATA_ERRORS as exc:
             raise CorruptMediaError(info.name, f"corrupt or truncated image data ({exc})") from exc
         rotated = ImageOps.exif_transpose(image)
         fmt = _PIL_SAVE_FORMAT.get(image.format or "", image.format or "PNG")
@@ -333,7 +333,7 @@ def _decode_bytes(data: bytes, info: FrameInfo, max_pixels: int | None) -> Image
     image = open_image(io.BytesIO(data), info.name, max_pixels=max_pixels)
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except PIL_DATA_ERRORS as exc:
         raise CorruptMediaError(info.name, f"corrupt or truncated image data ({exc})") from exc
     if info.orientation != 1:
         image = ImageOps.exif_transpose(image)

@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from .errors import CorruptMediaError, DecompressionBombError
 from .manifest import FrameInfo, Manifest
-from .probe import DEFAULT_MAX_PIXELS, open_image, open_video
+from .probe import DEFAULT_MAX_PIXELS, PIL_DATA_ERRORS, open_image, open_video
 
 _ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 _JPEG_MODES = ("RGB", "L")
@@ -44,7 +44,7 @@ def load_image(
             image.load()
         except Image.DecompressionBombError as exc:
             raise DecompressionBombError(info.name, str(exc)) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except PIL_DATA_ERRORS as exc:
             raise CorruptMediaError(info.name, f"corrupt or truncated image data ({exc})") from exc
     if info.orientation != 1:
         image = ImageOps.exif_transpose(image)

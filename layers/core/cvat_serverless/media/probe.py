@@ -35,6 +35,10 @@ from .errors import (
 
 # Pillow's own warning threshold (~89.5 Mpx, 256 MiB of RGBA): a decoded frame of this size plus
 # its JPEG work fits a 1 GB Lambda. Callers pass max_pixels to change it.
+# What Pillow raises for damaged data, by plugin: OSError (truncated, decoder errors), SyntaxError
+# (broken PNG chunks, bad headers), ValueError, EOFError, and TypeError (a TIFF directory without
+# dimensions, found while counting its pages).
+PIL_DATA_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, EOFError, TypeError)
 DEFAULT_MAX_PIXELS = 89_478_485
 
 ORIENTATION_TAG = 0x0112
@@ -178,7 +182,7 @@ def open_image(fp: BinaryIO, name: str, *, max_pixels: int | None = DEFAULT_MAX_
         raise DecompressionBombError(name, f"too many pixels ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise CorruptMediaError(name, "not a readable image (unknown or damaged header)") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except PIL_DATA_ERRORS as exc:
         raise CorruptMediaError(name, f"cannot read the image: {exc}") from exc
     width, height = image.size
     if max_pixels is not None and width * height > max_pixels:
@@ -225,7 +229,10 @@ def probe_image(
             width, height = image.size
             if orientation > 4:  # 5..8 swap the axes
                 width, height = height, width
-            frames = int(getattr(image, "n_frames", 1) or 1)
+            try:
+                frames = int(getattr(image, "n_frames", 1) or 1)  # walks every page's header
+            except PIL_DATA_ERRORS as exc:
+                raise CorruptMediaError(name, f"cannot read the image's pages: {exc}") from exc
             mode = image.mode
         _check_complete(fp, name, fmt, size)
     return ImageProbe(name, fmt, width, height, orientation, mode, frames, size)
