@@ -106,7 +106,8 @@ def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        # SyntaxError: Pillow's word for a broken PNG chunk
         raise FormatError(f"{file}: not a readable PNG mask ({exc})") from exc
     if image.mode == "P":
         return np.asarray(image, dtype=np.int64)

@@ -94,9 +94,10 @@ class _TreeBuilder(xml.sax.handler.ContentHandler):
         self.stack.pop()
 
 
-def parse_xml(stream: IO[bytes], file: str) -> XmlNode:
-    """The document's root element; malformed XML is a ``FormatError`` naming file and line."""
-    handler = _TreeBuilder(file)
+def sax_parse(stream: IO[bytes], handler: Any, file: str) -> None:
+    """Stream ``stream`` through ``handler`` (content and lexical events) as untrusted input: no
+    external entities (and the handlers refuse DTDs). Malformed XML, and an XML declaration
+    naming an encoding Python does not know, are a ``FormatError`` naming file and line."""
     parser = xml.sax.make_parser()  # noqa: S317 - DTDs refused, external entities off
     parser.setFeature(xml.sax.handler.feature_external_ges, False)
     parser.setFeature(xml.sax.handler.feature_external_pes, False)
@@ -106,6 +107,14 @@ def parse_xml(stream: IO[bytes], file: str) -> XmlNode:
         parser.parse(stream)
     except xml.sax.SAXParseException as exc:
         raise FormatError(f"{file}, line {exc.getLineNumber()}: malformed XML ({exc.getMessage()})") from exc
+    except LookupError as exc:  # <?xml encoding="..."?> that no codec answers to
+        raise FormatError(f"{file}, line 1: malformed XML ({exc})") from exc
+
+
+def parse_xml(stream: IO[bytes], file: str) -> XmlNode:
+    """The document's root element; malformed XML is a ``FormatError`` naming file and line."""
+    handler = _TreeBuilder(file)
+    sax_parse(stream, handler, file)
     if handler.root is None:
         raise FormatError(f"{file}: empty XML document")
     return handler.root

@@ -22,6 +22,7 @@ import shutil
 import stat
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import IO, Any, BinaryIO
@@ -184,6 +185,37 @@ class _BackgroundWriter(io.RawIOBase):
             super().close()
 
 
+# What zipfile raises for damaged data: a bad CRC or header (BadZipFile), a broken deflate
+# stream (zlib.error), a member cut short (EOFError), impossible offsets (ValueError, OSError).
+_CORRUPT_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError)
+
+
+class _CheckedMember(io.RawIOBase):
+    """A ZIP member being read, whose damage surfaces as an ArchiveError (a 400) wherever it is
+    found: while an importer parses the stream, not only when the member is opened."""
+
+    def __init__(self, member: IO[bytes], message: str) -> None:
+        super().__init__()
+        self._member = member
+        self._message = message
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._member.read(len(buffer))
+        except _CORRUPT_ZIP as exc:
+            raise ArchiveError(f"{self._message}: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._member.close()
+        super().close()
+
+
 def _is_unsafe_name(name: str) -> bool:
     if not name or name.startswith(("/", "\\")) or "\x00" in name:
         return True
@@ -218,7 +250,8 @@ class ImportFiles:
         if head[:2] == b"PK":
             try:
                 self._zip = zipfile.ZipFile(src)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                # NotImplementedError: a member "needs" a ZIP version zipfile does not read
                 raise ArchiveError(f"{filename}: not a valid ZIP archive ({exc})") from exc
             self._check(max_members, max_total_size, max_ratio)
             self._members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
@@ -286,16 +319,15 @@ class ImportFiles:
         if info is None:
             raise FormatError(f"{self.filename}: '{name}' is missing from the archive")
         try:
-            return self._zip.open(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            member = self._zip.open(info)
+        except (*_CORRUPT_ZIP, NotImplementedError, RuntimeError) as exc:
+            # ValueError: a header offset that points before the start of the file
             raise ArchiveError(f"{self.filename}: cannot read '{name}': {exc}") from exc
+        return io.BufferedReader(_CheckedMember(member, f"{self.filename}: '{name}' is corrupt"))
 
     def read_bytes(self, name: str) -> bytes:
         with self.open(name) as f:
-            try:
-                return f.read()
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ArchiveError(f"{self.filename}: '{name}' is corrupt: {exc}") from exc
+            return f.read()
 
     def read_text(self, name: str) -> str:
         data = self.read_bytes(name)

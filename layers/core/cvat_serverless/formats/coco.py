@@ -307,6 +307,16 @@ def load_json(files: ImportFiles, name: str) -> Any:
         raise FormatError(f"{name}, line {exc.lineno} column {exc.colno}: malformed JSON ({exc.msg})") from exc
 
 
+def _floats(values: Any, where: str, what: str) -> list[float]:
+    """A JSON list of numbers as floats (numeric strings are let through, as ``float`` does)."""
+    if isinstance(values, list):
+        try:
+            return [float(v) for v in values]
+        except (TypeError, ValueError):
+            pass
+    raise FormatError(f"{where}: '{what}' must be a list of numbers")
+
+
 def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(obj, Mapping) or key not in obj:
         raise FormatError(f"{where}: '{key}' is missing")
@@ -373,17 +383,18 @@ class _CocoReader:
                     new.append(LabeledShape(ShapeType.MASK, points=points, **common))
             elif isinstance(seg, list) and seg:
                 for poly in seg:
-                    pts = [float(v) for v in poly]
+                    pts = _floats(poly, where, "segmentation")
                     self.check(ShapeType.POLYGON, pts, where)
                     new.append(LabeledShape(ShapeType.POLYGON, points=pts, **common))
             else:
                 bbox = _need(ann, "bbox", list, where)
                 if len(bbox) != 4:
                     raise FormatError(f"{where}: 'bbox' must be [x, y, w, h]")
-                x, y, w, h = (float(v) for v in bbox)
-                rotation = float(attrs.get("rotation", 0.0) or 0.0) % 360.0
+                x, y, w, h = _floats(bbox, where, "bbox")
+                (rotation,) = _floats([attrs.get("rotation", 0.0) or 0.0], where, "attributes.rotation")
+                rotation %= 360.0
                 pts = [x, y, x + w, y + h]
-                self.check(ShapeType.RECTANGLE, pts, where)
+                self.check(ShapeType.RECTANGLE, pts, where, rotation)
                 new.append(LabeledShape(ShapeType.RECTANGLE, points=pts, rotation=rotation, **common))
         for shape in new:
             self.shapes.append((shape, track, keyframe))
@@ -396,15 +407,15 @@ class _CocoReader:
             raise FormatError(f"{where}: {len(kps) // 3} keypoints, skeleton '{label.name}' has {len(label.sublabels)}")
         elements = []
         for i, sub in enumerate(label.sublabels):
-            x, y, v = (float(t) for t in kps[3 * i : 3 * i + 3])
+            x, y, v = _floats(kps[3 * i : 3 * i + 3], where, "keypoints")
             elements.append(
                 LabeledShape(ShapeType.POINTS, common["frame"], sub.id, [x, y], outside=v == 0, occluded=v == 1)
             )
         return LabeledShape(ShapeType.SKELETON, points=[], elements=elements, **common)
 
     @staticmethod
-    def check(type_: ShapeType, pts: list[float], where: str) -> None:
-        why = check_geometry(type_, pts)
+    def check(type_: ShapeType, pts: list[float], where: str, rotation: float = 0.0) -> None:
+        why = check_geometry(type_, pts, rotation)
         if why:
             raise FormatError(f"{where}: {why}")
 

@@ -403,6 +403,8 @@ def coco_rle_to_bitmap(rle: Mapping[str, Any], where: str = "") -> npt.NDArray[n
         runs = rle_string_decode(counts) if isinstance(counts, str | bytes) else [int(c) for c in counts]
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: malformed RLE segmentation ({exc})") from exc
+    if h < 0 or w < 0 or any(r < 0 for r in runs):
+        raise FormatError(f"{where}: malformed RLE segmentation (negative size or run length)")
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, np.asarray(runs, dtype=np.int64))

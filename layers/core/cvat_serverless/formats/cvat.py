@@ -45,6 +45,7 @@ from cvat_serverless.domain.annotations import (
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import FrameShape, interpolate_track
 
+from ._xml_tree import sax_parse
 from .archive import ExportArchive, open_import
 from .common import FrameMap, ImageProvider, LabelMap, shapes_by_frame, track_stop_frame
 from .registry import exporter, importer
@@ -448,12 +449,24 @@ class _Handler(xml.sax.handler.ContentHandler):
         except ValueError:
             raise self.error(f"attribute '{key}'='{raw}' is not a number") from None
 
+    def integer(self, attrs: Any, key: str, default: int | None = 0) -> int:
+        """An integer attribute (``default`` when absent or empty; ``None``: it is required)."""
+        raw = attrs.get(key)
+        if raw is None or (default is not None and not raw.strip()):
+            if default is None:
+                raise self.error(f"attribute '{key}' is missing")
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise self.error(f"attribute '{key}'='{raw[:50]}' is not an integer") from None
+
     def flag(self, attrs: Any, key: str) -> bool:
         return str(attrs.get(key, "0")).strip().lower() in ("1", "true")
 
     def points(self, tag: str, attrs: Any) -> tuple[ShapeType, list[float], float]:
         type_ = _TYPE_OF[tag]
-        rotation = float(attrs.get("rotation", 0) or 0)
+        rotation = self.num(attrs, "rotation") if (attrs.get("rotation") or "").strip() else 0.0
         if type_ == ShapeType.RECTANGLE:
             pts = [self.num(attrs, k) for k in ("xtl", "ytl", "xbr", "ybr")]
         elif type_ == ShapeType.ELLIPSE:
@@ -494,7 +507,7 @@ class _Handler(xml.sax.handler.ContentHandler):
             raw_name = attrs.get("name")
             frame = self.frames.get(raw_name) if raw_name is not None else None
             if frame is None and attrs.get("id") is not None and raw_name is None:
-                frame = int(attrs.get("id"))
+                frame = self.integer(attrs, "id", None)
             if frame is None:
                 raise self.error(f"could not match image '{raw_name}' with any task frame")
             self.frame = frame
@@ -503,7 +516,7 @@ class _Handler(xml.sax.handler.ContentHandler):
             self.track = {
                 "label": label,
                 "source": attrs.get("source", "manual"),
-                "group": int(attrs.get("group_id", 0) or 0),
+                "group": self.integer(attrs, "group_id"),
                 "shapes": [],
                 "elements": {},
             }
@@ -513,7 +526,7 @@ class _Handler(xml.sax.handler.ContentHandler):
             label = self.labels.resolve(attrs.get("label", ""), self.where())
             frame = self.frame
             if attrs.get("frame") is not None:
-                frame = int(attrs.get("frame"))
+                frame = self.integer(attrs, "frame", None)
             if frame is None:
                 raise self.error("a <tag> outside an <image> needs a 'frame'")
             self.stack.append(
@@ -522,7 +535,7 @@ class _Handler(xml.sax.handler.ContentHandler):
                     "label": label,
                     "frame": frame,
                     "source": attrs.get("source", "manual"),
-                    "group": int(attrs.get("group_id", 0) or 0),
+                    "group": self.integer(attrs, "group_id"),
                     "attrs": {},
                 }
             )
@@ -542,7 +555,11 @@ class _Handler(xml.sax.handler.ContentHandler):
             raise self.error(f"<{tag}> is outside an <image> or <track>")
         type_, pts, rotation = self.points(tag, attrs)
         frame_raw = attrs.get("frame")
-        frame = int(frame_raw) if frame_raw is not None else (parent["frame"] if parent is not None else self.frame)
+        frame = (
+            self.integer(attrs, "frame", None)
+            if frame_raw is not None
+            else (parent["frame"] if parent is not None else self.frame)
+        )
         self.stack.append(
             {
                 "kind": "shape",
@@ -554,9 +571,9 @@ class _Handler(xml.sax.handler.ContentHandler):
                 "occluded": self.flag(attrs, "occluded"),
                 "outside": self.flag(attrs, "outside"),
                 "keyframe": self.flag(attrs, "keyframe") if "keyframe" in attrs else True,
-                "z_order": int(attrs.get("z_order", 0) or 0),
+                "z_order": self.integer(attrs, "z_order"),
                 "source": attrs.get("source", "manual"),
-                "group": int(attrs.get("group_id", 0) or 0),
+                "group": self.integer(attrs, "group_id"),
                 "attrs": {},
                 "elements": [],
                 "line": self.where(),
@@ -689,16 +706,7 @@ class _Handler(xml.sax.handler.ContentHandler):
 
 def parse_cvat_xml(stream: IO[bytes], view: DatasetView, file: str) -> LabeledData:
     handler = _Handler(view, file)
-    # Untrusted input: no external entities, no DTD (see _Handler.startDTD), streaming.
-    parser = xml.sax.make_parser()  # noqa: S317
-    parser.setFeature(xml.sax.handler.feature_external_ges, False)
-    parser.setFeature(xml.sax.handler.feature_external_pes, False)
-    parser.setProperty(xml.sax.handler.property_lexical_handler, handler)
-    parser.setContentHandler(handler)
-    try:
-        parser.parse(stream)
-    except xml.sax.SAXParseException as exc:
-        raise FormatError(f"{file}, line {exc.getLineNumber()}: malformed XML ({exc.getMessage()})") from exc
+    sax_parse(stream, handler, file)  # untrusted input: no external entities, no DTD (_Handler.startDTD)
     return handler.result
 
 

@@ -238,7 +238,8 @@ def _read_mask(data: bytes, file: str, frame: FrameInfo) -> Any:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        # SyntaxError: Pillow's word for a broken PNG chunk
         raise FormatError(f"{file}: not a readable PNG mask ({exc})") from exc
     if image.mode == "RGBA":
         bitmap = np.asarray(image)[..., 3] > 0

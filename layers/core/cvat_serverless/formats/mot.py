@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from cvat_serverless.domain.annotations import (
@@ -117,6 +118,19 @@ def _root_of(names: list[str], filename: str) -> str:
     return min(found, key=len)[: -len(GT_FILE)]
 
 
+def _csv_rows(reader: Any, file: str) -> Iterator[list[str]]:
+    """The reader's rows; a line csv cannot split (a stray quote or carriage return) is a
+    FormatError naming the file and line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise format_error(file, f"not comma-separated values ({exc})", reader.line_num) from exc
+        yield row
+
+
 @importer(name="MOT", ext="ZIP", version="1.1")
 def import_mot(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
     labels = LabelMap(view.labels)
@@ -131,7 +145,7 @@ def import_mot(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
             names = list(MOT_LABELS)
         resolved: dict[int, LabelSpec] = {}
         reader = csv.reader(io.StringIO(files.read_text(gt)))
-        for row in reader:
+        for row in _csv_rows(reader, gt):
             line = reader.line_num
             fields = [f.strip() for f in row]
             if not fields or fields == [""]:
