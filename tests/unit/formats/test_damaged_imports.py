@@ -261,3 +261,17 @@ def test_mot_line_that_csv_cannot_split(view: DatasetView) -> None:
 
     with pytest.raises(FormatError, match=r"gt/gt\.txt, line 2: not comma-separated values"):
         get_importer("MOT 1.1")(io.BytesIO(rezip(data, change)), view, "upload.zip")
+
+
+def test_mot_track_id_that_overflows(view: DatasetView) -> None:
+    data = export_bytes(get_exporter("MOT 1.1"), view)
+
+    def change(members: dict[str, bytes]) -> None:
+        lines = members["gt/gt.txt"].split(b"\n")
+        fields = lines[0].split(b",")
+        fields[1] = b"1e309"  # float("1e309") is inf: int() of it overflows
+        lines[0] = b",".join(fields)
+        members["gt/gt.txt"] = b"\n".join(lines)
+
+    with pytest.raises(FormatError, match=r"gt/gt\.txt, line 1: frame, track and class ids must be integers"):
+        get_importer("MOT 1.1")(io.BytesIO(rezip(data, change)), view, "upload.zip")

@@ -156,7 +156,7 @@ def import_mot(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
                 )
             try:
                 frame_id, track_id, class_id = int(fields[0]), int(float(fields[1])), int(fields[7])
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: "1e309" is a float, not an id
                 raise format_error(gt, "frame, track and class ids must be integers", line) from None
             x, y, w, h, confidence = parse_floats(fields[2:7], gt, line)
             visibility = parse_floats(fields[8:9], gt, line)[0] if len(fields) > 8 and fields[8] else 1.0
