@@ -28,7 +28,7 @@ from cvat_serverless.services.projects import ProjectService
 from cvat_serverless.services.tasks import TaskService
 from cvat_serverless.services.users import UserService
 
-dynamo_moto, table = support.dynamo_moto, support.table
+dynamo_moto, table, serialised_moto = support.dynamo_moto, support.table, support.serialised_moto
 
 SERVICES = Path(__file__).resolve().parents[1] / "unit" / "services"
 SUITES = ["test_svc_auth", "test_svc_labels_users", "test_svc_organizations", "test_svc_tasks_jobs"]
@@ -56,7 +56,9 @@ for _module in MODULES:
 
 
 @pytest.fixture
-def world(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def world(table: str, serialised_moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # moto checks a condition and writes in two steps; DynamoDB does both atomically (the race
+    # tests below would otherwise see two winners now and then)
     repos = support.dynamo_all_repos(table)
     # the auth suite builds its repositories from ``mem``: hand it the DynamoDB ones
     fakes = SimpleNamespace(**{k: getattr(mem, k) for k in dir(mem) if not k.startswith("_")})

@@ -135,13 +135,15 @@ def test_stale_versions_conflict_even_across_threads(world):
             results.append("ok")
         except ConflictError:
             results.append("conflict")
+        except Exception as exc:  # reported by the assertion below, not lost in a thread
+            results.append(f"{type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results.count("ok") == 1 and results.count("conflict") == 7
+    assert sorted(results) == ["conflict"] * 7 + ["ok"], results
     with pytest.raises(ConflictError):
         world.tasks.update(ctx, task.id, TaskPatch(name="A"), version=task.version - 1)
 
