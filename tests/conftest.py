@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,3 +33,24 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    def expire(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def deadline() -> Callable[[int], AbstractContextManager[None]]:
+    """``with deadline(20): ...`` raises TimeoutError in the block after 20 s (SIGALRM, main
+    thread): a hang becomes a failure that names the case instead of a stuck test run."""
+    return _deadline
