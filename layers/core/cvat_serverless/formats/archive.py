@@ -202,13 +202,19 @@ class _CheckedMember(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def _read(self, size: int) -> bytes:
         try:
-            data = self._member.read(len(buffer))
+            return self._member.read(size)
         except _CORRUPT_ZIP as exc:
             raise ArchiveError(f"{self._message}: {exc}") from exc
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+    def readall(self) -> bytes:
+        return self._read(-1)  # read_bytes: one call, not a loop of 8 KiB reads
 
     def close(self) -> None:
         if not self.closed:
