@@ -46,6 +46,7 @@ def test_overlap_is_exact_between_neighbours_and_sizes_are_equal(size, segment_s
     if plan.segments:
         last = plan.segments[-1]
         assert 1 <= last.frame_count <= plan.segment_size
+        assert last.frame_count == size - last.start_frame  # it runs to the task's last frame
         # the last segment always brings at least one frame the previous one did not have
         if len(plan.segments) > 1:
             assert last.stop_frame > plan.segments[-2].stop_frame
