@@ -94,13 +94,8 @@ def png_bytes(indices: npt.NDArray[Any], palette: Sequence[Rgb]) -> bytes:
     return buf.getvalue()
 
 
-def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt.NDArray[np.int64]:
-    """Class / instance indices of a PNG mask.
-
-    Palette PNGs give their indices directly. Other images are mapped colour -> index through
-    ``colors`` (an unknown colour is an error); with no ``colors`` a grey image is read as indices.
-    """
-    import numpy as np
+def open_mask_image(data: bytes, file: str) -> Any:
+    """A mask image, decoded; anything Pillow cannot read is a FormatError naming the file."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -109,6 +104,18 @@ def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         # SyntaxError: Pillow's word for a broken PNG chunk
         raise FormatError(f"{file}: not a readable PNG mask ({exc})") from exc
+    return image
+
+
+def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt.NDArray[np.int64]:
+    """Class / instance indices of a PNG mask.
+
+    Palette PNGs give their indices directly. Other images are mapped colour -> index through
+    ``colors`` (an unknown colour is an error); with no ``colors`` a grey image is read as indices.
+    """
+    import numpy as np
+
+    image = open_mask_image(data, file)
     if image.mode == "P":
         return np.asarray(image, dtype=np.int64)
     if image.mode in ("L", "I", "I;16") and colors is None:

@@ -45,6 +45,7 @@ from cvat_serverless.domain.annotations import (
 )
 from cvat_serverless.domain.errors import FormatError
 
+from ._raster import open_mask_image
 from ._xml_tree import XmlNode, parse_xml, text_element
 from .archive import ExportArchive, ImportFiles, open_import
 from .common import (
@@ -233,14 +234,8 @@ def export_labelme(view: DatasetView, out: BinaryIO, images: ImageProvider | Non
 
 def _read_mask(data: bytes, file: str, frame: FrameInfo) -> Any:
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
 
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        # SyntaxError: Pillow's word for a broken PNG chunk
-        raise FormatError(f"{file}: not a readable PNG mask ({exc})") from exc
+    image = open_mask_image(data, file)
     if image.mode == "RGBA":
         bitmap = np.asarray(image)[..., 3] > 0
     else:
