@@ -12,7 +12,7 @@ PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test setup setup-dev setup-sam setup-datumaro lint bench build validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro bench build validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
 up: setup
@@ -54,11 +54,13 @@ $(DATUMARO_VENV)/.installed:
 	$(DATUMARO_VENV)/bin/pip install -q 'datumaro==$(DATUMARO_VERSION)' pycocotools
 	touch $@
 
-lint: setup-dev
-	$(BIN)/ruff check layers functions tests benchmarks
-	$(BIN)/mypy layers/core/cvat_serverless functions
+## Static checks: ruff, mypy, the import layers contract, cfn-lint and `sam validate --lint` (CI runs it too).
+lint: setup-dev setup-sam
+	$(BIN)/ruff check layers infra functions tests benchmarks
+	$(BIN)/mypy layers/core/cvat_serverless infra/cvat_serverless_tools functions
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
 validate: setup-sam
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "cvat_serverless_tools.admin.cli"]
 USER, PASSWORD = "fuzz-admin", "fuzz-admin-pass-1"
 
 
@@ -33,7 +34,7 @@ def start_runtime(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port, aws_port = free_port(), free_port()
     log = (data_dir.parent / "up.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "cvat_serverless.admin.cli", "up", "--port", str(port), "--aws-port", str(aws_port),
+        [*CLI, "up", "--port", str(port), "--aws-port", str(aws_port),
          "--data-dir", str(data_dir)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     while "is up." not in (data_dir.parent / "up.log").read_text():
@@ -41,7 +42,7 @@ def start_runtime(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             raise SystemExit("the embedded runtime did not start:\n" + (data_dir.parent / "up.log").read_text())
         time.sleep(0.3)
     made = subprocess.run(
-        [sys.executable, "-m", "cvat_serverless.admin.cli", "createsuperuser", "--username", USER,
+        [*CLI, "createsuperuser", "--username", USER,
          "--email", "fuzz@example.com", "--password", PASSWORD, "--data-dir", str(data_dir)],
         cwd=ROOT, capture_output=True, text=True, check=False)
     if made.returncode:

@@ -63,7 +63,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="cvat-bench-")) / "data"
     port, aws_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    cli = [sys.executable, "-m", "cvat_serverless.admin.cli"]
+    cli = [sys.executable, "-m", "cvat_serverless_tools.admin.cli"]
     log = data_dir.parent / "up.log"
     server = subprocess.Popen([*cli, "up", "--port", str(port), "--aws-port", str(aws_port), "--data-dir",
                                str(data_dir)], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)

@@ -20,7 +20,7 @@ import os, sys, time
 import boto3
 from moto import mock_aws
 if sys.argv[1] == "patched":
-    from cvat_serverless.local import moto_patches
+    from cvat_serverless_tools.local import moto_patches
     moto_patches.apply()
 with mock_aws():
     ddb = boto3.client("dynamodb", region_name="us-east-1")

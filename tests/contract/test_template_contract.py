@@ -13,8 +13,8 @@ from samtranslator.yaml_helper import yaml_parse
 
 from cvat_serverless.config import SETTINGS_ENV
 from cvat_serverless.domain import errors as domain_errors
-from cvat_serverless.local.deployer import HANDLED_TYPES, SKIPPED_TYPES, merged_environment
-from cvat_serverless.local.template import load_template
+from cvat_serverless_tools.local.deployer import HANDLED_TYPES, SKIPPED_TYPES, merged_environment
+from cvat_serverless_tools.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = yaml_parse((ROOT / "template.yaml").read_text())
@@ -99,10 +99,10 @@ def test_the_embedded_runtime_knows_every_resource_type_and_functions_agree_on_e
     types = {r["Type"] for r in template.resources.values()}
     assert types - set(HANDLED_TYPES) - SKIPPED_TYPES == set()
     # one process, one environment: no two functions may set a variable differently
-    from cvat_serverless.local.deployer import Deployer
+    from cvat_serverless_tools.local.deployer import Deployer
 
     deployment_functions = Deployer(template, "http://x", lambda _: None)
-    registry = __import__("cvat_serverless.local.lambdas", fromlist=["FunctionRegistry"]).FunctionRegistry()
+    registry = __import__("cvat_serverless_tools.local.lambdas", fromlist=["FunctionRegistry"]).FunctionRegistry()
     for logical in template.of_type("AWS::Lambda::Function"):
         registry.add(deployment_functions._function(logical))
     merged_environment(registry)  # raises DeployError on a conflict

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = "cvat_serverless_tools.admin.cli"
 START_TIMEOUT = 60
 
 
@@ -28,7 +29,7 @@ def free_port() -> int:
 
 def cli(*args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: int = 120,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cvat_serverless.admin.cli", *args, "--data-dir", str(data_dir)],
+    return subprocess.run([sys.executable, "-m", CLI, *args, "--data-dir", str(data_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout, input=stdin,
                           env={**os.environ, **(env or {})}, check=False)
 
@@ -52,7 +53,7 @@ class Runtime:
     def start(self) -> Runtime:
         self.log = self.data_dir.parent / f"up-{self.port}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cvat_serverless.admin.cli", "up", "--port", str(self.port),
+            [sys.executable, "-m", CLI, "up", "--port", str(self.port),
              "--aws-port", str(self.aws_port), "--data-dir", str(self.data_dir)],
             cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True,
         )

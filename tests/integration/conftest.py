@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cvat_serverless.local.deployer import Deployer, Deployment
-from cvat_serverless.local.template import Template, load_template
+from cvat_serverless_tools.local.deployer import Deployer, Deployment
+from cvat_serverless_tools.local.template import Template, load_template
 
 
 @pytest.fixture(scope="session")

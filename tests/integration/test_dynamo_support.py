@@ -17,8 +17,8 @@ from moto.core.botocore_stubber import BotocoreStubber
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.adapters.aws.dynamo import DynamoIdGenerator, DynamoUserRepository
 from cvat_serverless.adapters.aws.repositories import dynamo_auth_repositories, dynamo_repositories
-from cvat_serverless.local.deployer import Deployer
-from cvat_serverless.local.template import Template
+from cvat_serverless_tools.local.deployer import Deployer
+from cvat_serverless_tools.local.template import Template
 
 
 @cache

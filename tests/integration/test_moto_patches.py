@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from cvat_serverless.local import moto_patches
+from cvat_serverless_tools.local import moto_patches
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cvat_serverless.local.deployer import EventSourceMapping
-from cvat_serverless.local.lambdas import FunctionRegistry, LocalFunction
-from cvat_serverless.local.sqs import SqsPoller
+from cvat_serverless_tools.local.deployer import EventSourceMapping
+from cvat_serverless_tools.local.lambdas import FunctionRegistry, LocalFunction
+from cvat_serverless_tools.local.sqs import SqsPoller
 
 HANDLER = """
 import json

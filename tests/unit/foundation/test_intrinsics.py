@@ -1,6 +1,6 @@
 import pytest
 
-from cvat_serverless.local.intrinsics import IntrinsicError, Resolver
+from cvat_serverless_tools.local.intrinsics import IntrinsicError, Resolver
 
 
 def make(conditions=None):

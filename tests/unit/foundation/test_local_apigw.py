@@ -4,9 +4,9 @@ import textwrap
 
 from werkzeug.test import Client
 
-from cvat_serverless.local.apigw import ApiGateway
-from cvat_serverless.local.deployer import Route
-from cvat_serverless.local.lambdas import FunctionRegistry, LocalFunction
+from cvat_serverless_tools.local.apigw import ApiGateway
+from cvat_serverless_tools.local.deployer import Route
+from cvat_serverless_tools.local.lambdas import FunctionRegistry, LocalFunction
 
 ECHO = """
 import base64, json

@@ -2,7 +2,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from cvat_serverless.local.lambdas import FunctionRegistry, LocalFunction
+from cvat_serverless_tools.local.lambdas import FunctionRegistry, LocalFunction
 
 
 def function(tmp_path: Path, body: str, timeout: float = 5, name: str = "fn") -> LocalFunction:

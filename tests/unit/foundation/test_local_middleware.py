@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from cvat_serverless.local.middleware import ReadWriteLock, changes_state, service_of
+from cvat_serverless_tools.local.middleware import ReadWriteLock, changes_state, service_of
 
 SCOPE = "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
 
@@ -71,8 +71,8 @@ def test_writer_waits_for_readers_and_blocks_new_ones():
 
 
 def test_requests_to_a_serialized_service_never_overlap():
-    from cvat_serverless.local.lambdas import FunctionRegistry
-    from cvat_serverless.local.middleware import AwsMiddleware
+    from cvat_serverless_tools.local.lambdas import FunctionRegistry
+    from cvat_serverless_tools.local.middleware import AwsMiddleware
 
     active = {"now": 0, "max": 0}
     guard = threading.Lock()
@@ -101,8 +101,8 @@ def test_requests_to_a_serialized_service_never_overlap():
 def test_request_bodies_are_received_before_any_lock_is_taken():
     import io
 
-    from cvat_serverless.local.lambdas import FunctionRegistry
-    from cvat_serverless.local.middleware import AwsMiddleware
+    from cvat_serverless_tools.local.lambdas import FunctionRegistry
+    from cvat_serverless_tools.local.middleware import AwsMiddleware
 
     seen = {}
 

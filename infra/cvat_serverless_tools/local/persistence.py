@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("cvat_serverless.local")
+log = logging.getLogger("cvat_serverless_tools.local")
 
 FORMAT_VERSION = 1
 MANIFEST = "snapshot.json"

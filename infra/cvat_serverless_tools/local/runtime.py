@@ -23,7 +23,7 @@ from .persistence import SnapshotStore, SnapshotWriter
 from .sqs import SqsPoller
 from .template import REGION, Template, find_project_root, load_template
 
-log = logging.getLogger("cvat_serverless.local")
+log = logging.getLogger("cvat_serverless_tools.local")
 
 RUNTIME_FILE = "runtime.json"
 
@@ -133,7 +133,7 @@ class EmbeddedRuntime:
         for function in deployment.functions:
             function.load()  # import every handler now (after its environment), before anything invokes one
 
-        from ..bootstrap import container
+        from cvat_serverless.bootstrap import container
 
         container.cache_clear()
         container().schema.ensure()

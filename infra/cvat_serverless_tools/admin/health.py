@@ -30,8 +30,8 @@ def _run(name: str, probe: Callable[[], str]) -> Check:
 
 def checks(target: Target) -> Iterator[Check]:
     """Run every check against an activated target."""
-    from ..adapters.aws.clients import client
-    from ..adapters.aws.dynamo import SCHEMA_VERSION, DynamoSchema
+    from cvat_serverless.adapters.aws.clients import client
+    from cvat_serverless.adapters.aws.dynamo import SCHEMA_VERSION, DynamoSchema
 
     out = target.outputs
 

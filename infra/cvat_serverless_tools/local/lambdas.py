@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-log = logging.getLogger("cvat_serverless.local")
+log = logging.getLogger("cvat_serverless_tools.local")
 
 Handler = Callable[[Any, Any], Any]
 

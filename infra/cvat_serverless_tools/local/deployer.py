@@ -23,7 +23,7 @@ from .intrinsics import Resolver
 from .lambdas import FunctionRegistry, LocalFunction
 from .template import ACCOUNT_ID, REGION, Template
 
-log = logging.getLogger("cvat_serverless.local")
+log = logging.getLogger("cvat_serverless_tools.local")
 
 SKIPPED_TYPES = frozenset({
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::Lambda::LayerVersion",

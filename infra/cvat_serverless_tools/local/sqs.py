@@ -17,7 +17,7 @@ from .deployer import EventSourceMapping
 from .lambdas import FunctionRegistry
 from .template import ACCOUNT_ID, REGION
 
-log = logging.getLogger("cvat_serverless.local")
+log = logging.getLogger("cvat_serverless_tools.local")
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:

@@ -40,8 +40,8 @@ class Target:
         """Point this process's AWS clients and Settings at the target."""
         os.environ.update(self.aws_env)
         os.environ.update(self.settings_env())
-        from ..bootstrap import container
-        from ..config import get_settings
+        from cvat_serverless.bootstrap import container
+        from cvat_serverless.config import get_settings
 
         get_settings.cache_clear()
         container.cache_clear()

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from cvat_serverless import __version__
 
 
 def _default_data_dir() -> str:
@@ -42,7 +42,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         runtime.stop()
         print(f"cvat-serverless: cannot start: {exc}", file=sys.stderr)
         return 1
-    from ..bootstrap import container
+    from cvat_serverless.bootstrap import container
 
     users = container().users.list_all()
     admins = [u.username for u in users if u.is_admin]
@@ -135,12 +135,12 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_createsuperuser(args: argparse.Namespace) -> int:
-    from ..domain.errors import ConflictError, ValidationError
+    from cvat_serverless.domain.errors import ConflictError, ValidationError
 
     password = _password(args)
     session = _Session(args, may_start=True)
     try:
-        from ..bootstrap import container
+        from cvat_serverless.bootstrap import container
 
         user = container().superusers.create_superuser(args.username, args.email, password)
     except ValidationError as exc:
@@ -172,7 +172,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     session = _Session(args, may_start=True)
     try:
-        from ..bootstrap import container
+        from cvat_serverless.bootstrap import container
 
         version = container().schema.ensure()
     finally:
