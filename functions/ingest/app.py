@@ -22,10 +22,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    for s3 in record.json_body.get("Records", []):  # an s3:TestEvent has none
-        obj = s3["s3"]["object"]
-        upload = UploadedObject(s3["s3"]["bucket"]["name"], unquote_plus(obj["key"]), int(obj.get("size", 0)),
-                                obj.get("eTag", ""), obj.get("sequencer") or s3.get("eventTime", ""))
+    notification = record.decoded_nested_s3_event  # S3Event over the message's JSON body
+    for s3 in notification.records if "Records" in notification else ():  # an s3:TestEvent has none
+        obj = s3.s3.get_object
+        # S3 (and moto) URL-encode keys in notifications, and S3Object.key does not decode them
+        upload = UploadedObject(s3.s3.bucket.name, unquote_plus(obj.key), obj.size, obj.etag,
+                                obj.get("sequencer") or s3.event_time)
         logger.info("upload", extra={"key": upload.key, "execution": container().ingest.accept(upload)})
 
 

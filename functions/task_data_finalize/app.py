@@ -19,7 +19,7 @@ class SegmentResult(BaseModel):
 
 
 class FinalizeInput(BaseModel):
-    job_id: str
+    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
     key: str
     results: list[SegmentResult]
 
@@ -30,4 +30,4 @@ class FinalizeInput(BaseModel):
 @event_parser(model=FinalizeInput)
 def lambda_handler(event: FinalizeInput, context: LambdaContext) -> dict[str, Any]:
     results = [r.model_dump() for r in event.results]
-    return container().task_data.finalize(event.job_id, event.key, results, request_id=event.job_id)
+    return container().task_data.finalize(event.execution_name, event.key, results, request_id=event.execution_name)

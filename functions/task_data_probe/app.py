@@ -14,7 +14,7 @@ metrics = Metrics(service="task-data")
 
 
 class ProbeInput(BaseModel):
-    job_id: str
+    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
     key: str
 
 
@@ -23,4 +23,4 @@ class ProbeInput(BaseModel):
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_parser(model=ProbeInput)
 def lambda_handler(event: ProbeInput, context: LambdaContext) -> dict[str, Any]:
-    return container().task_data.probe(event.job_id, event.key)
+    return container().task_data.probe(event.execution_name, event.key)

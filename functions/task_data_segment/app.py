@@ -14,7 +14,7 @@ metrics = Metrics(service="task-data")
 
 
 class SegmentInput(BaseModel):
-    job_id: str
+    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
     key: str
     index: int
     start: int
@@ -26,4 +26,4 @@ class SegmentInput(BaseModel):
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_parser(model=SegmentInput)
 def lambda_handler(event: SegmentInput, context: LambdaContext) -> dict[str, Any]:
-    return container().task_data.process_segment(event.job_id, event.key, event.index, event.start, event.end)
+    return container().task_data.process_segment(event.execution_name, event.key, event.index, event.start, event.end)

@@ -161,12 +161,12 @@ def test_boto3_lambda_invoke_runs_the_template_handler_in_process(runtime: Runti
     name = "cvat-local-TaskDataProbeFunction"
     outputs = runtime.facts()["outputs"]
     runtime.boto3("s3").put_object(Bucket=outputs["MediaBucketName"], Key="other/x.bin", Body=b"12345")
-    ok = lam.invoke(FunctionName=name, Payload=json.dumps({"job_id": "j", "key": "other/x.bin"}))
+    ok = lam.invoke(FunctionName=name, Payload=json.dumps({"execution_name": "j", "key": "other/x.bin"}))
     assert "FunctionError" not in ok
     assert json.loads(ok["Payload"].read())["size"] == 5
     # AWS's error payload: what Step Functions' Retry/Catch match on
     bad = lam.invoke(FunctionName=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-                     Payload=json.dumps({"job_id": "j", "key": "other/missing.bin"}))
+                     Payload=json.dumps({"execution_name": "j", "key": "other/missing.bin"}))
     assert bad["FunctionError"] == "Unhandled"
     error = json.loads(bad["Payload"].read())
     assert error["errorType"] == "NotFoundError" and "not found" in error["errorMessage"]

@@ -40,13 +40,13 @@ def test_task_data_steps_probe_segment_finalize(invoke, stack):
     s3 = boto3.client("s3")
     payload = bytes(range(256)) * 40_000  # ~10 MB: two segments
     s3.put_object(Bucket=bucket, Key="uploads/big.bin", Body=payload)
-    probe = invoke("task_data_probe", {"job_id": "job1", "key": "uploads/big.bin"})
+    probe = invoke("task_data_probe", {"execution_name": "exec1", "key": "uploads/big.bin"})
     assert probe["size"] == len(payload)
     assert [(s["start"], s["end"]) for s in probe["segments"]] == [(0, 8 * 2**20 - 1), (8 * 2**20, len(payload) - 1)]
-    results = [invoke("task_data_segment", {"job_id": "job1", "key": "uploads/big.bin", **s})
+    results = [invoke("task_data_segment", {"execution_name": "exec1", "key": "uploads/big.bin", **s})
                for s in probe["segments"]]
-    assert all(r["result_key"].startswith("processing/job1/") for r in results)
-    final = invoke("task_data_finalize", {"job_id": "job1", "key": "uploads/big.bin", "results": results})
+    assert all(r["result_key"].startswith("processing/exec1/") for r in results)
+    final = invoke("task_data_finalize", {"execution_name": "exec1", "key": "uploads/big.bin", "results": results})
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=final["manifest_key"])["Body"].read())
     assert manifest["size"] == len(payload)
     import hashlib
@@ -59,4 +59,4 @@ def test_step_input_is_validated(invoke, stack):
     from aws_lambda_powertools.utilities.parser import ValidationError
 
     with pytest.raises(ValidationError):
-        invoke("task_data_segment", {"job_id": "j", "key": "k", "index": "first"})
+        invoke("task_data_segment", {"execution_name": "j", "key": "k", "index": "first"})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from cvat_serverless.domain.annotations import AttributeSpec, InputType, LabelSpec, LabelType
+from cvat_serverless.domain.annotations import InputType, LabelSpec, LabelType
+from cvat_serverless.domain.labels import AttributeSpec
 
 
 def make_labels() -> list[LabelSpec]:

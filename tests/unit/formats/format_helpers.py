@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from cvat_serverless.domain.annotations import (
-    AttributeSpec,
     AttributeVal,
     DatasetView,
     FrameInfo,
@@ -24,6 +23,7 @@ from cvat_serverless.domain.annotations import (
     TrackedShape,
 )
 from cvat_serverless.domain.interpolation import track_to_shapes
+from cvat_serverless.domain.labels import AttributeSpec
 
 W, H = 64, 48
 FACE_SVG = (

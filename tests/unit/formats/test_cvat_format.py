@@ -18,9 +18,8 @@ from format_helpers import (
 )
 
 from cvat_serverless.domain.annotations import DatasetView, LabeledData, validate_annotations
-from cvat_serverless.domain.errors import FormatError
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
 from cvat_serverless.domain.interpolation import shapes_to_tracks
-from cvat_serverless.formats.archive import UnsafeArchiveError
 from cvat_serverless.formats.registry import get_exporter, get_importer
 
 EXPORT_IMAGES = get_exporter("CVAT for images 1.1")

@@ -29,7 +29,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvat_serverless.domain.annotations import (
-    AttributeSpec,
     AttributeVal,
     DatasetView,
     FrameInfo,
@@ -45,6 +44,7 @@ from cvat_serverless.domain.annotations import (
 )
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import interpolate_track
+from cvat_serverless.domain.labels import AttributeSpec
 from cvat_serverless.formats import coco as coco_module
 from cvat_serverless.formats import cvat as cvat_module
 from cvat_serverless.formats.common import (
@@ -311,6 +311,7 @@ def shapes(draw: st.DrawFn, numbers: st.SearchStrategy[float]) -> LabeledShape:
     )
 
 
+@pytest.mark.slow  # 300 examples on purpose
 @settings(max_examples=300, deadline=None)
 @given(shape=shapes(_any_number), track=st.sampled_from([None, (4, True), (0, False)]))
 def test_coco_fast_annotation_equals_the_general_annotation(
@@ -331,6 +332,7 @@ def test_coco_fast_annotation_equals_the_general_annotation(
     assert coco_module._dumps(fast) == coco_module._dumps(general)
 
 
+@pytest.mark.slow  # 300 examples on purpose
 @settings(max_examples=300, deadline=None)
 @given(shape=shapes(_any_number))
 def test_coco_refuses_numbers_json_cannot_spell(shape: LabeledShape) -> None:
@@ -348,6 +350,7 @@ def test_coco_refuses_numbers_json_cannot_spell(shape: LabeledShape) -> None:
             writer.annotation(flat, 1, 10, 10)
 
 
+@pytest.mark.slow  # 300 examples on purpose
 @settings(max_examples=300, deadline=None)
 @given(shape=shapes(_finite))
 def test_cvat_image_shape_equals_the_general_writer(shape: LabeledShape) -> None:
@@ -437,6 +440,7 @@ def tracks(draw: st.DrawFn) -> LabeledTrack:
     return LabeledTrack(frame=min(k.frame for k in keys), label_id=2, shapes=keys)
 
 
+@pytest.mark.slow  # 300 examples on purpose
 @settings(max_examples=300, deadline=None)
 @given(track=tracks(), stop=st.integers(min_value=0, max_value=80), include_outside=st.booleans())
 def test_walking_a_track_to_its_stop_frame_yields_what_walking_to_the_end_does(

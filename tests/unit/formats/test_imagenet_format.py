@@ -8,8 +8,7 @@ from format_helpers import export_bytes, make_view, zip_names, zip_with
 from more_format_helpers import bomb_zip, member, rezip, round_trip, traversal_zip
 
 from cvat_serverless.domain.annotations import DatasetView, LabeledData, LabeledImage, validate_annotations
-from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
 from cvat_serverless.formats.registry import get_exporter, get_exporter_spec, get_importer
 
 EXPORT = get_exporter("ImageNet 1.0")

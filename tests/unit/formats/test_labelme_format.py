@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from more_format_helpers import bomb_zip, carried, member, rezip, round_trip, traversal_zip
 
 from cvat_serverless.domain.annotations import (
-    AttributeSpec,
     AttributeVal,
     DatasetView,
     InputType,
@@ -19,8 +18,8 @@ from cvat_serverless.domain.annotations import (
     ShapeType,
     validate_annotations,
 )
-from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
+from cvat_serverless.domain.labels import AttributeSpec
 from cvat_serverless.formats.labelme import escape_attr, parse_attributes
 from cvat_serverless.formats.registry import get_exporter, get_exporter_spec, get_importer
 

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from more_format_helpers import bomb_zip, carried, member, rezip, round_trip, traversal_zip
 
 from cvat_serverless.domain.annotations import (
-    AttributeSpec,
     AttributeVal,
     DatasetView,
     InputType,
@@ -22,9 +21,9 @@ from cvat_serverless.domain.annotations import (
     TrackedShape,
     validate_annotations,
 )
-from cvat_serverless.domain.errors import FormatError
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
 from cvat_serverless.domain.interpolation import track_to_shapes
-from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.domain.labels import AttributeSpec
 from cvat_serverless.formats.registry import get_exporter, get_exporter_spec, get_importer
 
 EXPORT = get_exporter("MOT 1.1")

@@ -16,8 +16,7 @@ from cvat_serverless.domain.annotations import (
     ShapeType,
     validate_annotations,
 )
-from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
 from cvat_serverless.formats.common import cvat_mask_to_bitmap
 from cvat_serverless.formats.registry import get_exporter, get_exporter_spec, get_importer
 

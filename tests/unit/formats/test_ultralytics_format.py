@@ -4,12 +4,21 @@ import io
 from typing import Any
 
 import pytest
+import yaml
 from format_helpers import export_bytes, flat_shapes, make_view, zip_names, zip_with
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from more_format_helpers import bomb_zip, carried, member, rezip, round_trip, traversal_zip
 
-from cvat_serverless.domain.annotations import DatasetView, LabeledData, LabeledShape, ShapeType, validate_annotations
-from cvat_serverless.domain.errors import FormatError
-from cvat_serverless.formats.archive import UnsafeArchiveError
+from cvat_serverless.domain.annotations import (
+    DatasetView,
+    LabeledData,
+    LabeledShape,
+    LabelSpec,
+    ShapeType,
+    validate_annotations,
+)
+from cvat_serverless.domain.errors import FormatError, UnsafeArchiveError
 from cvat_serverless.formats.registry import get_exporter, get_importer, list_exporters, list_importers
 from cvat_serverless.formats.ultralytics import parse_data_yaml
 
@@ -137,11 +146,19 @@ def test_inverted_layout_and_yaml_variants(view: DatasetView) -> None:
     ("text", "message"),
     [
         ("path: .\n", r"d\.yaml: 'names' is missing"),
-        ("names:\n  0: a\n  x: b\n", r"d\.yaml, line 3: expected '<class id>: <name>'"),
+        ("", r"d\.yaml: 'names' is missing"),
+        ("- names\n", r"d\.yaml: expected 'key: value' lines, got a YAML list"),
+        ("names:\n  0: a\n  x: b\n", r"d\.yaml: class id 'x' under 'names' is not an integer"),
         ("names:\n  0: a\n  2: b\n", r"class ids under 'names' must be 0\.\.1"),
-        ("names: a\n", r"line 1: 'names' must be a list or a map"),
-        ("names: [a]\nkpt_shape: [3, 4]\n", r"line 2: kpt_shape '\[3, 4\]' is not"),
-        ("names: [a]\njunk\n", r"line 2: expected 'key: value'"),
+        ("names: a\n", r"d\.yaml: 'names' must be a list or a map"),
+        ("names: [a, [b]]\n", r"d\.yaml: the name of class 1 is not a string"),
+        ("names: [a, ~]\n", r"d\.yaml: the name of class 1 is not a string"),
+        ("names: [a]\nkpt_shape: [3, 4]\n", r"d\.yaml: kpt_shape '\[3, 4\]' is not"),
+        ("names: [a]\nkpt_shape: 17\n", r"d\.yaml: kpt_shape '17' is not"),
+        ("names: [a]\njunk\n", r"d\.yaml, line 2: malformed YAML \(could not find expected ':'"),
+        ("names: [a, b\n", r"d\.yaml, line 1: malformed YAML"),
+        ('names: ["a]\n', r"d\.yaml, line 1: malformed YAML"),
+        ("names: " + "[" * 5000 + "\n", r"d\.yaml(, line \d+)?: malformed YAML"),
     ],
 )
 def test_bad_yaml(text: str, message: str) -> None:
@@ -201,3 +218,99 @@ def test_empty_task_and_reserved_subset() -> None:
     view.frames[0].subset = "names"
     with pytest.raises(FormatError, match="subset name 'names'"):
         export_bytes(DET[0], view)
+
+
+def test_class_names_with_commas_and_yaml_quoting_are_read() -> None:
+    # Bug: the hand-written parser split flow lists on every comma, so "b, c" was refused.
+    assert parse_data_yaml('names: [a, "b, c", \'d, e\']\n', "d.yaml") == (["a", "b, c", "d, e"], None)
+    assert parse_data_yaml('names: {0: "x, y", 1: z}\n', "d.yaml") == (["x, y", "z"], None)
+    # Bug: double-quoted strings were parsed as JSON: YAML's own escapes were refused, and so
+    # was a comment after the closing quote.
+    assert parse_data_yaml('names:\n  0: "\\x41\\N"\n  1: "car" # the red one\n', "d.yaml") == (
+        ["A\x85", "car"],
+        None,
+    )
+    # What Ultralytics (safe_load, then str()) makes of unquoted scalars.
+    assert parse_data_yaml("names: [1, 2.5, yes]\n", "d.yaml") == (["1", "2.5", "True"], None)
+
+
+AWKWARD_NAMES = [
+    "big, red car",
+    "key: value",
+    "a:b",
+    'say "hi"',
+    "it's",
+    "# not a comment",
+    "a #b",
+    "- dash",
+    "[list]",
+    "{map}",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "%percent",
+    "@at",
+    "`tick",
+    "yes",
+    "null",
+    "~",
+    "123",
+    "0x1F",
+    "",
+    "  padded  ",
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "caf\u00e9 \u6f22\u5b57 \U0001f697",
+    "\x7fdel",
+    "nel\x85",
+    "line\u2028sep\u2029",
+    "\ufeffbom",
+    "nul\x00",
+    "lone\ud800",
+]
+
+
+def _named_view(names: list[str], subset: str = "default") -> DatasetView:
+    view = make_view(annotations=LabeledData())
+    view.labels = [LabelSpec(id=100 + i, name=name) for i, name in enumerate(names)]
+    view.frames = view.frames[:1]
+    view.frames[0].subset = subset
+    if names:
+        box = LabeledShape(ShapeType.RECTANGLE, 0, 100 + len(names) - 1, [1, 2, 9, 8])
+        view.annotations = LabeledData(shapes=[box])
+    return view
+
+
+def test_written_data_yaml_is_valid_yaml_that_round_trips_awkward_names() -> None:
+    view = _named_view(AWKWARD_NAMES)
+    data = export_bytes(DET[0], view)
+    text = member(data, "data.yaml")
+    assert yaml.safe_load(text)["names"] == dict(enumerate(AWKWARD_NAMES))
+    assert parse_data_yaml(text, "data.yaml") == (AWKWARD_NAMES, None)
+    # ... and the importer resolves the box's label by its name
+    (shape,) = DET[1](io.BytesIO(data), view, "a.zip").shapes
+    assert shape.label_id == 100 + len(AWKWARD_NAMES) - 1
+
+
+def test_awkward_subset_names_are_valid_yaml_keys() -> None:
+    view = _named_view(["car"], subset="my: set #1")
+    data = export_bytes(DET[0], view)
+    assert yaml.safe_load(member(data, "data.yaml")) == {
+        "path": "./",
+        "my: set #1": "my: set #1.txt",
+        "names": {0: "car"},
+    }
+    assert len(DET[1](io.BytesIO(data), view, "a.zip").shapes) == 1
+    # plain where YAML reads the same string back, quoted where it would read a number
+    assert member(export_bytes(DET[0], _named_view(["car"], subset="1")), "data.yaml").startswith(
+        'path: ./\n"1": 1.txt\n'
+    )
+    assert member(export_bytes(DET[0], _named_view([])), "data.yaml").endswith("names: {}\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(exclude_categories=())), max_size=4))
+def test_any_class_names_round_trip_through_data_yaml(names: list[str]) -> None:
+    text = member(export_bytes(DET[0], _named_view(names)), "data.yaml")
+    assert parse_data_yaml(text, "data.yaml") == (names, None)

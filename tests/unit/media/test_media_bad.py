@@ -14,17 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cvat_serverless.domain.errors import MediaError
-from cvat_serverless.media.archive import ArchiveLimits, extract_images
+from cvat_serverless.domain.archives import ArchiveLimits
+from cvat_serverless.domain.errors import ArchiveBombError, MediaError, UnsafeArchiveError, ValidationError
+from cvat_serverless.media.archive import extract_images
 from cvat_serverless.media.chunks import write_chunk, write_chunks
 from cvat_serverless.media.errors import (
-    ArchiveBombError,
     CorruptMediaError,
     DecompressionBombError,
     EmptyMediaError,
     MixedMediaError,
     NoVideoStreamError,
-    UnsafeArchiveError,
     UnsupportedMediaError,
 )
 from cvat_serverless.media.frames import plan_chunks
@@ -34,16 +33,17 @@ from cvat_serverless.media.probe import classify_task_media, media_kind, probe, 
 
 def test_all_errors_are_media_errors() -> None:
     for cls in (
-        ArchiveBombError,
         CorruptMediaError,
         DecompressionBombError,
         EmptyMediaError,
         MixedMediaError,
         NoVideoStreamError,
-        UnsafeArchiveError,
         UnsupportedMediaError,
     ):
         assert issubclass(cls, MediaError)
+    # An unsafe archive is the domain's error, the same one a dataset import raises: still a 400.
+    assert issubclass(ArchiveBombError, UnsafeArchiveError)
+    assert issubclass(UnsafeArchiveError, ValidationError)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
@@ -236,11 +236,32 @@ def test_zip_bomb_is_refused(tmp_path: Path) -> None:
     limits = ArchiveLimits(max_ratio=50, ratio_floor_bytes=1 << 20)
     with pytest.raises(ArchiveBombError, match=r"bomb\.zip.*ratio"):
         extract_images(arc, tmp_path / "out", limits=limits)
-    with pytest.raises(ArchiveBombError, match=r"bomb\.zip.*limit"):
+    with pytest.raises(ArchiveBombError, match=r"bomb\.zip: expands to \d+ bytes, over the limit"):
         extract_images(arc, tmp_path / "out", limits=ArchiveLimits(max_total_bytes=8 << 20))
     with pytest.raises(ArchiveBombError, match="members"):
         extract_images(arc, tmp_path / "out", limits=ArchiveLimits(max_members=3))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("members", "error", "message"),
+    [
+        ({"z.png": b"\0" * (4 << 20)}, ArchiveBombError, r"'z\.png' expands \d+ times"),
+        ({"../z.png": b"\xff\xd8"}, UnsafeArchiveError, r"unsafe path '\.\./z\.png'"),
+    ],
+)
+def test_task_media_and_dataset_imports_refuse_the_same_archive_alike(
+    tmp_path: Path, members: dict[str, bytes], error: type[Exception], message: str
+) -> None:
+    # one rule set, one error class and message, whichever engine opens the upload
+    from cvat_serverless.formats.archive import open_import
+
+    arc = _zip(tmp_path / "up.zip", members, zipfile.ZIP_DEFLATED)
+    with pytest.raises(error, match=r"^up\.zip: " + message) as media:
+        extract_images(arc, tmp_path / "out")
+    with pytest.raises(error, match=r"^up\.zip: " + message) as formats:
+        open_import(io.BytesIO(arc.read_bytes()), "up.zip")
+    assert str(media.value) == str(formats.value) and type(media.value) is type(formats.value)
 
 
 def test_damaged_zip(tmp_path: Path, image_saver) -> None:

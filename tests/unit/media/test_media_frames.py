@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cvat_serverless.domain.errors import ValidationError
+from cvat_serverless.domain.segments import SegmentParams
+from cvat_serverless.domain.tasks import SortingMethod
 from cvat_serverless.media.frames import (
-    Segment,
     chunk_number,
     default_chunk_size,
     group_contiguous,
@@ -16,7 +17,7 @@ from cvat_serverless.media.frames import (
     plan_chunks,
     select_frames,
 )
-from cvat_serverless.media.sorting import SortingMethod, sort_names
+from cvat_serverless.media.sorting import sort_names
 
 
 @given(
@@ -54,17 +55,17 @@ def test_task_chunks_partition_the_frames(frames: int, chunk_size: int) -> None:
 
 
 @st.composite
-def segment_plans(draw: st.DrawFn) -> tuple[int, list[Segment]]:
+def segment_plans(draw: st.DrawFn) -> tuple[int, list[SegmentParams]]:
     size = draw(st.integers(1, 600))
     seg = draw(st.integers(1, size))
     overlap = draw(st.integers(0, seg // 2))
     stride = seg - overlap
-    segments = [Segment(s, min(s + seg - 1, size - 1)) for s in range(0, max(size - overlap, 1), stride)]
+    segments = [SegmentParams(s, min(s + seg - 1, size - 1)) for s in range(0, max(size - overlap, 1), stride)]
     return size, segments
 
 
 @given(plan=segment_plans(), chunk_size=st.integers(1, 80))
-def test_segment_chunks_cover_each_segment_in_order(plan: tuple[int, list[Segment]], chunk_size: int) -> None:
+def test_segment_chunks_cover_each_segment_in_order(plan: tuple[int, list[SegmentParams]], chunk_size: int) -> None:
     size, segments = plan
     chunks = plan_chunks(size, chunk_size, segments)
     for index, segment in enumerate(segments):
@@ -78,7 +79,7 @@ def test_segment_chunks_cover_each_segment_in_order(plan: tuple[int, list[Segmen
 
 def test_segment_outside_the_task_is_refused() -> None:
     with pytest.raises(ValidationError):
-        plan_chunks(10, 4, [Segment(5, 12)])
+        plan_chunks(10, 4, [SegmentParams(5, 12)])
 
 
 @pytest.mark.parametrize(("text", "step"), [("", 1), (None, 1), ("step=1", 1), ("step=5", 5), (" step = 12 ", 12)])

@@ -13,14 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from cvat_serverless.media.frames import FrameSelection, Segment, plan_chunks
-from cvat_serverless.media.manifest import FrameInfo, Manifest, build_image_manifest, build_video_manifest
+from cvat_serverless.domain.segments import SegmentParams
+from cvat_serverless.media.frames import FrameSelection, plan_chunks
+from cvat_serverless.media.manifest import Manifest, ManifestFrame, build_image_manifest, build_video_manifest
 from cvat_serverless.media.units import WorkUnit, chunk_path, plan_work_units, run_work_unit
 
 
 def synthetic_video_manifest(size: int, gop: int) -> Manifest:
     frames = tuple(
-        FrameInfo(
+        ManifestFrame(
             i,
             f"frame_{i:06d}",
             64,
@@ -49,7 +50,7 @@ def test_units_partition_the_chunks(
     m = synthetic_video_manifest(size, gop)
     segments = None
     if segment_size is not None:
-        segments = [Segment(s, min(s + segment_size - 1, size - 1)) for s in range(0, size, segment_size)]
+        segments = [SegmentParams(s, min(s + segment_size - 1, size - 1)) for s in range(0, size, segment_size)]
     chunks = plan_chunks(size, chunk_size, segments)
     units = plan_work_units(m, chunks, target_frames=target)
     assert [c for u in units for c in u.chunks] == chunks
@@ -85,7 +86,7 @@ def test_units_run_in_parallel_processes_give_the_serial_bytes(
 ) -> None:
     path = make_video(frames=48, gop=8, bframes=2)
     m = build_video_manifest(path)
-    chunks = plan_chunks(m.size, 5, [Segment(0, 24), Segment(20, 47)])
+    chunks = plan_chunks(m.size, 5, [SegmentParams(0, 24), SegmentParams(20, 47)])
     units = plan_work_units(m, chunks, target_frames=12)
     assert len(units) >= 3
     text = m.to_jsonl()

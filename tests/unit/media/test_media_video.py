@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cvat_serverless.domain.segments import SegmentParams
 from cvat_serverless.media.chunks import (
     ChunkKind,
     ChunkSettings,
@@ -21,7 +22,7 @@ from cvat_serverless.media.chunks import (
     write_chunks,
 )
 from cvat_serverless.media.decode import VideoDecoder
-from cvat_serverless.media.frames import Segment, plan_chunks
+from cvat_serverless.media.frames import plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_video_manifest
 from cvat_serverless.media.probe import index_video, mp4_rotation, probe, probe_video
 
@@ -112,7 +113,7 @@ def test_any_chunk_alone_seeks_from_its_keyframe(make_video, number_reader: Read
 def test_overlapping_segments_share_frames(make_video, number_reader: Reader) -> None:
     path = make_video(frames=30, gop=10)
     m = build_video_manifest(path)
-    chunks = plan_chunks(m.size, 6, [Segment(0, 14), Segment(10, 29)])
+    chunks = plan_chunks(m.size, 6, [SegmentParams(0, 14), SegmentParams(10, 29)])
     out: dict[tuple[int | None, int], io.BytesIO] = {}
     write_chunks(
         m,
@@ -196,7 +197,7 @@ def test_previews_fit_cvat_box(make_video, number_reader: Reader, tmp_path: Path
     img = Image.open(io.BytesIO(data))
     assert img.format == "JPEG" and img.size == (256, 192)
     assert (tmp_path / "preview.jpeg").read_bytes() == data
-    job = Image.open(io.BytesIO(job_preview(m, Segment(17, 29), path)))
+    job = Image.open(io.BytesIO(job_preview(m, SegmentParams(17, 29), path)))
     assert number_reader(job.resize((320, 240))) == 17
 
 

@@ -37,12 +37,11 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ValidationError
-from .labels import InputType, LabelType  # one definition of the label vocabulary
+from .labels import ANNOTATION_VALUE_MAX, AttributeSpec, InputType, LabelType  # one label vocabulary
 
 __all__ = [
     "MAX_ATTRIBUTE_VALUE_LENGTH",
     "AnnotationValidationError",
-    "AttributeSpec",
     "AttributeVal",
     "DatasetView",
     "FrameInfo",
@@ -62,7 +61,7 @@ __all__ = [
     "validate_annotations",
 ]
 
-MAX_ATTRIBUTE_VALUE_LENGTH = 4096
+MAX_ATTRIBUTE_VALUE_LENGTH = ANNOTATION_VALUE_MAX
 
 
 class ShapeType(StrEnum):
@@ -91,58 +90,6 @@ class AnnotationValidationError(ValidationError):
 
 
 # --------------------------------------------------------------------------- labels (specs)
-
-
-@dataclass(slots=True)
-class AttributeSpec:
-    """A label attribute (CVAT ``Attribute``). ``values`` for ``number`` is ``[min, max, step]``."""
-
-    id: int
-    name: str
-    input_type: InputType = InputType.TEXT
-    mutable: bool = False
-    values: list[str] = field(default_factory=list)
-    default_value: str = ""
-
-    def check_value(self, value: str) -> str | None:
-        """Return why ``value`` is not valid for this attribute, or ``None`` when it is."""
-        if not isinstance(value, str):
-            return "must be a string"
-        if len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
-            return f"is longer than {MAX_ATTRIBUTE_VALUE_LENGTH} characters"
-        kind = self.input_type
-        if kind == InputType.CHECKBOX:
-            if value.lower() not in ("true", "false"):
-                return f"'{value}' is not 'true' or 'false'"
-        elif kind in (InputType.RADIO, InputType.SELECT):
-            # CVAT's "__undefined__" placeholder is a legal select value when listed.
-            if self.values and value not in self.values:
-                return f"'{value}' is not one of {self.values}"
-        elif kind == InputType.NUMBER:
-            try:
-                number = float(value)
-            except ValueError:
-                return f"'{value}' is not a number"
-            if not math.isfinite(number):
-                return f"'{value}' is not a finite number"
-            if len(self.values) >= 2:
-                try:
-                    low, high = float(self.values[0]), float(self.values[1])
-                except ValueError:
-                    return None  # a malformed spec is the label's problem, not the value's
-                if not low <= number <= high:
-                    return f"{value} is outside [{self.values[0]}, {self.values[1]}]"
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "mutable": self.mutable,
-            "input_type": str(self.input_type),
-            "default_value": self.default_value,
-            "values": list(self.values),
-        }
 
 
 @dataclass(slots=True)

@@ -77,3 +77,15 @@ class MediaError(ValidationError):
 
 class FormatError(ValidationError):
     """The dataset archive or annotation file is not valid for the format."""
+
+
+class UnsafeArchiveError(ValidationError):
+    """The archive is unsafe to open: a member would land outside its folder (zip slip), is a
+    link or a device, or the archive expands past the limits (a zip bomb).
+
+    One class for both engines (task media and dataset imports): the check is the same, and so
+    is the answer (400); see ``cvat_serverless.domain.archives``."""
+
+
+class ArchiveBombError(UnsafeArchiveError):
+    """The archive expands to more bytes, more members or a higher ratio than allowed."""

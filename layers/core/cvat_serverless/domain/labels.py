@@ -46,12 +46,52 @@ class InputType(StrEnum):
 
 @dataclass(slots=True)
 class AttributeSpec:
+    """A label attribute (CVAT ``Attribute``). ``values`` for ``number`` is ``[min, max, step]``.
+
+    The one definition: labels store it, the annotation model checks values against it and the
+    formats read and write it.
+    """
+
     id: int
     name: str
-    input_type: InputType
-    mutable: bool
-    values: list[str]
-    default_value: str
+    input_type: InputType = InputType.TEXT
+    mutable: bool = False
+    values: list[str] = field(default_factory=list)
+    default_value: str = ""
+
+    def check_value(self, value: str) -> str | None:
+        """Return why ``value`` is not valid for this attribute, or ``None`` when it is.
+
+        Lenient on purpose (no step check, a malformed spec passes), as imported and stored
+        annotations are; :func:`validate_attribute_value` is the strict check of new values.
+        """
+        if not isinstance(value, str):
+            return "must be a string"
+        if len(value) > ANNOTATION_VALUE_MAX:
+            return f"is longer than {ANNOTATION_VALUE_MAX} characters"
+        kind = self.input_type
+        if kind == InputType.CHECKBOX:
+            if value.lower() not in ("true", "false"):
+                return f"'{value}' is not 'true' or 'false'"
+        elif kind in (InputType.RADIO, InputType.SELECT):
+            # CVAT's "__undefined__" placeholder is a legal select value when listed.
+            if self.values and value not in self.values:
+                return f"'{value}' is not one of {self.values}"
+        elif kind == InputType.NUMBER:
+            try:
+                number = float(value)
+            except ValueError:
+                return f"'{value}' is not a number"
+            if not math.isfinite(number):
+                return f"'{value}' is not a finite number"
+            if len(self.values) >= 2:
+                try:
+                    low, high = float(self.values[0]), float(self.values[1])
+                except ValueError:
+                    return None  # a malformed spec is the label's problem, not the value's
+                if not low <= number <= high:
+                    return f"{value} is outside [{self.values[0]}, {self.values[1]}]"
+        return None
 
 
 @dataclass(slots=True)

@@ -51,6 +51,8 @@ class StorageType(StrEnum):
 
 
 class SortingMethod(StrEnum):
+    """CVAT's ``sorting_method``: how a task's files are ordered (``media.sorting`` applies it)."""
+
     LEXICOGRAPHICAL = "lexicographical"
     NATURAL = "natural"
     PREDEFINED = "predefined"

@@ -1,12 +1,10 @@
 """Archives for formats: a streaming ZIP writer and a safe reader for uploaded files.
 
 The reader never extracts to disk; still, it refuses archives a careless extractor would be
-hurt by, so an error is reported at upload time with the offending member's name:
-
-* path traversal ("zip slip"): absolute names, drive letters, ``..`` components, symlinks;
-* zip bombs: too many members, a total declared size over ``max_total_size``, or a member whose
-  declared size is more than ``max_ratio`` times its compressed size (over 1 MiB). ``zipfile``
-  never inflates a member past its declared size, so the declared sizes bound the work.
+hurt by, so an error is reported at upload time with the offending member's name: path
+traversal ("zip slip"), symlinks and zip bombs, by the checks and limits that the media engine
+uses too (:mod:`cvat_serverless.domain.archives`, raising
+:class:`~cvat_serverless.domain.errors.UnsafeArchiveError`).
 
 A non-ZIP upload (``annotations.xml``, ``instances_default.json``) is served as a one-member
 archive named after the uploaded file, so importers treat both the same way.
@@ -19,7 +17,6 @@ import io
 import posixpath
 import queue
 import shutil
-import stat
 import threading
 import zipfile
 import zlib
@@ -28,28 +25,24 @@ from types import TracebackType
 from typing import IO, Any, BinaryIO
 
 from cvat_serverless.domain.annotations import DatasetView, FrameInfo
+from cvat_serverless.domain.archives import (
+    DEFAULT_LIMITS,
+    ArchiveLimits,
+    check_expansion,
+    zip_members,
+)
 from cvat_serverless.domain.errors import FormatError
 
 __all__ = [
     "ArchiveError",
     "ExportArchive",
     "ImportFiles",
-    "UnsafeArchiveError",
     "open_import",
 ]
-
-MAX_MEMBERS = 1_000_000
-MAX_TOTAL_SIZE = 8 * 1024**3
-MAX_RATIO = 200
-_RATIO_MIN_SIZE = 1024**2
 
 
 class ArchiveError(FormatError):
     """The uploaded file is not a readable archive."""
-
-
-class UnsafeArchiveError(FormatError):
-    """The archive is unsafe (path traversal or a zip bomb)."""
 
 
 ImageData = bytes | BinaryIO | IO[bytes] | None
@@ -222,15 +215,6 @@ class _CheckedMember(io.RawIOBase):
         super().close()
 
 
-def _is_unsafe_name(name: str) -> bool:
-    if not name or name.startswith(("/", "\\")) or "\x00" in name:
-        return True
-    if len(name) > 1 and name[1] == ":":  # C:\..., C:foo
-        return True
-    parts = name.replace("\\", "/").split("/")
-    return ".." in parts
-
-
 class ImportFiles:
     """Read-only view of an uploaded archive (or single file), with safety checks up front."""
 
@@ -239,9 +223,7 @@ class ImportFiles:
         src: BinaryIO | IO[bytes],
         filename: str,
         *,
-        max_members: int = MAX_MEMBERS,
-        max_total_size: int = MAX_TOTAL_SIZE,
-        max_ratio: int = MAX_RATIO,
+        limits: ArchiveLimits = DEFAULT_LIMITS,
     ) -> None:
         self.filename = filename
         self._zip: zipfile.ZipFile | None = None
@@ -259,37 +241,15 @@ class ImportFiles:
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
                 # NotImplementedError: a member "needs" a ZIP version zipfile does not read
                 raise ArchiveError(f"{filename}: not a valid ZIP archive ({exc})") from exc
-            self._check(max_members, max_total_size, max_ratio)
-            self._members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
+            members = zip_members(self._zip, filename)
+            check_expansion([m for m, _ in members], filename, limits=limits)
+            # importers look members up by the names the archive gives them
+            self._members = {i.filename: i for m, i in members if not m.is_dir}
         else:
             if filename.lower().endswith(".zip"):
                 raise ArchiveError(f"{filename}: not a valid ZIP archive")
             self._single = src.read()
             self._members = {}
-
-    def _check(self, max_members: int, max_total_size: int, max_ratio: int) -> None:
-        assert self._zip is not None
-        infos = self._zip.infolist()
-        if len(infos) > max_members:
-            raise UnsafeArchiveError(f"{self.filename}: {len(infos)} members is more than the limit of {max_members}")
-        total = 0
-        for info in infos:
-            if _is_unsafe_name(info.filename):
-                raise UnsafeArchiveError(f"{self.filename}: unsafe path '{info.filename}' in the archive")
-            mode = info.external_attr >> 16
-            if mode and stat.S_ISLNK(mode):
-                raise UnsafeArchiveError(f"{self.filename}: symbolic link '{info.filename}' in the archive")
-            total += info.file_size
-            ratio = info.file_size // max(info.compress_size, 1)
-            if info.file_size > _RATIO_MIN_SIZE and ratio > max_ratio:
-                raise UnsafeArchiveError(
-                    f"{self.filename}: '{info.filename}' expands {ratio}"
-                    f" times (limit {max_ratio}): refusing a possible zip bomb"
-                )
-        if total > max_total_size:
-            raise UnsafeArchiveError(
-                f"{self.filename}: the archive expands to {total} bytes, over the limit of {max_total_size}"
-            )
 
     # ---- listing
 
@@ -356,6 +316,6 @@ class ImportFiles:
         return iter(self.names())
 
 
-def open_import(src: BinaryIO | IO[bytes], filename: str, **limits: int) -> ImportFiles:
+def open_import(src: BinaryIO | IO[bytes], filename: str, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ImportFiles:
     """Open an uploaded file: a ZIP (checked for traversal and bombs) or a single bare file."""
-    return ImportFiles(src, filename, **limits)
+    return ImportFiles(src, filename, limits=limits)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from cvat_serverless.domain.annotations import (
-    AttributeSpec,
     AttributeVal,
     DatasetView,
     FrameInfo,
@@ -36,6 +35,7 @@ from cvat_serverless.domain.annotations import (
 )
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import shapes_to_tracks, track_to_shapes
+from cvat_serverless.domain.labels import AttributeSpec
 
 if TYPE_CHECKING:
     import numpy as np

@@ -25,6 +25,9 @@ converted to polygons), tags, attributes, ``z_order``, ``group``, ``source`` (im
 ``manual``), ``score``, ``occluded`` (kept for Pose points only), ``rotation`` (kept by OBB
 only), positions of outside skeleton points.
 
+``data.yaml`` is read with PyYAML's ``safe_load``, as Ultralytics reads it; it is written by hand
+(names always double-quoted, escaped so that ``safe_load`` gives them back unchanged).
+
 Import accepts ``labels/<subset>/`` and the inverted ``<subset>/labels/`` layout (Roboflow), and
 an optional trailing integer track id on any line, from which tracks are rebuilt (every frame a
 keyframe, an ``outside`` keyframe closing gaps and the end). Frames are matched by the image name
@@ -39,6 +42,8 @@ import math
 import re
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO
+
+import yaml
 
 from cvat_serverless.domain.annotations import (
     DatasetView,
@@ -77,77 +82,89 @@ LineWriter = Callable[[FlatShape, FrameInfo, int], str | None]
 # --------------------------------------------------------------------------- data.yaml
 
 
-def _yaml_scalar(raw: str, file: str, line: int) -> str:
-    value = raw.strip()
-    if value.startswith('"'):
-        try:
-            return str(json.loads(value))
-        except json.JSONDecodeError:
-            raise format_error(file, f"malformed quoted string {value}", line) from None
-    if value.startswith("'"):
-        if len(value) < 2 or not value.endswith("'"):
-            raise format_error(file, f"malformed quoted string {value}", line)
-        return value[1:-1].replace("''", "'")
-    return value.split(" #", 1)[0].strip()
+def _yaml_error(exc: yaml.YAMLError, file: str) -> FormatError:
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{problem} {context}" if context else problem
+    return format_error(file, f"malformed YAML ({detail})", mark.line + 1 if mark is not None else None)
 
 
-def _flow_items(raw: str, file: str, line: int) -> list[str]:
-    inner = raw.strip()[1:-1]
-    return [item for item in (part.strip() for part in inner.split(",")) if item]
+def _class_name(value: Any, class_id: int, file: str) -> str:
+    # Ultralytics reads names with safe_load and str()s them: `names: [1, yes]` -> "1", "True".
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, list | dict):
+        raise FormatError(f"{file}: the name of class {class_id} is not a string ({value!r})")
+    return str(value)
+
+
+def _class_id(key: Any, file: str) -> int:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.strip().isdigit():
+        return int(key)
+    raise FormatError(f"{file}: class id {key!r} under 'names' is not an integer")
 
 
 def parse_data_yaml(text: str, file: str) -> tuple[list[str], list[int] | None]:
-    """``(names by class id, kpt_shape)`` from the small YAML subset these files use: top-level
-    ``key: value`` pairs, ``names`` as an indented map / list or a flow ``[...]`` / ``{...}``."""
-    names: dict[int, str] = {}
-    kpt_shape: list[int] | None = None
-    in_names = False
-    found_names = False
-    for line_no, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        indented = raw[0] in " \t-"
-        if in_names and indented:
-            item = raw.strip()
-            if item.startswith("- "):
-                names[len(names)] = _yaml_scalar(item[2:], file, line_no)
-            else:
-                key, sep, value = item.partition(":")
-                if not sep or not key.strip().isdigit():
-                    raise format_error(file, f"expected '<class id>: <name>' under 'names', got '{item}'", line_no)
-                names[int(key)] = _yaml_scalar(value, file, line_no)
-            continue
-        in_names = False
-        key, sep, value = raw.partition(":")
-        if not sep:
-            raise format_error(file, f"expected 'key: value', got '{raw.strip()}'", line_no)
-        key, value = key.strip(), value.strip()
-        if key == "names":
-            found_names = True
-            if not value:
-                in_names = True
-            elif value.startswith("["):
-                names = {i: _yaml_scalar(v, file, line_no) for i, v in enumerate(_flow_items(value, file, line_no))}
-            elif value.startswith("{"):
-                for item in _flow_items(value, file, line_no):
-                    k, _, v = item.partition(":")
-                    if not k.strip().isdigit():
-                        raise format_error(file, f"class id '{k.strip()}' is not an integer", line_no)
-                    names[int(k)] = _yaml_scalar(v, file, line_no)
-            else:
-                raise format_error(file, "'names' must be a list or a map", line_no)
-        elif key == "kpt_shape":
-            try:
-                kpt_shape = [int(v) for v in _flow_items(value, file, line_no)]
-            except ValueError:
-                raise format_error(file, f"kpt_shape '{value}' is not [points, dims]", line_no) from None
-            if len(kpt_shape) != 2 or kpt_shape[1] not in (2, 3) or kpt_shape[0] < 0:
-                raise format_error(file, f"kpt_shape '{value}' is not [points, 2 or 3]", line_no)
-    if not found_names:
+    """``(names by class id, kpt_shape)`` of an Ultralytics ``data.yaml`` (read with PyYAML's
+    ``safe_load``, as Ultralytics reads it): ``names`` is a list or a map of class id to name."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from exc
+    except RecursionError as exc:  # flow collections nested a thousand deep
+        raise FormatError(f"{file}: malformed YAML (nested too deeply)") from exc
+    if data is not None and not isinstance(data, dict):
+        raise FormatError(f"{file}: expected 'key: value' lines, got a YAML {type(data).__name__}")
+    if not data or "names" not in data:
         raise FormatError(f"{file}: 'names' is missing")
+    raw_names = data["names"] if data["names"] is not None else []  # `names:` with none under it
+    if isinstance(raw_names, list):
+        names = {i: _class_name(v, i, file) for i, v in enumerate(raw_names)}
+    elif isinstance(raw_names, dict):
+        ids = [(_class_id(k, file), v) for k, v in raw_names.items()]
+        names = {i: _class_name(v, i, file) for i, v in ids}
+    else:
+        raise FormatError(f"{file}: 'names' must be a list or a map")
     if sorted(names) != list(range(len(names))):
         raise FormatError(f"{file}: class ids under 'names' must be 0..{len(names) - 1}")
+    kpt_shape = data.get("kpt_shape")
+    if kpt_shape is not None:
+        valid = (
+            isinstance(kpt_shape, list)
+            and len(kpt_shape) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in kpt_shape)
+            and kpt_shape[0] >= 0
+            and kpt_shape[1] in (2, 3)
+        )
+        if not valid:
+            raise FormatError(f"{file}: kpt_shape '{kpt_shape}' is not [points, 2 or 3]")
     return [names[i] for i in range(len(names))], kpt_shape
+
+
+# Characters PyYAML does not read back as themselves inside a double-quoted scalar: those its
+# reader refuses (C0/C1 controls, DEL, surrogates, U+FFFE/U+FFFF) and the ones it takes for line
+# breaks (NEL, LS, PS), which a quoted scalar folds into spaces.
+_YAML_UNSAFE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+_YAML_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _yaml_quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar that ``safe_load`` reads back unchanged (JSON's
+    string syntax is YAML's, once the characters above are escaped too)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _yaml_string(text: str) -> str:
+    """``text`` plain where YAML reads it back as the same string (``train``), else quoted."""
+    if _YAML_PLAIN.fullmatch(text) and yaml.safe_load(text) == text:
+        return text
+    return _yaml_quoted(text)
 
 
 # --------------------------------------------------------------------------- export
@@ -202,10 +219,10 @@ def _export(
 def _write_yaml(f: IO[str], view: DatasetView, subsets: list[str], kpt_shape: int | None) -> None:
     f.write("path: ./\n")
     for subset in subsets or ["train"]:
-        f.write(f"{subset}: {subset}.txt\n")
-    f.write("names:\n")
+        f.write(f"{_yaml_string(subset)}: {_yaml_string(subset + '.txt')}\n")
+    f.write("names:\n" if view.labels else "names: {}\n")
     for i, label in enumerate(view.labels):
-        f.write(f"  {i}: {json.dumps(label.name, ensure_ascii=False)}\n")
+        f.write(f"  {i}: {_yaml_quoted(label.name)}\n")
     if kpt_shape is not None:
         f.write(f"kpt_shape: [{kpt_shape}, 3]\n")
 

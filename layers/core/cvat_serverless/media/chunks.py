@@ -39,7 +39,7 @@ from PIL import Image, ImageOps
 from .decode import VideoDecoder, load_image, to_jpeg_mode, upright
 from .errors import CorruptMediaError
 from .frames import ChunkSpec, SegmentLike
-from .manifest import FrameInfo, Manifest
+from .manifest import Manifest, ManifestFrame
 from .probe import DEFAULT_MAX_PIXELS, PIL_DATA_ERRORS, open_image
 
 PREVIEW_SIZE = (256, 256)  # CVAT's preview box
@@ -169,7 +169,7 @@ def encode_jpeg(image: Image.Image, quality: int, optimize: bool) -> bytes:
     return buf.getvalue()
 
 
-def _reencode_upright(data: bytes, info: FrameInfo, max_pixels: int | None) -> bytes:
+def _reencode_upright(data: bytes, info: ManifestFrame, max_pixels: int | None) -> bytes:
     """CVAT re-encodes EXIF-rotated originals upright, losslessly where the format allows."""
     with open_image(io.BytesIO(data), info.name, max_pixels=max_pixels) as image:
         try:
@@ -319,7 +319,7 @@ def _finish_done(
             finish(ci)
 
 
-def _read(root: Path, info: FrameInfo) -> bytes:
+def _read(root: Path, info: ManifestFrame) -> bytes:
     try:
         data = (root / info.name).read_bytes()
     except FileNotFoundError as exc:
@@ -329,7 +329,7 @@ def _read(root: Path, info: FrameInfo) -> bytes:
     return data
 
 
-def _decode_bytes(data: bytes, info: FrameInfo, max_pixels: int | None) -> Image.Image:
+def _decode_bytes(data: bytes, info: ManifestFrame, max_pixels: int | None) -> Image.Image:
     image = open_image(io.BytesIO(data), info.name, max_pixels=max_pixels)
     try:
         image.load()

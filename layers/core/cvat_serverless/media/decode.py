@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import CorruptMediaError, DecompressionBombError
-from .manifest import FrameInfo, Manifest
+from .manifest import Manifest, ManifestFrame
 from .probe import DEFAULT_MAX_PIXELS, PIL_DATA_ERRORS, open_image, open_video
 
 _ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
@@ -21,7 +21,7 @@ _JPEG_MODES = ("RGB", "L")
 
 def load_image(
     root: str | os.PathLike[str],
-    info: FrameInfo,
+    info: ManifestFrame,
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     draft: tuple[int, int] | None = None,
@@ -64,8 +64,8 @@ def to_jpeg_mode(image: Image.Image) -> Image.Image:
 
 
 def iter_images(
-    root: str | os.PathLike[str], frames: Sequence[FrameInfo], *, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> Iterator[tuple[FrameInfo, Image.Image]]:
+    root: str | os.PathLike[str], frames: Sequence[ManifestFrame], *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> Iterator[tuple[ManifestFrame, Image.Image]]:
     for info in frames:
         yield info, load_image(root, info, max_pixels=max_pixels)
 
@@ -121,7 +121,7 @@ class VideoDecoder:
         self._frames = self._container.decode(self._stream)
         self._last_pts = None
 
-    def _next(self, info: FrameInfo) -> av.VideoFrame | None:
+    def _next(self, info: ManifestFrame) -> av.VideoFrame | None:
         assert self._frames is not None
         try:
             frame = next(self._frames, None)
@@ -134,7 +134,7 @@ class VideoDecoder:
             self._last_pts = frame.pts
         return frame
 
-    def frames(self, wanted: Sequence[FrameInfo]) -> Iterator[tuple[FrameInfo, av.VideoFrame]]:
+    def frames(self, wanted: Sequence[ManifestFrame]) -> Iterator[tuple[ManifestFrame, av.VideoFrame]]:
         """Yield the wanted frames (sorted by source frame, duplicates once) as decoded frames."""
         for info in sorted({f.source: f for f in wanted}.values(), key=lambda f: f.source):
             assert info.pts is not None and info.keyframe_pts is not None
@@ -153,7 +153,7 @@ class VideoDecoder:
                 self._last_keyframe = info.keyframe
             yield info, self._decode_until(info)
 
-    def _decode_until(self, info: FrameInfo) -> av.VideoFrame:
+    def _decode_until(self, info: ManifestFrame) -> av.VideoFrame:
         assert info.pts is not None
         retried = False
         while True:

@@ -2,6 +2,10 @@
 
 All subclass :class:`~cvat_serverless.domain.errors.MediaError`, so the API maps them to a 400 and
 the task-data state machine can Catch them by class name. Every message names the file.
+
+An unsafe archive (zip slip, links, a zip bomb) is not a media error but the domain's
+:class:`~cvat_serverless.domain.errors.UnsafeArchiveError` (also a 400), raised by the one set of
+archive checks that the formats engine uses too (:mod:`cvat_serverless.domain.archives`).
 """
 
 from __future__ import annotations
@@ -34,14 +38,6 @@ class NoVideoStreamError(UnsupportedMediaError):
 
 class DecompressionBombError(_FileMediaError):
     """The image or video frame has more pixels than the configured limit."""
-
-
-class UnsafeArchiveError(_FileMediaError):
-    """The archive would write outside its folder, or holds links or devices."""
-
-
-class ArchiveBombError(UnsafeArchiveError):
-    """The archive expands to more bytes, members or a higher ratio than allowed (a zip bomb)."""
 
 
 class MixedMediaError(MediaError):

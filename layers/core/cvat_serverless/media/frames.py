@@ -102,21 +102,15 @@ def default_chunk_size(media: str, width: int, height: int) -> int:
 
 
 class SegmentLike(Protocol):
-    """Anything with an inclusive task frame range (e.g. the domain's SegmentParams)."""
+    """Anything with an inclusive task frame range: the domain's planned
+    :class:`~cvat_serverless.domain.segments.SegmentParams` or a stored
+    :class:`~cvat_serverless.domain.jobs.Segment`."""
 
     @property
     def start_frame(self) -> int: ...
 
     @property
     def stop_frame(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """An inclusive range of task frames: one job."""
-
-    start_frame: int
-    stop_frame: int
 
 
 @dataclass(frozen=True, slots=True)

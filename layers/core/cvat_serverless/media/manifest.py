@@ -19,16 +19,23 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
+from cvat_serverless.domain.tasks import SortingMethod
+
 from .frames import FrameSelection, select_frames
 from .probe import DEFAULT_MAX_PIXELS, VideoIndex, index_video, probe_image
-from .sorting import SortingMethod, sort_names
+from .sorting import sort_names
 
 MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
-class FrameInfo:
-    """One task frame. ``width``/``height`` are the served (upright) size."""
+class ManifestFrame:
+    """One line of the manifest: a task frame and where to decode it from. ``width``/``height``
+    are the served (upright) size.
+
+    Not the dataset view's :class:`~cvat_serverless.domain.annotations.FrameInfo` (frame, name,
+    size, subset: what exports and imports see); this adds what the decoder needs (source frame,
+    EXIF orientation, pts and the keyframe to seek from)."""
 
     index: int  # task frame number
     name: str  # image: path relative to the media folder; video: frame_{source:06d}
@@ -62,7 +69,7 @@ class FrameInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FrameInfo:
+    def from_dict(cls, d: dict[str, Any]) -> ManifestFrame:
         return cls(
             index=d["i"],
             name=d["name"],
@@ -119,14 +126,14 @@ class Manifest:
 
     media_type: str  # "images" | "video"
     selection: FrameSelection
-    frames: tuple[FrameInfo, ...] = field(repr=False)
+    frames: tuple[ManifestFrame, ...] = field(repr=False)
     video: VideoInfo | None = None
 
     @property
     def size(self) -> int:
         return len(self.frames)
 
-    def frame(self, index: int) -> FrameInfo:
+    def frame(self, index: int) -> ManifestFrame:
         return self.frames[index]
 
     def to_jsonl(self, out: TextIO | None = None) -> str:
@@ -153,7 +160,7 @@ class Manifest:
         header = json.loads(next(it))
         if header.get("version") != MANIFEST_VERSION:
             raise ValueError(f"unsupported manifest version {header.get('version')!r}")
-        frames = tuple(FrameInfo.from_dict(json.loads(line)) for line in it)
+        frames = tuple(ManifestFrame.from_dict(json.loads(line)) for line in it)
         if len(frames) != header["size"]:
             raise ValueError(f"manifest lists {len(frames)} frames, its header says {header['size']}")
         video = VideoInfo.from_dict(header["video"]) if "video" in header else None
@@ -184,7 +191,7 @@ def build_image_manifest(
     for index, source in enumerate(selection.source_frames()):
         name = ordered[source]
         p = probe_image(root / name, name=name, max_pixels=max_pixels)
-        frames.append(FrameInfo(index, name, p.width, p.height, source, format=p.format, orientation=p.orientation))
+        frames.append(ManifestFrame(index, name, p.width, p.height, source, format=p.format, orientation=p.orientation))
     return Manifest("images", selection, tuple(frames))
 
 
@@ -210,7 +217,7 @@ def build_video_manifest(
     for i, source in enumerate(selection.source_frames()):
         key = keyframes[bisect_right(keyframes, source) - 1]
         frames.append(
-            FrameInfo(
+            ManifestFrame(
                 i,
                 f"frame_{source:06d}",
                 probe.width,

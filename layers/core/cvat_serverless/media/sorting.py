@@ -5,18 +5,10 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from enum import StrEnum
+
+from cvat_serverless.domain.tasks import SortingMethod
 
 _DIGITS = re.compile(r"(\d+)")
-
-
-class SortingMethod(StrEnum):
-    """CVAT's ``sorting_method`` values."""
-
-    LEXICOGRAPHICAL = "lexicographical"
-    NATURAL = "natural"
-    PREDEFINED = "predefined"
-    RANDOM = "random"
 
 
 def natural_key(name: str) -> tuple[tuple[tuple[str, int], ...], ...]:

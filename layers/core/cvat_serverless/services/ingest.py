@@ -26,11 +26,12 @@ class IngestService:
         when the object is not an upload (outside the prefix, or a folder marker).
 
         The execution name is derived from the key and the S3 sequencer, so a redelivered
-        notification (S3 and SQS deliver at least once) does not start the work twice.
+        notification (S3 and SQS deliver at least once) does not start the work twice. The
+        workflow's steps receive it as ``execution_name`` and keep their work files under it.
         """
         if not obj.key.startswith(self._prefix) or obj.key.endswith("/"):
             return None
-        name = f"{obj.key[len(self._prefix) :]}-{obj.sequencer or obj.etag}"
+        execution_name = f"{obj.key[len(self._prefix) :]}-{obj.sequencer or obj.etag}"
         return self._workflows.start(
-            "task-data", name, {"bucket": obj.bucket, "key": obj.key, "size": obj.size, "etag": obj.etag}
+            "task-data", execution_name, {"bucket": obj.bucket, "key": obj.key, "size": obj.size, "etag": obj.etag}
         )
