@@ -10,15 +10,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "cvat_serverless_tools.admin.cli"
 START_TIMEOUT = 60
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -57,14 +59,22 @@ class Runtime:
              "--aws-port", str(self.aws_port), "--data-dir", str(self.data_dir)],
             cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"cvat-serverless up exited {self.process.returncode}:\n{self.output()}")
-            if "is up." in self.output():
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"cvat-serverless up did not start in {START_TIMEOUT}s:\n{self.output()}")
+        try:
+            wait_for(self._is_up, timeout=START_TIMEOUT, what="`cvat-serverless up` to print 'is up.'",
+                     details=self.output)
+        except BaseException:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=60)
+            self.process = None
+            raise
+        return self
+
+    def _is_up(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"cvat-serverless up exited {self.process.returncode}:\n{self.output()}")
+        return "is up." in self.output()
 
     def output(self) -> str:
         return self.log.read_text() if self.log and self.log.exists() else ""
@@ -110,11 +120,17 @@ def fresh_runtime(tmp_path: Path) -> Iterator[Runtime]:
         rt.stop(signal.SIGKILL)
 
 
-def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+def wait_for(predicate: Callable[[], T], *, what: str, timeout: float = 30, interval: float = 0.2,
+             details: Callable[[], str] | None = None) -> T:
+    """Poll ``predicate`` until it returns something truthy (and return that), at most ``timeout``
+    seconds; otherwise fail saying ``what`` never happened (plus ``details()``, e.g. the server log)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = predicate()
         if value:
             return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)  # the poll interval of a deadline-bounded wait, not a guess at a duration
+    message = f"waited {timeout}s for {what}; it did not happen"
+    raise AssertionError(f"{message}:\n{details()}" if details else message)

@@ -11,7 +11,8 @@ import pytest
 
 from tests.e2e.conftest import Runtime, cli, wait_for
 
-pytestmark = pytest.mark.e2e
+# Every test here starts `cvat-serverless up` or the CLI in a subprocess (seconds each).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_about_answers_in_cvat_shape_with_a_request_id(runtime: Runtime):
@@ -32,17 +33,53 @@ def test_unrouted_paths_answer_like_api_gateway(runtime: Runtime):
     assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
 
 
-def test_repeated_request_headers_reach_the_handler_as_multi_value(runtime: Runtime):
-    # Repeated headers must not be folded (checked through the annotations function's 404 path,
-    # which is routed by the template's /api/tasks/{id}/annotations event).
+def _send(runtime: Runtime, method: str, path: str, headers: list[tuple[str, str]],
+          body: bytes = b"") -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request whose header lines go out exactly as listed: a repeated name stays repeated."""
     conn = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=30)
-    conn.putrequest("GET", "/api/tasks/5/annotations")
-    conn.putheader("X-Multi", "1")
-    conn.putheader("X-Multi", "2")
-    conn.endheaders()
-    answer = conn.getresponse()
-    assert answer.status == 404
-    assert answer.getheader("X-Request-Id")
+    try:
+        conn.putrequest(method, path)
+        for name, value in [*headers, ("Content-Length", str(len(body)))]:
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        answer = conn.getresponse()
+        return answer.status, answer.msg, answer.read()
+    finally:
+        conn.close()
+
+
+def test_repeated_request_headers_reach_the_handler_as_multi_value(runtime: Runtime):
+    # Observed through what the API does with them; tests/unit/foundation/test_local_apigw.py
+    # checks the event's multiValueHeaders / multiValueQueryStringParameters field by field.
+    account = {"username": "multi-value", "password1": "correct horse 42", "password2": "correct horse 42"}
+    status, msg, body = _send(runtime, "POST", "/api/auth/register", [("Content-Type", "application/json")],
+                              json.dumps(account).encode())
+    assert status == 201, body
+    set_cookies = msg.get_all("Set-Cookie") or []
+    assert len(set_cookies) == 2, set_cookies  # two Set-Cookie lines, not one folded line
+    cookies = dict(c.split(";", 1)[0].split("=", 1) for c in set_cookies)
+    assert set(cookies) == {"sessionid", "csrftoken"}
+    session_line = ("Cookie", f"sessionid={cookies['sessionid']}")
+    csrf_line = ("Cookie", f"csrftoken={cookies['csrftoken']}")
+    unsafe = [("Content-Type", "application/json"), ("X-CSRFToken", cookies["csrftoken"]),
+              ("X-Forwarded-Host", "first.example"), ("X-Forwarded-Host", "second.example")]
+
+    # The session and the CSRF cookie on two Cookie lines: a POST needs both (Django's double
+    # submit), so it only succeeds when the handler gets every value of the repeated header.
+    status, _, body = _send(runtime, "POST", "/api/projects", [session_line, *unsafe], b'{"name": "one"}')
+    assert (status, json.loads(body)["detail"]) == (403, "CSRF Failed: CSRF token missing."), body
+    status, _, body = _send(runtime, "POST", "/api/projects", [session_line, csrf_line, *unsafe],
+                            b'{"name": "one"}')
+    assert status == 201, body
+    # the first X-Forwarded-Host names the public host (the single-value map only has the last)
+    assert json.loads(body)["url"].startswith("http://first.example/api/projects/"), body
+
+    # A repeated query parameter: routes read the last value, as Django's QueryDict.get does, so
+    # the empty `org` (the personal workspace) wins over the unknown one (a 404 if it were used).
+    status, _, body = _send(runtime, "POST", "/api/projects?org=no-such-org&org=",
+                            [session_line, csrf_line, *unsafe], b'{"name": "two"}')
+    assert status == 201, body
+    assert json.loads(body)["organization"] is None, body
 
 
 def test_an_upload_travels_to_a_succeeded_task_data_execution(runtime: Runtime):
@@ -58,7 +95,7 @@ def test_an_upload_travels_to_a_succeeded_task_data_execution(runtime: Runtime):
         done = [e for e in executions if "clips-a-b-bin" in e["name"] and e["status"] != "RUNNING"]
         return done[0] if done else None
 
-    execution = wait_for(finished, timeout=60, what="the task-data execution")
+    execution = wait_for(finished, timeout=60, what="the task-data execution to finish")
     described = sfn.describe_execution(executionArn=execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described
     result = json.loads(described["output"])
@@ -68,10 +105,13 @@ def test_an_upload_travels_to_a_succeeded_task_data_execution(runtime: Runtime):
     # ... and the domain event reached the consumers' queue through the bus and its rule
     sqs = runtime.boto3("sqs")
     url = sqs.get_queue_url(QueueName=outputs["DomainEventsQueueUrl"].rsplit("/", 1)[1])["QueueUrl"]
-    messages = wait_for(lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
-                        what="the domain event")
-    event = json.loads(messages[0]["Body"])
-    assert event["detail-type"] == "task_data:processed"
+
+    def processed() -> dict | None:  # other tests on this runtime publish events to the queue too
+        answer = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
+        events = [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        return next((e for e in events if e["detail-type"] == "task_data:processed"), None)
+
+    event = wait_for(processed, what="a task_data:processed event on the consumers' queue")
     assert event["detail"]["manifest_key"] == result["manifest_key"]
 
 
@@ -121,7 +161,7 @@ def test_superuser_survives_restart_and_kill_9(fresh_runtime: Runtime):
     made = cli("createsuperuser", "--username", "second", "--password", "another pass", data_dir=rt.data_dir)
     assert made.returncode == 0, made.stderr
     snapshot = rt.data_dir / "aws" / "dynamodb.pickle"
-    wait_for(lambda: b"second" in snapshot.read_bytes(), timeout=10, what="the snapshot")
+    wait_for(lambda: b"second" in snapshot.read_bytes(), timeout=10, what="the snapshot to hold the second superuser")
     rt.stop(signal.SIGKILL)
     rt.start()
     assert "log in as admin, second" in rt.output(), rt.output()

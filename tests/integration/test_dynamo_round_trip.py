@@ -270,6 +270,7 @@ def test_codec_round_trips_generated_entities(cls: type) -> None:
     check()
 
 
+@pytest.mark.slow  # ~130 moto round trips; test_every_field_round_trips keeps DynamoDB in the quick loop
 @pytest.mark.parametrize("cls", list(FULL), ids=lambda c: c.__name__)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

@@ -97,6 +97,7 @@ def damaged(archive: bytes, rng: random.Random) -> bytes:
     return mutate(data, rng) if rng.random() < 0.1 else data
 
 
+@pytest.mark.slow  # 200 damaged archives per format on purpose
 @pytest.mark.parametrize(("exporter", "importer"), _pairs())
 def test_damaged_archives_are_imported_or_refused_with_a_validation_error(
     exporter: str, importer: str, deadline: Callable[[int], AbstractContextManager[None]]

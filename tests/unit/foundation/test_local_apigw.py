@@ -1,10 +1,13 @@
 import base64
+import http.client
 import json
 import textwrap
+import threading
 
+from werkzeug.serving import make_server
 from werkzeug.test import Client
 
-from cvat_serverless_tools.local.apigw import ApiGateway
+from cvat_serverless_tools.local.apigw import ApiGateway, RawHeadersRequestHandler
 from cvat_serverless_tools.local.deployer import Route
 from cvat_serverless_tools.local.lambdas import FunctionRegistry, LocalFunction
 
@@ -77,6 +80,32 @@ def test_event_has_the_rest_proxy_shape(tmp_path):
     # BinaryMediaTypes */*: every body arrives base64-encoded, as on AWS
     assert event["isBase64Encoded"] is True
     assert json.loads(base64.b64decode(event["body"])) == {"name": "t"}
+
+
+def test_repeated_headers_and_query_parameters_over_http_arrive_as_api_gateway_sends_them(tmp_path):
+    # Over a real socket with the runtime's request handler: WSGI alone would fold the repeats.
+    server = make_server("127.0.0.1", 0, gateway(tmp_path), threaded=True,
+                         request_handler=RawHeadersRequestHandler)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    serving.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.putrequest("GET", "/api/tasks?a=1&b=x&a=2")
+        conn.putheader("X-Test", "a")
+        conn.putheader("X-Test", "b")
+        conn.endheaders()
+        answer = conn.getresponse()
+        event = json.loads(answer.read())["event"]
+        conn.close()
+    finally:
+        server.shutdown()
+        serving.join(10)
+    assert event["multiValueHeaders"]["X-Test"] == ["a", "b"]
+    assert event["headers"]["X-Test"] == "b"  # the single-value map holds the last one, as on AWS
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x"]}
+    assert event["queryStringParameters"] == {"a": "2", "b": "x"}
+    # ... and the handler's two cookies come back as two Set-Cookie lines, not one folded line
+    assert answer.msg.get_all("Set-Cookie") == ["sessionid=a; HttpOnly", "csrftoken=b"]
 
 
 def test_binary_body_in_and_out_is_byte_exact(tmp_path):

@@ -1,5 +1,5 @@
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 from cvat_serverless_tools.local.lambdas import FunctionRegistry, LocalFunction
@@ -46,17 +46,25 @@ def test_exception_becomes_awss_error_payload_with_class_name(tmp_path):
 
 
 def test_timeout_answers_sandbox_timedout_without_waiting_for_the_handler(tmp_path):
+    # The handler runs until the test releases it, long after its 0.2 s timeout: invoke must answer
+    # while the handler is still running (the event is passed in-process, so it can carry Events).
     fn = function(tmp_path, """
-        import time
         def handler(event, context):
-            time.sleep(3)
+            event["started"].set()
+            event["release"].wait(30)
+            event["finished"].set()
     """, timeout=0.2)
-    started = time.monotonic()
-    result = fn.invoke({})
-    assert time.monotonic() - started < 2
-    assert not result.ok
-    assert result.payload["errorType"] == "Sandbox.Timedout"
-    assert "timed out after 0.20 seconds" in result.payload["errorMessage"]
+    event = {"started": threading.Event(), "release": threading.Event(), "finished": threading.Event()}
+    result = fn.invoke(event)
+    try:
+        assert not event["finished"].is_set(), "invoke waited for the handler instead of timing out"
+        assert event["started"].wait(10), "the handler never ran"
+        assert not result.ok
+        assert result.payload["errorType"] == "Sandbox.Timedout"
+        assert "timed out after 0.20 seconds" in result.payload["errorMessage"]
+    finally:
+        event["release"].set()
+    assert event["finished"].wait(10), "the abandoned handler did not finish once released"
 
 
 def test_functions_with_the_same_file_name_do_not_collide(tmp_path):

@@ -39,15 +39,43 @@ def test_service_from_header_or_presigned_query():
     assert service_of({}) == ""
 
 
+def wait_until(condition, what: str, timeout: float = 5) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"within {timeout} s, {what} did not happen")
+        time.sleep(0.001)  # the poll interval; the deadline bounds the wait
+
+
+class ObservedCondition(threading.Condition):
+    """A Condition that knows which threads are waiting on it: "blocked" without guessing a delay."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: set[str] = set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        name = threading.current_thread().name
+        self.waiting.add(name)
+        try:
+            return super().wait(timeout)
+        finally:
+            self.waiting.discard(name)
+
+
 def test_writer_waits_for_readers_and_blocks_new_ones():
     lock = ReadWriteLock()
+    lock._cond = cond = ObservedCondition()
     lock.acquire_read()
     events = []
+    writing, done_writing = threading.Event(), threading.Event()
 
     def writer():
         lock.acquire_write()
         events.append("write")
-        time.sleep(0.05)
+        writing.set()
+        done_writing.wait(5)  # hold the write lock until the test has looked at the late reader
         lock.release_write()
 
     def late_reader():
@@ -55,47 +83,76 @@ def test_writer_waits_for_readers_and_blocks_new_ones():
         events.append("late-read")
         lock.release_read()
 
-    w = threading.Thread(target=writer)
+    w = threading.Thread(target=writer, name="writer", daemon=True)
     w.start()
-    deadline = time.monotonic() + 2
-    while not lock._writers_waiting and time.monotonic() < deadline:
-        time.sleep(0.001)
-    r = threading.Thread(target=late_reader)
+    wait_until(lambda: "writer" in cond.waiting, "the writer waiting for the first reader")
+    r = threading.Thread(target=late_reader, name="late-reader", daemon=True)
     r.start()
-    time.sleep(0.05)
+    wait_until(lambda: "late-reader" in cond.waiting or events, "the late reader reaching the lock")
     assert events == []  # the writer waits for the first reader; the late reader waits for the writer
     lock.release_read()
-    w.join(2)
-    r.join(2)
+    assert writing.wait(5), "the writer did not get the lock once the last reader left"
+    with cond:  # the late reader only changes ``waiting`` while it holds this lock
+        assert "late-reader" in cond.waiting and events == ["write"]  # no reader while a writer holds it
+    done_writing.set()
+    w.join(5)
+    r.join(5)
+    assert not w.is_alive() and not r.is_alive()
     assert events == ["write", "late-read"]
+
+
+class ObservedLock:
+    """A Lock that counts the requests that have reached it (entered or queued)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self.arrived = 0
+
+    def __enter__(self) -> None:
+        with self._count:
+            self.arrived += 1
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def test_requests_to_a_serialized_service_never_overlap():
     from cvat_serverless_tools.local.lambdas import FunctionRegistry
     from cvat_serverless_tools.local.middleware import AwsMiddleware
 
-    active = {"now": 0, "max": 0}
+    active = {"now": 0, "max": 0, "done": 0}
     guard = threading.Lock()
+    release = threading.Event()
 
     def moto_app(environ, start_response):
         with guard:
             active["now"] += 1
             active["max"] = max(active["max"], active["now"])
-        time.sleep(0.01)
+        release.wait(5)  # the first request stays inside until every other one has queued
         with guard:
             active["now"] -= 1
+            active["done"] += 1
         start_response("200 OK", [])
         return [b"{}"]
 
     middleware = AwsMiddleware(moto_app, FunctionRegistry())
+    middleware.serial["dynamodb"] = serial = ObservedLock()
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Query",
                "HTTP_AUTHORIZATION": SCOPE.format("dynamodb")}
-    threads = [threading.Thread(target=middleware, args=(dict(environ), lambda *a: None)) for _ in range(8)]
+    threads = [threading.Thread(target=middleware, args=(dict(environ), lambda *a: None), daemon=True)
+               for _ in range(8)]
     for t in threads:
         t.start()
+    try:
+        wait_until(lambda: serial.arrived == 8 or active["max"] > 1, "all 8 requests reaching the DynamoDB lock")
+        assert active == {"now": 1, "max": 1, "done": 0}  # one inside, seven queued behind it
+    finally:
+        release.set()
     for t in threads:
         t.join(5)
-    assert active["max"] == 1
+    assert active == {"now": 0, "max": 1, "done": 8}
 
 
 def test_request_bodies_are_received_before_any_lock_is_taken():

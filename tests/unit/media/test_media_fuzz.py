@@ -117,6 +117,7 @@ def task_path(folder: Path, name: str) -> None:
     make_preview(manifest, 0, source)
 
 
+@pytest.mark.slow  # 660 damaged-media cases on purpose; test_media_bad.py pins what they found
 @pytest.mark.filterwarnings("ignore")  # Pillow warns about each damaged TIFF/EXIF tag it skips
 @pytest.mark.parametrize(
     "seed_name",
