@@ -30,6 +30,24 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+def pytest_report_header() -> str:
+    from cvat_serverless_tools.local import moto_patches
+
+    return (f"tests that use moto run on {moto_patches.describe(patched=True)}, as the embedded runtime "
+            "(tests/conftest.py applies them)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_runtime_moto() -> None:
+    """Every test that uses moto (the adapters, the services on DynamoDB, the functional tests on
+    a deployed stack) runs on the moto the embedded runtime runs: with its patches, whatever order
+    the tests run in (the report's header names them; test_moto_patches.py compares them with
+    moto's originals)."""
+    from cvat_serverless_tools.local import moto_patches
+
+    moto_patches.apply()
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
