@@ -25,10 +25,12 @@ import importlib.util
 spec = importlib.util.spec_from_file_location("core_api_app", {str(ROOT / "functions/core_api/app.py")!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
+from cvat_serverless import bootstrap
+app = bootstrap.core_api()  # what the first request builds: the app and its (lazy) services
 """
-# What the first request under /api/tasks adds: the routers load on first use (api/apps.py).
+# What the first request under /api/tasks adds: the routers load on first use (api/function_apps.py).
 CORE_API_WITH_TASKS = CORE_API + """
-module.core_api.include_for("/api/tasks")
+app.include_for("/api/tasks")
 """
 PROBE = """
 import os, sys, time
@@ -47,6 +49,9 @@ LAMBDA_ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_METRICS_NAMESPACE": "CvatServerless",
+    "CVAT_TABLE_NAME": "cvat-table",
+    "CVAT_MEDIA_BUCKET": "cvat-media",
+    "CVAT_EVENT_BUS_NAME": "cvat-bus",
 }
 
 

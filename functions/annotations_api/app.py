@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cvat_serverless.api.apps import annotations_api
+from cvat_serverless import bootstrap
 
 logger = Logger(service="annotations-api")
 tracer = Tracer(service="annotations-api", auto_patch=False)  # see adapters/aws/tracing.py
@@ -17,4 +17,4 @@ metrics = Metrics(service="annotations-api")
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return annotations_api.handle(event, context)
+    return bootstrap.annotations_api().handle(event, context)

@@ -1,4 +1,4 @@
-"""core-api: API Gateway (REST, proxy) -> the core_api app."""
+"""core-api: API Gateway (REST, proxy) -> the core API app, built with its services on the first request."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cvat_serverless.api.apps import core_api
+from cvat_serverless import bootstrap
 
 logger = Logger(service="core-api")
 tracer = Tracer(service="core-api", auto_patch=False)  # see adapters/aws/tracing.py
@@ -17,4 +17,4 @@ metrics = Metrics(service="core-api")
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return core_api.handle(event, context)
+    return bootstrap.core_api().handle(event, context)

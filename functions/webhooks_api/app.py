@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cvat_serverless.api.apps import webhooks_api
+from cvat_serverless import bootstrap
 
 logger = Logger(service="webhooks-api")
 tracer = Tracer(service="webhooks-api", auto_patch=False)  # see adapters/aws/tracing.py
@@ -17,4 +17,4 @@ metrics = Metrics(service="webhooks-api")
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return webhooks_api.handle(event, context)
+    return bootstrap.webhooks_api().handle(event, context)

@@ -144,7 +144,7 @@ def _build_core_layer(tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_sam_build_of_the_core_layer_ships_no_dev_tools_and_imports_only_what_it_installs(tmp_path):
     built = _build_core_layer(tmp_path)
-    assert (built / "cvat_serverless" / "api" / "app.py").is_file()
+    assert (built / "cvat_serverless" / "api" / "cvat_api.py").is_file()
     assert _dev_items(built) == []
     installed = {p.name.split(".")[0] for p in built.iterdir() if not p.name.endswith((".dist-info", ".data"))}
     installed |= set(MEDIA_IMPORTS.values())  # the media functions also get the media layer

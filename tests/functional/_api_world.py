@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from cvat_serverless import bootstrap
-from cvat_serverless.adapters import memory as mem
-from cvat_serverless.config import Settings, get_settings
 from cvat_serverless.domain.users import SystemRole, User
-from cvat_serverless.services.common import Repositories
+from cvat_serverless.ports import Repositories
 from tests.events import rest_event
 from tests.functional.conftest import Context, load_handler
+from tests.memory_world import TEST_SETTINGS, memory_container
 
 PASSWORD = "s3cret-Passw0rd"
 
@@ -124,36 +123,7 @@ class Api:
 
 
 def build_container() -> bootstrap.Container:
-    settings = Settings.from_env(
-        {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}
-    )
-    users = mem.InMemoryUserRepository()
-    repos = Repositories(
-        users=users,
-        organizations=mem.InMemoryOrganizationRepository(),
-        memberships=mem.InMemoryMembershipRepository(),
-        invitations=mem.InMemoryInvitationRepository(),
-        projects=mem.InMemoryProjectRepository(),
-        tasks=mem.InMemoryTaskRepository(),
-        segments=mem.InMemorySegmentRepository(),
-        jobs=mem.InMemoryJobRepository(),
-        labels=mem.InMemoryLabelRepository(),
-    )
-    return bootstrap.Container.with_adapters(
-        settings,
-        repos=repos,
-        auth_repos=bootstrap.AuthRepositories(
-            access_tokens=mem.InMemoryAccessTokenRepository(),
-            sessions=mem.InMemorySessionRepository(),
-            login_attempts=mem.InMemoryLoginAttemptRepository(),
-        ),
-        ids=mem.InMemoryIdGenerator(),
-        clock=mem.FixedClock(),
-        events=mem.InMemoryEventPublisher(),
-        passwords=mem.InMemoryPasswordHasher(),
-        blobs=mem.InMemoryBlobStore(),
-        workflows=None,
-    )
+    return memory_container()
 
 
 _HANDLER: Any = None
@@ -161,16 +131,21 @@ _HANDLER: Any = None
 
 @pytest.fixture(name="api")
 def api_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    global _HANDLER  # noqa: PLW0603 - load the function module once per session
-    for key, value in {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}.items():
+    for key, value in TEST_SETTINGS.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    container = build_container()
+    yield Api(*serve(monkeypatch, build_container()))
+    bootstrap.reset()
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, container: bootstrap.Container) -> tuple[bootstrap.Container, Any]:
+    """The core API function's handler, serving ``container`` (the composition root builds the
+    app from whatever ``bootstrap.container()`` answers)."""
+    global _HANDLER  # noqa: PLW0603 - load the function module once per session
+    bootstrap.reset()
     monkeypatch.setattr(bootstrap, "container", lambda: container)
     if _HANDLER is None:
         _HANDLER = load_handler("core_api")
-    yield Api(container, _HANDLER)
-    get_settings.cache_clear()
+    return container, _HANDLER
 
 
 def sdk_parse(model_name: str, data: Any) -> Any:

@@ -52,13 +52,10 @@ def invoke():
 @pytest.fixture
 def settings_env(monkeypatch):
     """Settings for handlers that touch no AWS resource."""
-    from cvat_serverless.bootstrap import container
-    from cvat_serverless.config import get_settings
+    from cvat_serverless import bootstrap
 
     for key, value in {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    container.cache_clear()
+    bootstrap.reset()
     yield
-    get_settings.cache_clear()
-    container.cache_clear()
+    bootstrap.reset()

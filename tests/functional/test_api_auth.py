@@ -111,6 +111,42 @@ def test_wrong_password_is_401_and_repeated_failures_are_throttled_with_retry_af
     assert _login(api).status == 200
 
 
+def _basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def _from(address: str) -> dict[str, str]:
+    # a client-supplied forwarding header: the throttle must ignore it (the edge's source IP counts)
+    return {"X-Forwarded-For": address}
+
+
+def test_basic_auth_is_throttled_like_session_login(api):
+    api.user("alice")
+    api.user("bob")
+    for n in range(5):  # each try claims another address: only API Gateway's source IP counts
+        answer = api.call("GET", "/api/users/self", headers={**_basic("alice", "wrong"), **_from(f"10.0.0.{n}")})
+        assert answer.status == 401
+    throttled = api.call("GET", "/api/users/self", headers=_basic("alice", PASSWORD))  # the right password
+    assert throttled.status == 429
+    assert int(throttled.header("Retry-After")) > 0
+    assert throttled.body == {"detail": "Too many failed login attempts."}
+    assert _login(api).status == 429  # one throttle for every door
+    # the other users of the same address are not locked out
+    assert api.call("GET", "/api/users/self", headers=_basic("bob", PASSWORD)).status == 200
+    assert _login(api, "bob").status == 200
+    api.container.clock.advance(timedelta(minutes=16))
+    assert api.call("GET", "/api/users/self", headers=_basic("alice", PASSWORD)).status == 200
+
+
+def test_a_wrong_old_password_counts_as_a_failed_login(api):
+    api.user("alice")
+    change = {"old_password": "wrong", "new_password1": "N3w-passw0rd!", "new_password2": "N3w-passw0rd!"}
+    for _ in range(5):
+        assert api.post("/api/auth/password/change", change, "alice").status == 400
+    assert api.post("/api/auth/password/change", {**change, "old_password": PASSWORD}, "alice").status == 429
+    assert _login(api).status == 429
+
+
 def test_login_needs_a_username_or_email_and_a_password(api):
     assert api.call("POST", "/api/auth/login", {"username": "alice"}).status == 400
     answer = api.call("POST", "/api/auth/login", {"password": "x"})

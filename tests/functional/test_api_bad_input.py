@@ -7,7 +7,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.functional._api_world import Api, build_container, load_handler
+from tests.events import rest_event
+from tests.functional._api_world import Api, api_fixture, build_container, serve  # noqa: F401 - fixture
+from tests.functional.conftest import Context
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -32,11 +34,7 @@ LISTS = st.sampled_from(["/api/projects", "/api/tasks", "/api/jobs", "/api/label
 
 
 def _world(monkeypatch) -> Api:
-    from cvat_serverless import bootstrap
-
-    container = build_container()
-    monkeypatch.setattr(bootstrap, "container", lambda: container)
-    api = Api(container, load_handler("core_api"))
+    api = Api(*serve(monkeypatch, build_container()))
     api.user("alice")
     api.post("/api/organizations", {"slug": "acme"}, "alice")
     api.post("/api/projects", {"name": "P", "labels": [{"name": "cat"}]}, "alice")
@@ -97,3 +95,17 @@ def test_multipart_without_a_boundary_is_400(monkeypatch, settings_env):
     answer = api.call("POST", "/api/projects", {"name": "P"}, as_user="alice",
                       headers={"Content-Type": "multipart/form-data"})
     assert answer.status == 400 and "boundary" in answer.body[0]
+
+
+def test_a_repeated_query_parameter_counts_with_its_last_value(api):
+    """As Django's QueryDict.get in CVAT; API Gateway hands both values over."""
+    api.user("alice")
+    for name in ("A", "B", "C"):
+        api.post("/api/projects", {"name": name}, "alice")
+    event = rest_event("GET", "/api/projects", headers={"Authorization": f"Token {api.keys['alice']}"},
+                       query={"page_size": ["2", "1"], "sort": ["name", "-name"]})
+    answer = api.handler(event, Context("core_api"))
+    assert answer["statusCode"] == 200, answer["body"]
+    body = json.loads(answer["body"])
+    assert [p["name"] for p in body["results"]] == ["C"]
+    assert body["count"] == 3

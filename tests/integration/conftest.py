@@ -25,17 +25,14 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deplo
         deployment = Deployer(template, "https://sqs.us-east-1.amazonaws.com", boto3.client).deploy()
         for key, value in deployment.environment.items():
             monkeypatch.setenv(key, value)
+        from cvat_serverless import bootstrap
         from cvat_serverless.adapters.aws.clients import client
-        from cvat_serverless.bootstrap import container
-        from cvat_serverless.config import get_settings
 
         client.cache_clear()
-        get_settings.cache_clear()
-        container.cache_clear()
+        bootstrap.reset()
         yield deployment
         client.cache_clear()
-        get_settings.cache_clear()
-        container.cache_clear()
+        bootstrap.reset()
 
 
 def output(deployment: Deployment, name: str) -> Any:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-import test_dynamo_support as support
+import repository_backends as backends
 
 from cvat_serverless.adapters.aws import dynamo_store
 from cvat_serverless.domain.errors import ConflictError
@@ -22,7 +22,7 @@ from cvat_serverless.domain.projects import Project
 from cvat_serverless.domain.tasks import Task
 from cvat_serverless.domain.users import User
 
-dynamo_moto, table, serialised_moto = support.dynamo_moto, support.table, support.serialised_moto
+dynamo_moto, table, serialised_moto = backends.dynamo_moto, backends.table, backends.serialised_moto
 
 THREADS = 6
 
@@ -54,8 +54,8 @@ def winners(results: list[Any]) -> list[Any]:
     return [r for r in results if not isinstance(r, Exception)]
 
 
-def clients(table: str, n: int = THREADS) -> list[support.AllRepos]:
-    return [support.dynamo_all_repos(table) for _ in range(n)]
+def clients(table: str, n: int = THREADS) -> list[backends.Repos]:
+    return [backends.dynamo_repos(table) for _ in range(n)]
 
 
 # kind -> (repository attribute, the stored entity, a change that client i makes)
@@ -77,8 +77,8 @@ STALE_SAVES: dict[str, tuple[str, Any, Callable[[Any, int], Any]]] = {
 @pytest.mark.parametrize("kind", sorted(STALE_SAVES))
 def test_stale_saves_racing_exactly_one_wins(table: str, serialised_moto: None, kind: str) -> None:
     attr, entity, change = STALE_SAVES[kind]
-    first = getattr(support.dynamo_all_repos(table), attr)
-    (first.add if hasattr(first, "add") else lambda e: first.add_many([e]))(entity)
+    first = getattr(backends.dynamo_repos(table), attr)
+    backends.add_one(first, entity)
     repos = [getattr(c, attr) for c in clients(table)]
     loaded = [r.get(entity.id) for r in repos]  # every client holds version 1
     results = race([
@@ -117,7 +117,7 @@ def test_racing_adds_of_one_unique_value(table: str, serialised_moto: None, kind
         for i, r in enumerate(repos, start=1)
     ])
     (won,) = winners(results)
-    reader = getattr(support.dynamo_all_repos(table), attr)
+    reader = getattr(backends.dynamo_repos(table), attr)
     if attr == "organizations":
         assert reader.list_all() == [won]
         assert reader.find_by_slug("acme") == won
@@ -133,7 +133,7 @@ def test_racing_adds_of_one_unique_value(table: str, serialised_moto: None, kind
 
 
 def test_racing_renames_onto_one_slug(table: str, serialised_moto: None) -> None:
-    orgs = support.dynamo_all_repos(table).organizations
+    orgs = backends.dynamo_repos(table).organizations
     for i in range(THREADS):
         orgs.add(Organization(id=i, slug=f"org-{i}", owner_id=1))
     repos = [c.organizations for c in clients(table)]
@@ -160,7 +160,7 @@ def test_racing_batches_are_each_all_or_nothing(table: str, serialised_moto: Non
     results = race([lambda r=r, b=b: r.add_many(b) for r, b in zip(repos, batches, strict=True)])
     won = winners(results)
     assert len(won) <= 1
-    stored = support.dynamo_all_repos(table).labels.list_by_task(1)
+    stored = backends.dynamo_repos(table).labels.list_by_task(1)
     assert stored == (sorted(won[0], key=lambda lb: lb.id) if won else [])
 
 
@@ -172,7 +172,7 @@ def test_ids_from_racing_clients_are_unique(table: str, serialised_moto: None) -
 
 
 def test_delete_racing_a_save_leaves_no_copies(table: str, serialised_moto: None) -> None:
-    tasks = support.dynamo_all_repos(table).tasks
+    tasks = backends.dynamo_repos(table).tasks
     for i in range(1, 9):
         tasks.add(Task(id=i, name="t", owner_id=1, organization_id=1, project_id=1))
     saver, deleter = (c.tasks for c in clients(table, 2))

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pytest
-import test_dynamo_support as support
+import repository_backends as backends
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +37,7 @@ from cvat_serverless.domain.tasks import (
 )
 from cvat_serverless.domain.users import SystemRole, User
 
-dynamo_moto, table = support.dynamo_moto, support.table
+dynamo_moto, table = backends.dynamo_moto, backends.table
 
 KYIV = timezone(timedelta(hours=2))
 T0 = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=KYIV)
@@ -171,7 +171,7 @@ ACCESS: dict[type, Access] = {
 }
 
 
-def _round_trip(repos: support.AllRepos, entity: Any) -> None:
+def _round_trip(repos: backends.Repos, entity: Any) -> None:
     attr, store, read, listings, delete = ACCESS[type(entity)]
     repo = getattr(repos, attr)
     want = dataclasses.replace(entity, version=1) if hasattr(entity, "version") else entity
@@ -195,11 +195,11 @@ def test_samples_set_every_field() -> None:
 
 @pytest.mark.parametrize("cls", list(FULL), ids=lambda c: c.__name__)
 def test_every_field_round_trips(table: str, cls: type) -> None:
-    _round_trip(support.dynamo_all_repos(table), FULL[cls])
+    _round_trip(backends.dynamo_repos(table), FULL[cls])
 
 
 def test_floats_and_big_numbers_in_free_form_json_survive_exactly(table: str) -> None:
-    orgs = support.dynamo_all_repos(table).organizations
+    orgs = backends.dynamo_repos(table).organizations
     orgs.add(FULL[Organization])
     contact = orgs.get(FULL[Organization].id).contact
     assert_identical(contact, CONTACT)
@@ -285,4 +285,4 @@ def test_generated_entities_round_trip_through_dynamodb(table: str, cls: type, d
         entity = dataclasses.replace(entity, digest=f"{entity.digest}~{entity.id}")
     if isinstance(entity, Organization):
         entity = dataclasses.replace(entity, slug=f"{entity.slug}~{entity.id}")
-    _round_trip(support.dynamo_all_repos(table), entity)
+    _round_trip(backends.dynamo_repos(table), entity)

@@ -40,11 +40,9 @@ class Target:
         """Point this process's AWS clients and Settings at the target."""
         os.environ.update(self.aws_env)
         os.environ.update(self.settings_env())
-        from cvat_serverless.bootstrap import container
-        from cvat_serverless.config import get_settings
+        from cvat_serverless import bootstrap
 
-        get_settings.cache_clear()
-        container.cache_clear()
+        bootstrap.reset()
 
 
 def embedded_target(data_dir: Path) -> Target | None:

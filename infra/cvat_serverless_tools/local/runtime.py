@@ -133,10 +133,10 @@ class EmbeddedRuntime:
         for function in deployment.functions:
             function.load()  # import every handler now (after its environment), before anything invokes one
 
-        from cvat_serverless.bootstrap import container
+        from cvat_serverless import bootstrap
 
-        container.cache_clear()
-        container().schema.ensure()
+        bootstrap.reset()  # settings, services and apps from the deployed environment
+        bootstrap.container().schema.ensure()
 
         sqs = _client_factory(endpoint)("sqs")
         for mapping in deployment.mappings:

@@ -1,34 +1,35 @@
-"""Composition root: adapters and services built from Settings, once per process, on first use.
+"""Composition root: adapters, services and the API apps, built from Settings once per process
+(a Lambda cold start), on first use.
 
-``Container`` holds the ports (repositories, blob store, clock, ...) and builds services from
-them. Production wiring comes from ``container()`` (DynamoDB, S3, Step Functions, EventBridge);
-tests build a Container with in-memory adapters through ``Container.with_adapters``.
-Nothing here runs at import time: every adapter and service module is imported on first use.
+``Container`` holds the ports (repositories, blob store, clock, ...) and builds the services from
+them; it is what the API apps are given (it satisfies ``api.services.ApiServices``). Production
+wiring comes from ``container()`` (DynamoDB, S3, Step Functions, EventBridge); tests build a
+Container with in-memory adapters through ``Container.with_adapters``. ``core_api()`` and its
+siblings are the apps the API functions serve. Nothing here runs at import time: every adapter
+and service module is imported on first use.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .api.cvat_api import CvatApi
     from .ports import (
-        AccessTokenRepository,
+        AuthRepositories,
         BlobStore,
         Clock,
         EventPublisher,
         IdGenerator,
-        LoginAttemptRepository,
         PasswordHasher,
-        SessionRepository,
+        Repositories,
         UserRepository,
         WorkflowStarter,
     )
-    from .services.auth import AccessTokenService, SessionService
-    from .services.common import Repositories
+    from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
     from .services.ingest import IngestService
     from .services.jobs import JobService
     from .services.labels import LabelService
@@ -39,13 +40,6 @@ if TYPE_CHECKING:
     from .services.task_data import TaskDataService
     from .services.tasks import TaskService
     from .services.users import UserService
-
-
-@dataclass
-class AuthRepositories:
-    access_tokens: AccessTokenRepository
-    sessions: SessionRepository
-    login_attempts: LoginAttemptRepository
 
 
 class Container:
@@ -134,7 +128,8 @@ class Container:
     def organizations(self) -> OrganizationService:
         from .services.organizations import OrganizationService
 
-        return OrganizationService(self.repos, self.ids, self.clock, self.events)
+        return OrganizationService(self.repos, self.ids, self.clock, self.events,
+                                   projects=self.projects, tasks=self.tasks)
 
     @cached_property
     def labels(self) -> LabelService:
@@ -164,7 +159,7 @@ class Container:
     def user_service(self) -> UserService:
         from .services.users import UserService
 
-        return UserService(self.repos, self.ids, self.clock, self.events)
+        return UserService(self.repos, self.ids, self.clock, self.events, self.auth_repos.sessions)
 
     @cached_property
     def access_tokens(self) -> AccessTokenService:
@@ -173,11 +168,27 @@ class Container:
         return AccessTokenService(self.auth_repos.access_tokens, self.users, self.ids, self.clock)
 
     @cached_property
+    def password_checks(self) -> PasswordCheckService:
+        from .services.auth import PasswordCheckService
+
+        return PasswordCheckService(self.users, self.passwords, self.auth_repos.login_attempts, self.clock)
+
+    @cached_property
     def sessions(self) -> SessionService:
         from .services.auth import SessionService
 
-        return SessionService(self.auth_repos.sessions, self.users, self.passwords,
-                              self.auth_repos.login_attempts, self.clock)
+        return SessionService(self.auth_repos.sessions, self.users, self.passwords, self.password_checks, self.clock)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        from .services.auth import AccountService
+
+        return AccountService(self.users, self.ids, self.passwords, self.clock, checks=self.password_checks,
+                              sessions=self.sessions)
+
+    @property
+    def server_version(self) -> str:
+        return self.settings.server_version
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -201,3 +212,37 @@ class Container:
 @cache
 def container() -> Container:
     return Container(get_settings())
+
+
+# --- the API functions' apps: one per function, built on its first request -----------------------
+
+
+@cache
+def core_api() -> CvatApi:
+    from .api import function_apps
+
+    return function_apps.core_api(container())
+
+
+@cache
+def annotations_api() -> CvatApi:
+    from .api import function_apps
+
+    return function_apps.annotations_api(container())
+
+
+@cache
+def webhooks_api() -> CvatApi:
+    from .api import function_apps
+
+    return function_apps.webhooks_api(container())
+
+
+_BUILT = (get_settings, container, core_api, annotations_api, webhooks_api)
+
+
+def reset() -> None:
+    """Forget the settings, the container and the apps built from them: the next use builds
+    them again from the environment (tests; the embedded runtime once it has deployed)."""
+    for built in _BUILT:
+        built.cache_clear()

@@ -3,9 +3,10 @@ fakes for unit tests); one contract suite runs against both so the fakes cannot 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Final, Generic, Protocol, TypeVar
 
 from .domain.auth import AccessToken, Session
 from .domain.jobs import Job, Segment
@@ -14,6 +15,28 @@ from .domain.organizations import Invitation, Membership, Organization
 from .domain.projects import Project
 from .domain.tasks import Task
 from .domain.users import User
+
+E = TypeVar("E")
+
+
+class AllOrganizations:
+    """The scope of an admin's list outside any organization: every object in the system."""
+
+    def __repr__(self) -> str:
+        return "ALL_ORGANIZATIONS"
+
+
+ALL_ORGANIZATIONS: Final = AllOrganizations()
+Scope = int | None | AllOrganizations
+"""Whose objects a window reads: one organization's, the personal workspace's (None), or all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Generic[E]):
+    """``limit`` objects from ``offset`` in id order, and how many the scope holds in all."""
+
+    items: list[E]
+    total: int
 
 
 class Clock(Protocol):
@@ -43,6 +66,10 @@ class UserRepository(Protocol):
 
     def get(self, user_id: int) -> User:
         """NotFoundError when there is no such user."""
+        ...
+
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """The users among ``user_ids`` that exist, by id (one batch read, not one per user)."""
         ...
 
     def find_by_username(self, username: str) -> User | None: ...
@@ -108,6 +135,8 @@ class OrganizationRepository(Protocol):
 
     def get(self, org_id: int) -> Organization: ...
 
+    def get_many(self, org_ids: Iterable[int]) -> dict[int, Organization]: ...
+
     def find_by_slug(self, slug: str) -> Organization | None: ...
 
     def save(self, org: Organization) -> Organization:
@@ -160,6 +189,8 @@ class ProjectRepository(Protocol):
 
     def get(self, project_id: int) -> Project: ...
 
+    def get_many(self, project_ids: Iterable[int]) -> dict[int, Project]: ...
+
     def save(self, project: Project) -> Project: ...
 
     def delete(self, project_id: int) -> None: ...
@@ -168,11 +199,22 @@ class ProjectRepository(Protocol):
 
     def list_by_organization(self, organization_id: int | None) -> list[Project]: ...
 
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Project]:
+        """A page of the scope in id order, read without reading the rest (a list's first page
+        costs a page, not the whole scope)."""
+        ...
+
+    def list_by_user(self, user_id: int) -> list[Project]:
+        """Projects the user owns or is assigned to, in every organization."""
+        ...
+
 
 class TaskRepository(Protocol):
     def add(self, task: Task) -> Task: ...
 
     def get(self, task_id: int) -> Task: ...
+
+    def get_many(self, task_ids: Iterable[int]) -> dict[int, Task]: ...
 
     def save(self, task: Task) -> Task: ...
 
@@ -182,7 +224,25 @@ class TaskRepository(Protocol):
 
     def list_by_organization(self, organization_id: int | None) -> list[Task]: ...
 
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Task]:
+        """A page of the scope in id order, read without reading the rest (a list's first page
+        costs a page, not the whole scope)."""
+        ...
+
     def list_by_project(self, project_id: int) -> list[Task]: ...
+
+    def list_by_projects(self, project_ids: Iterable[int]) -> list[Task]:
+        """The tasks of several projects (one partition read each, run concurrently where the
+        store allows)."""
+        ...
+
+    def list_by_user(self, user_id: int) -> list[Task]:
+        """Tasks the user owns or is assigned to, in every organization."""
+        ...
+
+    def count_by_projects(self, project_ids: Iterable[int]) -> dict[int, int]:
+        """How many tasks each project has (every given id is a key)."""
+        ...
 
 
 class SegmentRepository(Protocol):
@@ -212,7 +272,20 @@ class JobRepository(Protocol):
 
     def list_by_task(self, task_id: int) -> list[Job]: ...
 
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Job]:
+        """The jobs of several tasks (one partition read each, concurrently where possible)."""
+        ...
+
     def list_by_organization(self, organization_id: int | None) -> list[Job]: ...
+
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Job]:
+        """A page of the scope in id order, read without reading the rest (a list's first page
+        costs a page, not the whole scope)."""
+        ...
+
+    def list_by_assignee(self, user_id: int) -> list[Job]:
+        """Jobs assigned to the user, in every organization."""
+        ...
 
     def delete_by_task(self, task_id: int) -> None: ...
 
@@ -234,6 +307,16 @@ class LabelRepository(Protocol):
         ...
 
     def list_by_project(self, project_id: int) -> list[Label]: ...
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Label]:
+        """The own labels of several tasks (concurrently where possible)."""
+        ...
+
+    def list_by_projects(self, project_ids: Iterable[int]) -> list[Label]: ...
+
+    def list_all(self) -> list[Label]:
+        """Every label of every task and project (for admins)."""
+        ...
 
 
 # --- auth -----------------------------------------------------------------------------------------
@@ -273,3 +356,30 @@ class LoginAttemptRepository(Protocol):
     def failures_since(self, key: str, since: datetime) -> list[datetime]: ...
 
     def clear(self, key: str) -> None: ...
+
+
+# --- bundles: what the composition root hands to the services -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """The core repositories of one store."""
+
+    users: UserRepository
+    organizations: OrganizationRepository
+    memberships: MembershipRepository
+    invitations: InvitationRepository
+    projects: ProjectRepository
+    tasks: TaskRepository
+    segments: SegmentRepository
+    jobs: JobRepository
+    labels: LabelRepository
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRepositories:
+    """Access tokens, sessions and failed logins of one store."""
+
+    access_tokens: AccessTokenRepository
+    sessions: SessionRepository
+    login_attempts: LoginAttemptRepository

@@ -4,7 +4,7 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
-from cvat_serverless.api.app import CvatApi
+from cvat_serverless.api.cvat_api import CvatApi
 from cvat_serverless.api.errors import body_for, status_for
 from cvat_serverless.domain import errors as e
 from tests.events import rest_event
@@ -39,7 +39,7 @@ def boom(kind: str) -> dict[str, str]:
     raise errors[kind]
 
 
-api = CvatApi(router)
+api = CvatApi(None, router)  # type: ignore[arg-type]  # these routes use no service
 
 
 @pytest.mark.parametrize(

@@ -29,17 +29,22 @@ def test_label_endpoints(world):
                 ),
             ],
         ),
-    )
-    page = world.labels.list(ctx, {"page_size": "all"}, task_id=task.id)
-    assert sorted(lb.name for lb in page.results) == ["a", "b", "car", "pose"]
-    assert world.labels.list(ctx, {"filter": '{"==":[{"var":"parent"},"pose"]}'}, task_id=task.id).count == 2
+    ).value
+    shown = world.labels.list(ctx, {"page_size": "all"}, task_id=task.id)
+    page = shown.value
+    assert sorted(lb.name for lb in page.results) == ["car", "pose"]  # sublabels come inside their skeleton
+    pose = next(lb for lb in page.results if lb.name == "pose")
+    assert [lb.name for lb in shown.related.sublabels[pose.id]] == ["a", "b"]
+    # naming the parent lists the sublabels themselves, as in CVAT
+    assert world.labels.list(ctx, {"parent": "pose"}, task_id=task.id).value.count == 2
+    assert world.labels.list(ctx, {"filter": '{"==":[{"var":"parent"},"pose"]}'}, task_id=task.id).value.count == 0
     car = next(lb for lb in page.results if lb.name == "car")
     with pytest.raises(PermissionDeniedError):
         world.labels.get(world.ctx(bob), car.id)
     with pytest.raises(PermissionDeniedError):
         world.labels.list(world.ctx(bob), {}, task_id=task.id)
-    assert world.labels.list(world.ctx(bob), {}).count == 0
-    updated = world.labels.update(ctx, car.id, LabelInput(name="vehicle", color="#00ff00"))
+    assert world.labels.list(world.ctx(bob), {}).value.count == 0
+    updated = world.labels.update(ctx, car.id, LabelInput(name="vehicle", color="#00ff00")).value
     assert (updated.name, updated.color, updated.version) == ("vehicle", "#00ff00", 2)
     assert world.events.of("update:task")[-1]["before_update"] == {"labels": [car.id]}
     with pytest.raises(ValidationError):
@@ -50,22 +55,22 @@ def test_label_endpoints(world):
                 attributes=[AttributeInput(name="n", input_type="number", mutable=True, values=["5", "1", "1"])]
             ),
         )
-    pose = next(lb for lb in page.results if lb.name == "pose")
-    sub = next(lb for lb in page.results if lb.name == "a")
+    sub = shown.related.sublabels[pose.id][0]
     with pytest.raises(ValidationError):
         world.labels.delete(ctx, sub.id)
     world.labels.delete(ctx, pose.id)
-    assert [lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).results] == ["vehicle"]
+    assert [lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).value.results] == ["vehicle"]
     with pytest.raises(NotFoundError):
         world.labels.get(ctx, sub.id)
 
 
 def test_project_labels_listed_for_project(world):
     ctx = world.ctx(world.user("alice"))
-    project = world.projects.create(ctx, ProjectCreate(name="P", labels=[LabelInput(name="x"), LabelInput(name="y")]))
-    names = [lb.name for lb in world.labels.list(ctx, {"sort": "name"}, project_id=project.id).results]
+    labels = [LabelInput(name="x"), LabelInput(name="y")]
+    project = world.projects.create(ctx, ProjectCreate(name="P", labels=labels)).value
+    names = [lb.name for lb in world.labels.list(ctx, {"sort": "name"}, project_id=project.id).value.results]
     assert names == ["x", "y"]
-    labels = world.labels.list(ctx, {}, project_id=project.id).results
+    labels = world.labels.list(ctx, {}, project_id=project.id).value.results
     assert labels[0].color != labels[1].color
 
 
@@ -73,7 +78,7 @@ def test_users_service(world):
     admin = world.user("root", SystemRole.ADMIN)
     alice, bob = world.user("alice"), world.user("bob")
     world.orgs.create(world.ctx(alice), slug="acme")
-    inv = world.orgs.invite(world.ctx(alice, "acme"), email="bob@example.com", role="worker")
+    inv = world.orgs.invite(world.ctx(alice, "acme"), email="bob@example.com", role="worker").value
     world.orgs.accept(world.ctx(bob), inv.key)
     assert [u.username for u in world.users.list(world.ctx(alice), {}).results] == ["alice"]
     assert sorted(u.username for u in world.users.list(world.ctx(alice, "acme"), {}).results) == ["alice", "bob"]

@@ -35,7 +35,7 @@ CAR = LabelInput(
 def test_task_lifecycle_before_and_after_data(world):
     alice = world.user("alice")
     ctx = world.ctx(alice)
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=4))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=4)).value
     # CVAT's fields before data
     assert (task.size, task.data_id, task.data_chunk_size, task.mode, task.overlap) == (
         0,
@@ -66,7 +66,7 @@ def test_task_lifecycle_before_and_after_data(world):
 
 def test_video_default_overlap_and_frame_step(world):
     ctx = world.ctx(world.user("alice"))
-    task = world.tasks.create(ctx, TaskCreate(name="V", labels=[CAR], segment_size=20))
+    task = world.tasks.create(ctx, TaskCreate(name="V", labels=[CAR], segment_size=20)).value
     task = world.tasks.attach_data(task.id, data(50, mode=TaskMode.INTERPOLATION, step=3))
     assert task.overlap == 5 and task.frame_filter == "step=3" and task.stop_frame == 147
     starts = [s.start_frame for s in world.tasks.segments(task.id)]
@@ -76,17 +76,17 @@ def test_video_default_overlap_and_frame_step(world):
 def test_job_stage_state_updates_task_status_and_events(world):
     alice = world.user("alice")
     ctx = world.ctx(alice)
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5)).value
     world.tasks.attach_data(task.id, data(10))
     j1, j2 = sorted(world.repos.jobs.list_by_task(task.id), key=lambda j: j.id)
-    job = world.jobs.update(ctx, j1.id, stage="validation", state="in progress")
+    job = world.jobs.update(ctx, j1.id, stage="validation", state="in progress").value
     assert (job.stage, job.state, job.status) == (JobStage.VALIDATION, JobState.IN_PROGRESS, JobStatus.VALIDATION)
     assert world.repos.tasks.get(task.id).status == JobStatus.ANNOTATION  # j2 still annotating
     world.jobs.update(ctx, j2.id, stage="acceptance", state="completed")
     assert world.repos.tasks.get(task.id).status == JobStatus.VALIDATION
     world.jobs.update(ctx, j1.id, stage="acceptance", state="completed")
     assert world.repos.tasks.get(task.id).status == JobStatus.COMPLETED
-    job = world.jobs.update(ctx, j1.id, stage="annotation")
+    job = world.jobs.update(ctx, j1.id, stage="annotation").value
     assert job.state == JobState.NEW
     job_event = world.events.of("update:job")[-1]
     assert job_event["before_update"]["stage"] == "acceptance" and job_event["job_id"] == j1.id
@@ -99,30 +99,30 @@ def test_job_stage_state_updates_task_status_and_events(world):
 def test_job_permissions_and_lists_do_not_leak(world):
     alice, bob, carol = world.user("alice"), world.user("bob", SystemRole.WORKER), world.user("carol")
     ctx = world.ctx(alice)
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5)).value
     world.tasks.attach_data(task.id, data(10))
     j1, _ = sorted(world.repos.jobs.list_by_task(task.id), key=lambda j: j.id)
     with pytest.raises(PermissionDeniedError):
         world.jobs.get(world.ctx(bob), j1.id)
     world.jobs.update(ctx, j1.id, assignee_id=bob.id)
     bctx = world.ctx(bob)
-    assert world.jobs.get(bctx, j1.id).assignee_id == bob.id
-    assert world.jobs.update(bctx, j1.id, state="in progress").state == JobState.IN_PROGRESS
+    assert world.jobs.get(bctx, j1.id).value.assignee_id == bob.id
+    assert world.jobs.update(bctx, j1.id, state="in progress").value.state == JobState.IN_PROGRESS
     with pytest.raises(PermissionDeniedError):
         world.jobs.update(bctx, j1.id, stage="validation")  # assignees move state, not stage
-    page = world.jobs.list(bctx, {"task_id": str(task.id)})
+    page = world.jobs.list(bctx, {"task_id": str(task.id)}).value
     assert page.count == 1 and page.results[0].id == j1.id
-    assert world.jobs.list(world.ctx(carol), {}).count == 0
-    assert world.tasks.list(world.ctx(carol), {}).count == 0
+    assert world.jobs.list(world.ctx(carol), {}).value.count == 0
+    assert world.tasks.list(world.ctx(carol), {}).value.count == 0
     # bob sees the task's labels through his job
-    assert [lb.name for lb in world.labels.list(bctx, {}, job_id=j1.id).results] == ["car"]
+    assert [lb.name for lb in world.labels.list(bctx, {}, job_id=j1.id).value.results] == ["car"]
     with pytest.raises(PermissionDeniedError):
         world.tasks.get(bctx, task.id)
 
 
 def test_stale_versions_conflict_even_across_threads(world):
     ctx = world.ctx(world.user("alice"))
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR]))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR])).value
     world.tasks.attach_data(task.id, data(3))
     (job,) = world.repos.jobs.list_by_task(task.id)
     results: list[str] = []
@@ -151,25 +151,25 @@ def test_stale_versions_conflict_even_across_threads(world):
 def test_projects_labels_inherited_and_task_moves(world):
     alice = world.user("alice")
     ctx = world.ctx(alice)
-    project = world.projects.create(ctx, ProjectCreate(name="P", labels=[CAR, LabelInput(name="dog")]))
+    project = world.projects.create(ctx, ProjectCreate(name="P", labels=[CAR, LabelInput(name="dog")])).value
     with pytest.raises(ValidationError):
         world.tasks.create(ctx, TaskCreate(name="T", project_id=project.id, labels=[CAR]))
-    task = world.tasks.create(ctx, TaskCreate(name="T", project_id=project.id, subset="train"))
-    assert [lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).results] == ["dog", "car"] or sorted(
-        lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).results
+    task = world.tasks.create(ctx, TaskCreate(name="T", project_id=project.id, subset="train")).value
+    assert [lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).value.results] == ["dog", "car"] or sorted(
+        lb.name for lb in world.labels.list(ctx, {}, task_id=task.id).value.results
     ) == ["car", "dog"]
     assert world.repos.projects.get(project.id).task_subsets == ["train"]
-    loose = world.tasks.create(ctx, TaskCreate(name="L", labels=[LabelInput(name="cat")]))
+    loose = world.tasks.create(ctx, TaskCreate(name="L", labels=[LabelInput(name="cat")])).value
     with pytest.raises(ValidationError):
         world.tasks.update(ctx, loose.id, TaskPatch(project_id=project.id))  # 'cat' not in project
-    ok = world.tasks.create(ctx, TaskCreate(name="M", labels=[LabelInput(name="dog")]))
-    moved = world.tasks.update(ctx, ok.id, TaskPatch(project_id=project.id))
+    ok = world.tasks.create(ctx, TaskCreate(name="M", labels=[LabelInput(name="dog")])).value
+    moved = world.tasks.update(ctx, ok.id, TaskPatch(project_id=project.id)).value
     assert moved.project_id == project.id and world.repos.labels.list_by_task(ok.id) == []
-    assert world.tasks.list(ctx, {"project_id": str(project.id)}).count == 2
+    assert world.tasks.list(ctx, {"project_id": str(project.id)}).value.count == 2
     with pytest.raises(ValidationError):
         world.tasks.update(ctx, task.id, TaskPatch(labels=[LabelInput(name="x")]))
     world.projects.update(ctx, project.id, ProjectPatch(labels=[LabelInput(name="bird")]))
-    assert world.labels.list(ctx, {}, task_id=task.id).count == 3
+    assert world.labels.list(ctx, {}, task_id=task.id).value.count == 3
     deleted = world.projects.delete(ctx, project.id)
     assert sorted(deleted) == sorted([task.id, ok.id])
     assert world.repos.tasks.list_all()[0].id == loose.id
@@ -177,27 +177,28 @@ def test_projects_labels_inherited_and_task_moves(world):
 
 def test_org_worker_cannot_create_but_supervisor_can_and_lists_filter(world):
     alice, bob, carol = world.user("alice"), world.user("bob"), world.user("carol")
-    org = world.orgs.create(world.ctx(alice), slug="acme")
+    org = world.orgs.create(world.ctx(alice), slug="acme").value
     for who, role in ((bob, "worker"), (carol, "supervisor")):
-        inv = world.orgs.invite(world.ctx(alice, "acme"), email=f"{who.username}@example.com", role=role)
+        inv = world.orgs.invite(world.ctx(alice, "acme"), email=f"{who.username}@example.com", role=role).value
         world.orgs.accept(world.ctx(who), inv.key)
     with pytest.raises(PermissionDeniedError):
         world.tasks.create(world.ctx(bob, "acme"), TaskCreate(name="x", labels=[CAR]))
-    t1 = world.tasks.create(world.ctx(carol, "acme"), TaskCreate(name="carol's", labels=[CAR]))
-    t2 = world.tasks.create(world.ctx(alice, "acme"), TaskCreate(name="alice's", labels=[CAR], assignee_id=bob.id))
+    t1 = world.tasks.create(world.ctx(carol, "acme"), TaskCreate(name="carol's", labels=[CAR])).value
+    t2 = world.tasks.create(
+        world.ctx(alice, "acme"), TaskCreate(name="alice's", labels=[CAR], assignee_id=bob.id)).value
     world.tasks.create(world.ctx(alice), TaskCreate(name="personal", labels=[CAR]))
     assert t1.organization_id == org.id
-    assert [t.id for t in world.tasks.list(world.ctx(bob, "acme"), {}).results] == [t2.id]
-    assert world.tasks.list(world.ctx(alice, "acme"), {}).count == 2
-    assert world.tasks.list(world.ctx(alice, ""), {}).count == 1
+    assert [t.id for t in world.tasks.list(world.ctx(bob, "acme"), {}).value.results] == [t2.id]
+    assert world.tasks.list(world.ctx(alice, "acme"), {}).value.count == 2
+    assert world.tasks.list(world.ctx(alice, ""), {}).value.count == 1
     # no context at all: CVAT's sandbox filter, i.e. only what alice owns or is assigned, anywhere
-    assert world.tasks.list(world.ctx(alice), {}).count == 2
+    assert world.tasks.list(world.ctx(alice), {}).value.count == 2
     # search/filter never count what the caller cannot see
-    assert world.tasks.list(world.ctx(bob, "acme"), {"search": "carol"}).count == 0
+    assert world.tasks.list(world.ctx(bob, "acme"), {"search": "carol"}).value.count == 0
     with pytest.raises(PermissionDeniedError):
         world.tasks.list(world.ctx(world.user("dave"), "acme"), {})
     # the task's own organization decides, whatever context the request names
-    assert world.tasks.get(world.ctx(alice, ""), t1.id).id == t1.id
+    assert world.tasks.get(world.ctx(alice, ""), t1.id).value.id == t1.id
     with pytest.raises(PermissionDeniedError):
         world.tasks.get(world.ctx(carol), t2.id)
 
@@ -205,16 +206,17 @@ def test_org_worker_cannot_create_but_supervisor_can_and_lists_filter(world):
 def test_task_update_scopes_and_events(world):
     alice, bob = world.user("alice"), world.user("bob", SystemRole.WORKER)
     ctx = world.ctx(alice)
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], assignee_id=bob.id))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], assignee_id=bob.id)).value
     bctx = world.ctx(bob)
-    assert world.tasks.update(bctx, task.id, TaskPatch(name="Renamed")).name == "Renamed"
+    assert world.tasks.update(bctx, task.id, TaskPatch(name="Renamed")).value.name == "Renamed"
     with pytest.raises(PermissionDeniedError):
         world.tasks.update(bctx, task.id, TaskPatch(assignee_id=None))
     with pytest.raises(PermissionDeniedError):
         world.tasks.delete(bctx, task.id)
     with pytest.raises(PermissionDeniedError):
         world.tasks.update(world.ctx(alice, read_only=True), task.id, TaskPatch(name="x"))
-    updated = world.tasks.update(ctx, task.id, TaskPatch(target_storage=StorageInput("cloud_storage", 3), subset="val"))
+    patch = TaskPatch(target_storage=StorageInput("cloud_storage", 3), subset="val")
+    updated = world.tasks.update(ctx, task.id, patch).value
     assert updated.target_storage.cloud_storage_id == 3
     event = world.events.of("update:task")[-1]
     assert event["before_update"]["subset"] == "" and event["request_id"] == "req-1"
@@ -227,7 +229,7 @@ def test_task_update_scopes_and_events(world):
 
 def test_the_jobs_summary_is_kept_on_the_task_so_lists_need_no_job_queries(world):
     ctx = world.ctx(world.user("alice"))
-    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5))
+    task = world.tasks.create(ctx, TaskCreate(name="T", labels=[CAR], segment_size=5)).value
     world.tasks.attach_data(task.id, data(10))
     j1, j2 = sorted(world.repos.jobs.list_by_task(task.id), key=lambda j: j.id)
     assert world.tasks.jobs_summary(task.id) == JobsSummary(2, 0, 0)

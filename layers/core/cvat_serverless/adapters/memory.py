@@ -24,6 +24,7 @@ from ..domain.organizations import Invitation, Membership, Organization
 from ..domain.projects import Project
 from ..domain.tasks import Task
 from ..domain.users import User
+from ..ports import ALL_ORGANIZATIONS, AuthRepositories, Repositories, Scope, Window
 
 E = TypeVar("E")
 K = TypeVar("K", bound=Hashable)
@@ -80,6 +81,10 @@ class _Store(Generic[K, E]):
             except KeyError:
                 raise NotFoundError(f"{self._name} {key} not found.") from None
 
+    def get_many(self, keys: Iterable[K]) -> dict[K, E]:
+        with self._lock:
+            return {k: copy.deepcopy(self._items[k]) for k in dict.fromkeys(keys) if k in self._items}
+
     def save(self, entity: E) -> E:
         with self._lock:
             key = self._key(entity)
@@ -104,6 +109,12 @@ class _Store(Generic[K, E]):
         with self._lock:
             for k in [k for k, v in self._items.items() if pred(v)]:
                 del self._items[k]
+
+    def window(self, pred: Callable[[E], bool], offset: int, limit: int, *, newest_first: bool) -> Window[E]:
+        found = self.find(pred)  # in key order: ids ascending
+        if newest_first:
+            found.reverse()
+        return Window(found[offset:offset + limit], len(found))
 
     def find(self, pred: Callable[[E], bool]) -> list[E]:
         with self._lock:
@@ -185,6 +196,9 @@ class InMemoryUserRepository:
     def get(self, user_id: int) -> User:
         return self._s.get(user_id)
 
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        return self._s.get_many(user_ids)
+
     def find_by_username(self, username: str) -> User | None:
         return self._s.first(lambda u: u.username.lower() == username.lower())
 
@@ -212,6 +226,9 @@ class InMemoryOrganizationRepository:
 
     def get(self, org_id: int) -> Organization:
         return self._s.get(org_id)
+
+    def get_many(self, org_ids: Iterable[int]) -> dict[int, Organization]:
+        return self._s.get_many(org_ids)
 
     def find_by_slug(self, slug: str) -> Organization | None:
         return self._s.first(lambda o: o.slug == slug)
@@ -287,6 +304,9 @@ class InMemoryProjectRepository:
     def get(self, project_id: int) -> Project:
         return self._s.get(project_id)
 
+    def get_many(self, project_ids: Iterable[int]) -> dict[int, Project]:
+        return self._s.get_many(project_ids)
+
     def save(self, project: Project) -> Project:
         return self._s.save(project)
 
@@ -299,6 +319,13 @@ class InMemoryProjectRepository:
     def list_by_organization(self, organization_id: int | None) -> list[Project]:
         return self._s.find(lambda p: p.organization_id == organization_id)
 
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Project]:
+        return self._s.window(lambda p: scope is ALL_ORGANIZATIONS or p.organization_id == scope,
+                              offset, limit, newest_first=newest_first)
+
+    def list_by_user(self, user_id: int) -> list[Project]:
+        return self._s.find(lambda p: user_id in (p.owner_id, p.assignee_id))
+
 
 class InMemoryTaskRepository:
     def __init__(self) -> None:
@@ -309,6 +336,9 @@ class InMemoryTaskRepository:
 
     def get(self, task_id: int) -> Task:
         return self._s.get(task_id)
+
+    def get_many(self, task_ids: Iterable[int]) -> dict[int, Task]:
+        return self._s.get_many(task_ids)
 
     def save(self, task: Task) -> Task:
         return self._s.save(task)
@@ -322,8 +352,25 @@ class InMemoryTaskRepository:
     def list_by_organization(self, organization_id: int | None) -> list[Task]:
         return self._s.find(lambda t: t.organization_id == organization_id)
 
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Task]:
+        return self._s.window(lambda t: scope is ALL_ORGANIZATIONS or t.organization_id == scope,
+                              offset, limit, newest_first=newest_first)
+
     def list_by_project(self, project_id: int) -> list[Task]:
         return self._s.find(lambda t: t.project_id == project_id)
+
+    def list_by_projects(self, project_ids: Iterable[int]) -> list[Task]:
+        wanted = set(project_ids)
+        return self._s.find(lambda t: t.project_id in wanted)
+
+    def list_by_user(self, user_id: int) -> list[Task]:
+        return self._s.find(lambda t: user_id in (t.owner_id, t.assignee_id))
+
+    def count_by_projects(self, project_ids: Iterable[int]) -> dict[int, int]:
+        counts = dict.fromkeys(project_ids, 0)
+        for task in self._s.find(lambda t: t.project_id in counts):
+            counts[task.project_id] += 1  # type: ignore[index]  # found by project_id in counts
+        return counts
 
 
 class InMemorySegmentRepository:
@@ -365,8 +412,19 @@ class InMemoryJobRepository:
     def list_by_task(self, task_id: int) -> list[Job]:
         return self._s.find(lambda j: j.task_id == task_id)
 
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Job]:
+        wanted = set(task_ids)
+        return self._s.find(lambda j: j.task_id in wanted)
+
+    def list_by_assignee(self, user_id: int) -> list[Job]:
+        return self._s.find(lambda j: j.assignee_id == user_id)
+
     def list_by_organization(self, organization_id: int | None) -> list[Job]:
         return self._s.find(lambda j: j.organization_id == organization_id)
+
+    def window(self, scope: Scope, offset: int, limit: int, *, newest_first: bool) -> Window[Job]:
+        return self._s.window(lambda j: scope is ALL_ORGANIZATIONS or j.organization_id == scope,
+                              offset, limit, newest_first=newest_first)
 
     def delete_by_task(self, task_id: int) -> None:
         self._s.delete_where(lambda j: j.task_id == task_id)
@@ -395,6 +453,17 @@ class InMemoryLabelRepository:
 
     def list_by_project(self, project_id: int) -> list[Label]:
         return self._s.find(lambda lb: lb.project_id == project_id)
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Label]:
+        wanted = set(task_ids)
+        return self._s.find(lambda lb: lb.task_id in wanted)
+
+    def list_by_projects(self, project_ids: Iterable[int]) -> list[Label]:
+        wanted = set(project_ids)
+        return self._s.find(lambda lb: lb.project_id in wanted)
+
+    def list_all(self) -> list[Label]:
+        return self._s.find(lambda _: True)
 
 
 class InMemoryAccessTokenRepository:
@@ -508,3 +577,26 @@ class InMemoryBlobStore:
             else:
                 files.append(rest)
         return sorted(folders), files
+
+
+def memory_repositories() -> Repositories:
+    """Every core repository as an empty fake (the in-memory twin of adapters.aws.repositories)."""
+    return Repositories(
+        users=InMemoryUserRepository(),
+        organizations=InMemoryOrganizationRepository(),
+        memberships=InMemoryMembershipRepository(),
+        invitations=InMemoryInvitationRepository(),
+        projects=InMemoryProjectRepository(),
+        tasks=InMemoryTaskRepository(),
+        segments=InMemorySegmentRepository(),
+        jobs=InMemoryJobRepository(),
+        labels=InMemoryLabelRepository(),
+    )
+
+
+def memory_auth_repositories() -> AuthRepositories:
+    return AuthRepositories(
+        access_tokens=InMemoryAccessTokenRepository(),
+        sessions=InMemorySessionRepository(),
+        login_attempts=InMemoryLoginAttemptRepository(),
+    )

@@ -26,14 +26,15 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from ..domain.auth import check_csrf_tokens
 from ..domain.errors import AuthenticationError, PermissionDeniedError
 from . import http
 
 if TYPE_CHECKING:
-    from ..bootstrap import Container
     from ..domain.auth import AccessToken, Session
     from ..domain.context import RequestContext
     from ..domain.users import User
+    from .services import ApiServices
 
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
@@ -57,31 +58,16 @@ class Principal:
         return self.token is not None and self.token.read_only
 
 
-def container() -> Container:
-    # Looked up at request time so that tests (and the embedded runtime) can swap it.
-    from .. import bootstrap
-
-    return bootstrap.container()
-
-
-def _basic(c: Container, encoded: str) -> User:
+def _basic(services: ApiServices, event: http.Event, encoded: str) -> User:
     try:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationError("Invalid basic header. Credentials not correctly base64 encoded.") from None
-    user = c.users.find_by_username(username) if username else None
-    if user is None or not user.is_active or not c.passwords.verify(user.password_hash, password):
-        raise AuthenticationError("Invalid username/password.")
-    return user
+    return services.accounts.basic_login(username, password, ip=http.client_ip(event))
 
 
-def _session(c: Container, key: str) -> tuple[User, Session]:
-    return c.sessions.authenticate(key)
-
-
-def authenticate(event: http.Event) -> Principal | None:
+def authenticate(event: http.Event, services: ApiServices) -> Principal | None:
     """The caller, or None when the request carries no credentials at all."""
-    c = container()
     authorization = (http.header(event, "Authorization") or "").strip()
     scheme, _, credentials = authorization.partition(" ")
     scheme = scheme.lower()
@@ -90,19 +76,19 @@ def authenticate(event: http.Event) -> Principal | None:
         if not credentials or " " in credentials:
             raise AuthenticationError(f"Invalid {scheme} header. Credentials string should not contain spaces.")
         if scheme == "bearer":
-            user, token = c.access_tokens.authenticate(credentials)
+            user, token = services.access_tokens.authenticate(credentials)
             return Principal(user, "access_token", token=token)
         if scheme == "token":
             try:
-                user, session = _session(c, credentials)
+                user, session = services.sessions.authenticate(credentials)
             except AuthenticationError:
                 raise AuthenticationError("Invalid token.") from None
             return Principal(user, "token", session=session, session_key=credentials)
-        return Principal(_basic(c, credentials), "basic")
+        return Principal(_basic(services, event, credentials), "basic")
     session_key = http.cookies(event).get(SESSION_COOKIE)
     if session_key:
         try:
-            user, session = _session(c, session_key)
+            user, session = services.sessions.authenticate(session_key)
         except AuthenticationError:
             return None  # a stale cookie is an anonymous request, as with Django sessions
         principal = Principal(user, "session", session=session, session_key=session_key)
@@ -126,12 +112,11 @@ def check_csrf(event: http.Event, principal: Principal) -> None:
         referer = http.header(event, "Referer")
         if referer and urlsplit(referer).netloc.lower() not in allowed_hosts:
             raise PermissionDeniedError("CSRF Failed: Referer checking failed - the Referer does not match this host.")
-    c = container()
-    c.sessions.check_csrf(principal.session, http.header(event, CSRF_HEADER), http.cookies(event).get(CSRF_COOKIE))
+    check_csrf_tokens(principal.session, http.header(event, CSRF_HEADER), http.cookies(event).get(CSRF_COOKIE))
 
 
-def require_principal(event: http.Event) -> Principal:
-    principal = authenticate(event)
+def require_principal(event: http.Event, services: ApiServices) -> Principal:
+    principal = authenticate(event, services)
     if principal is None:
         raise AuthenticationError(NOT_PROVIDED)
     if principal.read_only and event.http_method.upper() not in http.SAFE_METHODS:
@@ -139,11 +124,11 @@ def require_principal(event: http.Event) -> Principal:
     return principal
 
 
-def context_for(event: http.Event, principal: Principal) -> RequestContext:
+def context_for(event: http.Event, principal: Principal, services: ApiServices) -> RequestContext:
     """The RequestContext of an authenticated request: CVAT's ``org``/``org_id`` query
     parameters and ``X-Organization`` header name the organization context."""
     params = http.query(event)
-    return container().organizations.resolve_context(
+    return services.organizations.resolve_context(
         principal.user,
         org=params.get("org"),
         org_id=params.get("org_id"),
@@ -153,9 +138,9 @@ def context_for(event: http.Event, principal: Principal) -> RequestContext:
     )
 
 
-def request_context(event: http.Event) -> RequestContext:
+def request_context(event: http.Event, services: ApiServices) -> RequestContext:
     """Authenticate the request (401/403 otherwise) and resolve its organization context."""
-    return context_for(event, require_principal(event))
+    return context_for(event, require_principal(event, services), services)
 
 
 # --- cookies --------------------------------------------------------------------------------

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    from .cvat_api import CvatApi
+    from .services import ApiServices
 
 TITLE = "CVAT REST API"
 DESCRIPTION = "CVAT's REST API (cvat-sdk / cvat-cli 2.80 compatible), served by cvat-serverless."
@@ -87,12 +90,25 @@ def swagger_html(resolver: APIGatewayRestResolver, version: str) -> str:
     )
 
 
+class _NoServices:
+    """The document is generated from the routes alone: nothing may call a service."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no services here ({name}): this app only renders its OpenAPI document")
+
+
+def document_app() -> CvatApi:
+    """The core API with every router included and no services: what the document describes."""
+    from .function_apps import core_api
+
+    app = core_api(cast("ApiServices", _NoServices()))
+    app.include_all()
+    return app
+
+
 def main() -> None:
-    from .apps import core_api
-
-    core_api.include_all()
-
-    sys.stdout.write(render(core_api.resolver, core_api.version))
+    app = document_app()
+    sys.stdout.write(render(app.resolver, app.version))
 
 
 if __name__ == "__main__":

@@ -13,10 +13,20 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BeforeValidator
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PAGING = ("page", "page_size", "sort", "search", "filter")
+
+
+def last_value(value: Any) -> Any:
+    """A repeated query parameter (``?page_size=2&page_size=1``) counts with its last value, as
+    Django's ``QueryDict.get`` reads it in CVAT; powertools hands a declared scalar the list."""
+    return value[-1] if isinstance(value, list) and value else value
+
+
+LastValue = BeforeValidator(last_value)
 ORG = ("org", "org_id")
 
 
@@ -29,7 +39,7 @@ def list_params(*names: str, org: bool = True) -> Callable[[F], F]:
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=None,
-                annotation=Annotated[str | None, Query(alias=name)],
+                annotation=Annotated[str | None, LastValue, Query(alias=name)],
             )
             for name in (*PAGING, *(ORG if org else ()), *names)
             if name not in signature.parameters

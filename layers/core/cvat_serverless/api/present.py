@@ -1,16 +1,15 @@
 """Domain objects as CVAT's response bodies: absolute URLs, nested users, summaries.
 
-One ``Presenter`` per request: it caches the users, projects and counts it looks up, so a page
-of ten tasks costs a handful of repository reads, not one per field.
+A ``Presenter`` formats; it reads nothing. What a body names besides the object (users,
+projects, tasks, counts, sublabels) comes with the service's result as ``Related``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ..domain.errors import NotFoundError
+from ..services.views import Related
 from . import http
 from .schemas import auth as sa
 from .schemas import jobs as sj
@@ -23,7 +22,6 @@ from .schemas.common import BasicUser, LabelsSummary, LocationEnum, Storage
 
 if TYPE_CHECKING:
     # Only for typing: the routes stay importable without the domain model (cold start).
-    from ..bootstrap import Container
     from ..domain import auth as dauth
     from ..domain import labels as dlabels
     from ..domain import organizations as dorgs
@@ -33,37 +31,29 @@ if TYPE_CHECKING:
     from ..domain.storage import Storage as DStorage
     from ..domain.tasks import Task
     from ..domain.users import User as DUser
+    from ..services.views import Shown
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Presenter:
-    def __init__(self, event: http.Event, container: Container) -> None:
+    def __init__(self, event: http.Event, related: Related | None = None) -> None:
         self.event = event
-        self.c = container
-        self._users: dict[int, DUser | None] = {}
-        self._projects: dict[int, Project | None] = {}
+        self.related = related or Related()
+        self._base = http.base_url(event)  # a page of 100 tasks makes 400 URLs
 
     def url(self, path: str, **params: object) -> str:
-        return http.absolute(self.event, path, params or None)
+        return http.absolute(self.event, path, params or None, base=self._base)
 
     # --- users -----------------------------------------------------------------------------
 
-    def _user(self, user_id: int | None) -> DUser | None:
-        if user_id is None:
-            return None
-        if user_id not in self._users:
-            try:
-                self._users[user_id] = self.c.users.get(user_id)
-            except NotFoundError:
-                self._users[user_id] = None
-        return self._users[user_id]
-
     def basic_user(self, user_id: int | None) -> BasicUser | None:
-        user = self._user(user_id)
-        if user is None:
-            return None
+        """A user named by id (null for none, or for one that is gone)."""
+        user = self.related.users.get(user_id) if user_id is not None else None
+        return self.basic_user_of(user) if user is not None else None
+
+    def basic_user_of(self, user: DUser) -> BasicUser:
         return BasicUser(
             url=self.url(f"/api/users/{user.id}"),
             id=user.id,
@@ -98,14 +88,7 @@ class Presenter:
         return Storage(id=value.id, location=LocationEnum(sl_location(value)), cloud_storage_id=value.cloud_storage_id)
 
     def _project(self, project_id: int | None) -> Project | None:
-        if project_id is None:
-            return None
-        if project_id not in self._projects:
-            try:
-                self._projects[project_id] = self.c.repos.projects.get(project_id)
-            except NotFoundError:
-                self._projects[project_id] = None
-        return self._projects[project_id]
+        return self.related.projects.get(project_id) if project_id is not None else None
 
     def project(self, p: Project) -> sp.ProjectRead:
         return sp.ProjectRead(
@@ -126,7 +109,7 @@ class Presenter:
             target_storage=self.storage(p.target_storage),
             source_storage=self.storage(p.source_storage),
             tasks=sp.TasksSummary(
-                count=len(self.c.repos.tasks.list_by_project(p.id)),
+                count=self.related.task_counts.get(p.id, 0),
                 url=self.url("/api/tasks", project_id=p.id),
             ),
             labels=LabelsSummary(url=self.url("/api/labels", project_id=p.id)),
@@ -179,11 +162,8 @@ class Presenter:
             consensus_replicas=t.consensus_replicas,
         )
 
-    def job(self, j: Job, tasks: dict[int, Task] | None = None) -> sj.JobRead:
-        cache = tasks if tasks is not None else {}
-        if j.task_id not in cache:
-            cache[j.task_id] = self.c.repos.tasks.get(j.task_id)
-        t = cache[j.task_id]
+    def job(self, j: Job) -> sj.JobRead:
+        t = self.related.tasks[j.task_id]
         project = self._project(t.project_id)
         return sj.JobRead(
             url=self.url(f"/api/jobs/{j.id}"),
@@ -232,13 +212,9 @@ class Presenter:
             values=list(a.values),
         )
 
-    def label(self, label: dlabels.Label, siblings: Iterable[dlabels.Label] | None = None) -> sl.Label:
-        """A label with its sublabels (looked up among ``siblings`` when given)."""
-        if label.type == "skeleton":  # LabelType.SKELETON
-            pool = list(siblings) if siblings is not None else self._owner_labels(label)
-            subs = sorted((s for s in pool if s.parent_id == label.id), key=lambda s: s.id)
-        else:
-            subs = []
+    def label(self, label: dlabels.Label) -> sl.Label:
+        """A label with its sublabels (a skeleton's points)."""
+        subs = self.related.sublabels.get(label.id, ())
         return sl.Label(
             id=label.id,
             name=label.name,
@@ -262,13 +238,6 @@ class Presenter:
             parent_id=label.parent_id,
             has_parent=label.parent_id is not None,
         )
-
-    def _owner_labels(self, label: dlabels.Label) -> list[dlabels.Label]:
-        if label.task_id is not None:
-            return self.c.repos.labels.list_by_task(label.task_id)
-        if label.project_id is not None:
-            return self.c.repos.labels.list_by_project(label.project_id)
-        return []
 
     # --- organizations -----------------------------------------------------------------------
 
@@ -298,12 +267,11 @@ class Presenter:
             invitation=m.invitation_key,
         )
 
-    def invitation(self, inv: dorgs.Invitation, now: datetime) -> so.InvitationRead:
-        try:
-            org = self.c.repos.organizations.get(inv.organization_id)
-            slug = org.slug
-        except NotFoundError:
-            slug = "deleted"
+    def invitation(self, inv: dorgs.Invitation) -> so.InvitationRead:
+        org = self.related.organizations.get(inv.organization_id)
+        slug = org.slug if org is not None else "deleted"
+        now = self.related.now
+        assert now is not None, "an invitation's representation needs the time (it expires)"
         user = self.basic_user(inv.user_id) or BasicUser(
             url=self.url(f"/api/users/{inv.user_id}"), id=inv.user_id, username="deleted"
         )
@@ -335,6 +303,17 @@ class Presenter:
         )
 
     # --- pages ---------------------------------------------------------------------------------
+
+    @classmethod
+    def show(cls, event: http.Event, shown: Shown[T], convert: Callable[[Presenter, T], R]) -> R:
+        """A service's result as its body: ``Presenter.show(event, shown, Presenter.task)``."""
+        return convert(cls(event, shown.related), shown.value)
+
+    @classmethod
+    def show_page(cls, event: http.Event, shown: Shown[Page[T]], convert: Callable[[Presenter, T], R]
+                  ) -> dict[str, object]:
+        presenter = cls(event, shown.related)
+        return presenter.page(shown.value, lambda item: convert(presenter, item))
 
     def page(self, page: Page[T], convert: Callable[[T], R]) -> dict[str, object]:
         """CVAT's page: count, absolute next/previous links (null at the ends), results."""

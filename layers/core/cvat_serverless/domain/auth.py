@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .errors import ValidationError
+from .errors import PermissionDeniedError, ValidationError
 
 TOKEN_NAME_MAX = 50
 # CVAT's Token.key is at most 40 characters; sessions and CSRF cookies use [A-Za-z0-9_-] only.
@@ -80,6 +80,15 @@ class Session:
         return now >= self.expiry_date
 
 
+def check_csrf_tokens(session: Session, header_token: str | None, cookie_token: str | None) -> None:
+    """Unsafe methods of a session-authenticated request must echo the session's CSRF token in
+    both the ``csrftoken`` cookie and the ``X-CSRFToken`` header (Django's double submit)."""
+    if not header_token or not cookie_token:
+        raise PermissionDeniedError("CSRF Failed: CSRF token missing.")
+    if not (same_secret(header_token, session.csrf_token) and same_secret(cookie_token, session.csrf_token)):
+        raise PermissionDeniedError("CSRF Failed: CSRF token incorrect.")
+
+
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
     """At most ``max_failures`` failed logins per key (username, client IP) within ``window``;
@@ -96,3 +105,28 @@ class ThrottlePolicy:
         # the attempt is allowed once enough failures have aged out of the window
         unlock = recent[len(recent) - self.max_failures] + self.window
         return max(1, int((unlock - now).total_seconds() + 0.999))
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """How many wrong passwords are tolerated, per key, before further tries are refused.
+
+    Three keys, so that guessing one account never locks out the others:
+    - the account from one address: the tight limit a typing user meets;
+    - the account from anywhere: a slower guesser spread over many addresses;
+    - the address, for every account: far higher, since an office behind one NAT (or every user
+      of the embedded runtime, on 127.0.0.1) shares it; it stops one address spraying many accounts.
+    The address is the one the edge saw (API Gateway's source IP), never a client-supplied header.
+    """
+
+    account_and_address: ThrottlePolicy = ThrottlePolicy(max_failures=5)
+    account: ThrottlePolicy = ThrottlePolicy(max_failures=20)
+    address: ThrottlePolicy = ThrottlePolicy(max_failures=100)
+
+    def keys(self, account: str, address: str) -> list[tuple[str, ThrottlePolicy]]:
+        """The counters one password check reads and, when it fails, adds to. ``account`` names
+        the account (its id when it exists, else what was typed, so unknown names count too)."""
+        keys = [(f"account:{account}|ip:{address}", self.account_and_address), (f"account:{account}", self.account)]
+        if address:
+            keys.append((f"ip:{address}", self.address))
+        return keys

@@ -457,10 +457,13 @@ def visible_in_list(actor: Actor, resource: ResourceRef, scope: OrgScope) -> boo
     # projects, tasks, jobs, labels
     if actor.is_admin:
         return True
-    if (
-        scope.org_id is not None
-        and role_at_least(actor.role_in(scope.org_id), MAINTAINER)
-        and (privilege_at_least(actor.privilege, USER))
-    ):
+    if scope.org_id is not None and sees_organization(actor, scope.org_id):
         return True
     return bool(resource.relations(actor) & _STAFF_BY_KIND[kind])
+
+
+def sees_organization(actor: Actor, organization_id: int) -> bool:
+    """Whether the actor sees every project, task, job and label of an organization in its lists
+    (its maintainers and owner, with at least the user privilege); others see what they own or
+    are assigned to."""
+    return role_at_least(actor.role_in(organization_id), MAINTAINER) and privilege_at_least(actor.privilege, USER)

@@ -380,14 +380,32 @@ def apply_list_query(items: Iterable[tuple[T, Row]], spec: ListSpec, query: List
             selected.sort(key=lambda pair, n=name: (0, str(pair[1].get(n))), reverse=desc)  # type: ignore[misc]
 
     count = len(selected)
-    page = query.page
+    page, start = page_start(query, count)
     size = query.page_size
-    last_page = max(1, -(-count // size))
-    if page == -1:
-        page = last_page
-    if page > last_page:
-        raise NotFoundError("Invalid page.")
-    start = (page - 1) * size
     return Page(
         count=count, results=[obj for obj, _ in selected[start : start + size]], page=page, page_size=size
     )
+
+
+def page_start(query: ListQuery, count: int) -> tuple[int, int]:
+    """The page a query asks for among ``count`` results (``last`` resolved) and the position of
+    its first result; a page past the end is REST framework's 404 "Invalid page."."""
+    last_page = max(1, -(-count // query.page_size))
+    page = last_page if query.page == -1 else query.page
+    if page > last_page:
+        raise NotFoundError("Invalid page.")
+    return page, (page - 1) * query.page_size
+
+
+def id_order(query: ListQuery, spec: ListSpec) -> bool | None:
+    """Whether a list asks only for a page in id order (no filter, search or simple filter; the
+    default order or a sort by id): then newest first (True) or oldest first (False), and a store
+    sorted by id can read that page alone. None when the list needs every candidate's row."""
+    if query.filter or query.simple or query.search:
+        return None
+    ordering = query.sort or spec.default_ordering
+    if ordering == ("-id",):
+        return True
+    if ordering == ("id",):
+        return False
+    return None

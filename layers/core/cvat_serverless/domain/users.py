@@ -56,3 +56,23 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.is_superuser or SystemRole.ADMIN in self.groups
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def validate_new_password(password1: str, password2: str, username: str = "", field: str = "password1") -> str:
+    """Django's default password validators, as CVAT applies them to registration and password
+    changes: both entries equal, at least 8 characters, not only digits, not the username."""
+    if password1 != password2:
+        raise ValidationError(fields={"non_field_errors": ["The two password fields didn't match."]})
+    problems: list[str] = []
+    if len(password1) < MIN_PASSWORD_LENGTH:
+        problems.append(f"This password is too short. It must contain at least {MIN_PASSWORD_LENGTH} characters.")
+    if password1.isdigit():
+        problems.append("This password is entirely numeric.")
+    if username and username.lower() in password1.lower():
+        problems.append("The password is too similar to the username.")
+    if problems:
+        raise ValidationError(fields={field: problems})
+    return password1

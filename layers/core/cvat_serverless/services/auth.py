@@ -1,4 +1,5 @@
-"""Personal access tokens, password sessions (with a stable CSRF token) and login throttling."""
+"""Personal access tokens, password checks (one throttle for every way a password is tried),
+password sessions (with a stable CSRF token), registration and password changes."""
 
 from __future__ import annotations
 
@@ -12,19 +13,25 @@ from ..domain.auth import (
     SESSION_AGE,
     TOKEN_PREFIX_LEN,
     AccessToken,
+    LoginLimits,
     Session,
-    ThrottlePolicy,
     digest,
     new_secret,
-    same_secret,
     validate_expiry,
     validate_token_name,
 )
 from ..domain.context import RequestContext
-from ..domain.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ThrottledError
+from ..domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ThrottledError,
+    ValidationError,
+)
 from ..domain.events import diff_fields
 from ..domain.query import SPECS, Page, apply_list_query, parse_list_query
-from ..domain.users import User
+from ..domain.users import SystemRole, User, validate_email, validate_new_password, validate_username
 from ..ports import (
     AccessTokenRepository,
     Clock,
@@ -35,6 +42,7 @@ from ..ports import (
     UserRepository,
 )
 from .common import UNSET, Unset
+from .views import Related, Shown
 
 _INVALID_CREDENTIALS = "Unable to log in with provided credentials."
 _INVALID_TOKEN = "Invalid token."  # noqa: S105 - a message, not a secret
@@ -55,7 +63,7 @@ class AccessTokenService:
 
     def create(
         self, ctx: RequestContext, *, name: str, expiry_date: datetime | None = None, read_only: bool = False
-    ) -> CreatedToken:
+    ) -> Shown[CreatedToken]:
         """Create a token for the caller; the returned secret is the only copy there will be.
         A read-only token cannot create tokens."""
         ctx.require_write()
@@ -72,7 +80,7 @@ class AccessTokenService:
             expiry_date=validate_expiry(expiry_date, now),
             read_only=read_only,
         )
-        return CreatedToken(self.tokens.add(token), secret)
+        return Shown(CreatedToken(self.tokens.add(token), secret), Related(users={ctx.user_id: ctx.user}))
 
     def _own(self, ctx: RequestContext, token_id: int) -> AccessToken:
         token = self.tokens.get(token_id)
@@ -80,11 +88,15 @@ class AccessTokenService:
             raise NotFoundError()  # tokens are private: others' do not exist for you
         return token
 
-    def get(self, ctx: RequestContext, token_id: int) -> AccessToken:
-        """One of the caller's tokens."""
-        return self._own(ctx, token_id)
+    @staticmethod
+    def _shown(ctx: RequestContext, token: AccessToken) -> Shown[AccessToken]:
+        return Shown(token, Related(users={ctx.user_id: ctx.user}))
 
-    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[AccessToken]:
+    def get(self, ctx: RequestContext, token_id: int) -> Shown[AccessToken]:
+        """One of the caller's tokens."""
+        return self._shown(ctx, self._own(ctx, token_id))
+
+    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[AccessToken]]:
         """The caller's tokens, with CVAT's list parameters."""
         spec = SPECS["access_token"]
         rows = (
@@ -102,7 +114,8 @@ class AccessTokenService:
             )
             for t in self.tokens.list_by_owner(ctx.user_id)
         )
-        return apply_list_query(rows, spec, parse_list_query(params, spec))
+        page = apply_list_query(rows, spec, parse_list_query(params, spec))
+        return Shown(page, Related(users={ctx.user_id: ctx.user}))
 
     def update(
         self,
@@ -112,7 +125,7 @@ class AccessTokenService:
         name: str | Unset = UNSET,
         expiry_date: datetime | Unset | None = UNSET,
         read_only: bool | Unset = UNSET,
-    ) -> AccessToken:
+    ) -> Shown[AccessToken]:
         """Rename a token, change its expiry or make it read-only (a read-only token cannot be
         made writable again, and a read-only caller cannot change tokens)."""
         ctx.require_write()
@@ -129,7 +142,7 @@ class AccessTokenService:
         if diff_fields(before, token):
             token.updated_date = self.clock.now()
             token = self.tokens.save(token)
-        return token
+        return self._shown(ctx, token)
 
     def delete(self, ctx: RequestContext, token_id: int) -> None:
         """Revoke one of the caller's tokens."""
@@ -154,7 +167,7 @@ class AccessTokenService:
             token.last_used_date = now
             try:
                 token = self.tokens.save(token)
-            except Exception:  # a concurrent request recorded it: that is enough
+            except ConflictError:  # a concurrent request recorded it: that is enough
                 token = self.tokens.get(token.id)
         return user, token
 
@@ -170,58 +183,85 @@ class LoginResult:
     key: str  # the ``Token.key`` of the login response (CVAT's legacy token; ≤ 40 characters)
 
 
+class PasswordCheckService:
+    """Every password check goes through here (session login, HTTP Basic, registration's first
+    login, password change), so every way to try a password meets the same throttle."""
+
+    def __init__(
+        self,
+        users: UserRepository,
+        passwords: PasswordHasher,
+        attempts: LoginAttemptRepository,
+        clock: Clock,
+        *,
+        limits: LoginLimits | None = None,
+    ) -> None:
+        self.users = users
+        self.passwords = passwords
+        self.attempts = attempts
+        self.clock = clock
+        self.limits = limits or LoginLimits()
+
+    def authenticate(self, *, password: str, username: str = "", email: str = "", ip: str = "") -> User | None:
+        """The active user that a username (or email) and password name, or None when they are
+        wrong (the failure is counted). ThrottledError, before any password is looked at, when
+        the account, the account from this address, or this address failed too often lately."""
+        user = self.users.find_by_username(username) if username else None
+        if user is None and email:
+            user = self.users.find_by_email(email)
+        return user if self.check(user, password, ip=ip, login=username or email) else None
+
+    def check(self, user: User | None, password: str, *, ip: str, login: str = "") -> bool:
+        """Whether ``password`` is ``user``'s (an active user), under the throttle."""
+        now = self.clock.now()
+        account = f"user:{user.id}" if user is not None else f"login:{login.lower()}"
+        keys = self.limits.keys(account, ip)
+        wait = max(policy.retry_after(self.attempts.failures_since(key, now - policy.window), now)
+                   for key, policy in keys)
+        if wait:
+            raise ThrottledError("Too many failed login attempts.", retry_after=wait)
+        if user is None or not user.is_active or not self.passwords.verify(user.password_hash, password):
+            for key, _ in keys:
+                self.attempts.add_failure(key, now)
+            return False
+        self.attempts.clear(keys[0][0])  # the account's own typos from this address are forgiven
+        return True
+
+
 class SessionService:
     def __init__(
         self,
         sessions: SessionRepository,
         users: UserRepository,
         passwords: PasswordHasher,
-        attempts: LoginAttemptRepository,
+        checks: PasswordCheckService,
         clock: Clock,
-        *,
-        policy: ThrottlePolicy | None = None,
     ) -> None:
         self.sessions = sessions
         self.users = users
         self.passwords = passwords
-        self.attempts = attempts
+        self.checks = checks
         self.clock = clock
-        self.policy = policy or ThrottlePolicy()
-
-    def _throttle_keys(self, login: str, ip: str) -> list[str]:
-        keys = [f"user:{login.lower()}"]
-        if ip:
-            keys.append(f"ip:{ip}")
-        return keys
 
     def login(self, *, password: str, username: str = "", email: str = "", ip: str = "") -> LoginResult:
-        """Check a password login (by username or email) and open a session. Too many failures
-        for the same username or client IP within the policy's window -> ThrottledError with
-        the seconds to wait; a wrong password -> AuthenticationError."""
-        login = username or email
-        now = self.clock.now()
-        keys = self._throttle_keys(login, ip)
-        wait = max(
-            self.policy.retry_after(self.attempts.failures_since(k, now - self.policy.window), now) for k in keys
-        )
-        if wait:
-            raise ThrottledError("Too many failed login attempts.", retry_after=wait)
-        user = self.users.find_by_username(username) if username else None
-        if user is None and email:
-            user = self.users.find_by_email(email)
-        ok = user is not None and user.is_active and self.passwords.verify(user.password_hash, password)
-        if not ok or user is None:
-            for k in keys:
-                self.attempts.add_failure(k, now)
+        """Check a password login (by username or email) and open a session. Too many recent
+        failures (see PasswordCheckService) -> ThrottledError with the seconds to wait; a wrong
+        password -> AuthenticationError."""
+        user = self.checks.authenticate(password=password, username=username, email=email, ip=ip)
+        if user is None:
             raise AuthenticationError(_INVALID_CREDENTIALS)
-        self.attempts.clear(keys[0])
+        now = self.clock.now()
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = self.passwords.hash(password)
         user.last_login = now
         try:
             user = self.users.save(user)
-        except Exception:  # a concurrent login updated last_login: harmless
+        except ConflictError:  # a concurrent login updated last_login: harmless
             user = self.users.get(user.id)
+        return self.open_session(user)
+
+    def open_session(self, user: User) -> LoginResult:
+        now = self.clock.now()
         session_key = new_secret()
         csrf = new_secret(24)
         self.sessions.add(
@@ -250,19 +290,97 @@ class SessionService:
             raise AuthenticationError("User inactive or deleted.")
         return user, session
 
-    @staticmethod
-    def check_csrf(session: Session, header_token: str | None, cookie_token: str | None) -> None:
-        """Unsafe methods of a session-authenticated request must echo the session's CSRF token
-        in both the ``csrftoken`` cookie and the ``X-CSRFToken`` header."""
-        if not header_token or not cookie_token:
-            raise PermissionDeniedError("CSRF Failed: CSRF token missing.")
-        if not (same_secret(header_token, session.csrf_token) and same_secret(cookie_token, session.csrf_token)):
-            raise PermissionDeniedError("CSRF Failed: CSRF token incorrect.")
-
     def logout(self, session_key: str) -> None:
         """End a session (unknown sessions are ignored)."""
         self.sessions.delete(digest(session_key))
 
-    def logout_everywhere(self, user_id: int) -> None:
-        """End every session of a user (after a password change, for example)."""
+    def logout_everywhere(self, user_id: int, *, keep: Session | None = None) -> None:
+        """End every session of a user (after a password change, for example), but ``keep``."""
         self.sessions.delete_by_user(user_id)
+        if keep is not None:
+            self.sessions.add(keep)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    username: str
+    password1: str
+    password2: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+class AccountService:
+    """A user's own account: registration, password checks for HTTP Basic, password changes."""
+
+    def __init__(
+        self,
+        users: UserRepository,
+        ids: IdGenerator,
+        passwords: PasswordHasher,
+        clock: Clock,
+        *,
+        checks: PasswordCheckService,
+        sessions: SessionService,
+    ) -> None:
+        self.users = users
+        self.ids = ids
+        self.passwords = passwords
+        self.checks = checks
+        self.sessions = sessions
+        self.clock = clock
+
+    def register(self, data: Registration, *, ip: str = "") -> LoginResult:
+        """Create a user (system group ``user``) with CVAT's validation, and log them in."""
+        username = validate_username(data.username)
+        email = validate_email(data.email) if data.email else ""
+        validate_new_password(data.password1, data.password2, username)
+        if self.users.find_by_username(username) is not None:
+            raise ValidationError(fields={"username": ["A user with that username already exists."]})
+        if email and self.users.find_by_email(email) is not None:
+            raise ValidationError(fields={"email": ["A user is already registered with this e-mail address."]})
+        try:
+            self.users.add(User(
+                id=self.ids.next_id("user"),
+                username=username,
+                email=email,
+                password_hash=self.passwords.hash(data.password1),
+                first_name=data.first_name,
+                last_name=data.last_name,
+                groups=[SystemRole.USER],
+                date_joined=self.clock.now(),
+            ))
+        except ConflictError:  # registered concurrently under the same name
+            raise ValidationError(fields={"username": ["A user with that username already exists."]}) from None
+        return self.sessions.login(password=data.password1, username=username, ip=ip)
+
+    def basic_login(self, username: str, password: str, *, ip: str = "") -> User:
+        """The user of an ``Authorization: Basic`` header, throttled like a session login."""
+        user = self.checks.authenticate(password=password, username=username, ip=ip) if username else None
+        if user is None:
+            raise AuthenticationError("Invalid username/password.")
+        return user
+
+    def change_password(
+        self,
+        user_id: int,
+        *,
+        old_password: str,
+        new_password1: str,
+        new_password2: str,
+        keep_session: Session | None = None,
+        ip: str = "",
+    ) -> None:
+        """Change the caller's password (the old one is checked under the login throttle). Every
+        other session ends; ``keep_session``, the one that made the change, stays (Django's
+        update_session_auth_hash)."""
+        user = self.users.get(user_id)
+        if not self.checks.check(user, old_password, ip=ip):
+            raise ValidationError(
+                fields={"old_password": ["Your old password was entered incorrectly. Please enter it again."]}
+            )
+        validate_new_password(new_password1, new_password2, user.username, field="new_password2")
+        user.password_hash = self.passwords.hash(new_password1)
+        self.users.save(user)
+        self.sessions.logout_everywhere(user.id, keep=keep_session)

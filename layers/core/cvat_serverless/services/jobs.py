@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ..domain import permissions as perm
 from ..domain.context import RequestContext
@@ -12,47 +13,61 @@ from ..domain.jobs import Job, apply_stage_state, parse_stage, parse_state, summ
 from ..domain.projects import Project
 from ..domain.query import Page
 from ..domain.tasks import Task
-from .common import UNSET, ServiceBase, Unset, check_version, job_ref, list_page
+from .common import UNSET, ServiceBase, Unset, check_version, job_ref, list_page, username_of
+from .views import Shown
 
 
 class JobService(ServiceBase):
-    def _ref(self, job: Job) -> tuple[perm.ResourceRef, Task]:
+    def _parents(self, job: Job) -> tuple[Task, Project | None]:
         task = self.repos.tasks.get(job.task_id)
         project = self.repos.projects.get(task.project_id) if task.project_id else None
-        return job_ref(job, task, project), task
+        return task, project
 
-    def get(self, ctx: RequestContext, job_id: int) -> Job:
+    def _shown(self, job: Job, task: Task, project: Project | None) -> Shown[Job]:
+        return Shown(job, self.related.for_jobs(
+            [job], tasks={task.id: task}, projects={project.id: project} if project else {}))
+
+    def get(self, ctx: RequestContext, job_id: int) -> Shown[Job]:
         """One job the caller may view."""
         job = self.repos.jobs.get(job_id)
-        perm.check(ctx.actor, "view", self._ref(job)[0])
-        return job
+        task, project = self._parents(job)
+        perm.check(ctx.actor, "view", job_ref(job, task, project))
+        return self._shown(job, task, project)
 
     def check(self, ctx: RequestContext, job_id: int, scope: str) -> Job:
         """Check any job scope (``view:data``, ``update:annotations``...) for other routes."""
         if not scope.startswith(("view", "export")):
             ctx.require_write()
         job = self.repos.jobs.get(job_id)
-        perm.check(ctx.actor, scope, self._ref(job)[0])
+        perm.check(ctx.actor, scope, job_ref(job, *self._parents(job)))
         return job
 
-    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Job]:
+    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Job]]:
         """Jobs visible to the caller (``task_id``, ``project_id``, ``stage``... as CVAT's filters)."""
+        window = self._window_page(ctx, perm.Resource.JOB, params, self.repos.jobs.window)
+        if window is not None:
+            related = self.related.for_jobs(window.results)
+            # a job whose task is being deleted has nothing to show (the full list skips it too)
+            return Shown(replace(window, results=[j for j in window.results if j.task_id in related.tasks]), related)
+        tasks: dict[int, Task] = {}
         if "task_id" in params and params["task_id"].isdigit():
             items = self.repos.jobs.list_by_task(int(params["task_id"]))
-        elif ctx.org_id is not None:
-            items = self.repos.jobs.list_by_organization(ctx.org_id)
+        elif self._sees_whole_scope(ctx):
+            items = self._scope_items(ctx, self.repos.jobs.list_all, self.repos.jobs.list_by_organization)
         else:
-            items = self.repos.jobs.list_all()
-        tasks: dict[int, Task] = {}
-        projects: dict[int, Project] = {}
-        users: dict[int, str | None] = {}
+            # assigned jobs, and the jobs of every task the caller sees through a relation
+            tasks = {t.id: t for t in self._visible_tasks(ctx)}
+            by_id = {j.id: j for j in self.repos.jobs.list_by_assignee(ctx.user_id)}
+            if tasks:
+                by_id.update((j.id, j) for j in self.repos.jobs.list_by_tasks(sorted(tasks)))
+            items = [by_id[k] for k in sorted(by_id)]
+        tasks = self.related.tasks((j.task_id for j in items), tasks)
+        projects = self.related.projects(t.project_id for t in tasks.values())
+        users = self._users_of((j.assignee_id for j in items), {})
+        username = username_of(users)
 
         def parents(job: Job) -> tuple[Task, Project | None]:
-            if job.task_id not in tasks:
-                tasks[job.task_id] = self.repos.tasks.get(job.task_id)
             task = tasks[job.task_id]
-            if task.project_id is not None and task.project_id not in projects:
-                projects[task.project_id] = self.repos.projects.get(task.project_id)
             return task, projects.get(task.project_id) if task.project_id is not None else None
 
         def row(j: Job) -> dict[str, object]:
@@ -63,7 +78,7 @@ class JobService(ServiceBase):
                 "task_name": task.name,
                 "project_id": task.project_id,
                 "project_name": project.name if project else None,
-                "assignee": self._username(j.assignee_id, users),
+                "assignee": username(j.assignee_id),
                 "state": j.state.value,
                 "stage": j.stage.value,
                 "type": j.type.value,
@@ -74,7 +89,9 @@ class JobService(ServiceBase):
                 "updated_date": j.updated_date,
             }
 
-        return list_page(ctx, perm.Resource.JOB, items, ref=lambda j: job_ref(j, *parents(j)), row=row, params=params)
+        items = [j for j in items if j.task_id in tasks]  # a job whose task is being deleted
+        page = list_page(ctx, perm.Resource.JOB, items, ref=lambda j: job_ref(j, *parents(j)), row=row, params=params)
+        return Shown(page, self.related.for_jobs(page.results, tasks=tasks, projects=projects, users=users))
 
     def update(
         self,
@@ -85,14 +102,15 @@ class JobService(ServiceBase):
         stage: str | Unset = UNSET,
         state: str | Unset = UNSET,
         version: int | None = None,
-    ) -> Job:
+    ) -> Shown[Job]:
         """PATCH a job: ``assignee`` (update:assignee), ``stage`` (update:stage), ``state``
         (update:state). A stage change without a state resets the state to ``new``; the task's
         status is recomputed from its jobs. Stale ``version`` -> ConflictError."""
         ctx.require_write()
         job = self.repos.jobs.get(job_id)
         check_version(job, version)
-        ref, task = self._ref(job)
+        task, project = self._parents(job)
+        ref = job_ref(job, task, project)
         before_job = copy.deepcopy(job)
         now = self.clock.now()
         new_stage = None if isinstance(stage, Unset) else parse_stage(stage)
@@ -110,7 +128,7 @@ class JobService(ServiceBase):
         if job.assignee_id != before_job.assignee_id:
             changed["assignee_id"] = before_job.assignee_id
         if not changed:
-            return before_job
+            return self._shown(before_job, task, project)
         job.updated_date = now
         job = self.repos.jobs.save(job)
         self._publish(
@@ -126,7 +144,7 @@ class JobService(ServiceBase):
         )
         if changed.keys() & {"status", "stage", "state"}:
             self._refresh_task(ctx, task.id)
-        return job
+        return self._shown(job, task, project)
 
     def _refresh_task(self, ctx: RequestContext, task_id: int) -> None:
         """Recompute what the task derives from its jobs: its status and its jobs summary."""

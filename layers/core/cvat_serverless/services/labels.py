@@ -3,6 +3,7 @@ project/task create and update."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 
 from ..domain import permissions as perm
@@ -13,6 +14,7 @@ from ..domain.projects import Project
 from ..domain.query import SPECS, Page, apply_list_query, parse_list_query
 from ..domain.tasks import Task
 from .common import ServiceBase, job_ref, list_page, project_ref, task_ref
+from .views import Shown
 
 
 class LabelService(ServiceBase):
@@ -69,12 +71,15 @@ class LabelService(ServiceBase):
         project = self.repos.projects.get(label.project_id)
         return project_ref(project), None, project
 
-    def get(self, ctx: RequestContext, label_id: int) -> Label:
+    def _shown(self, label: Label) -> Shown[Label]:
+        return Shown(label, self.related.for_labels([label]))
+
+    def get(self, ctx: RequestContext, label_id: int) -> Shown[Label]:
         """One label; visible to whoever may view its task or project."""
         label = self.repos.labels.get(label_id)
         ref, _, _ = self._parent(label)
         perm.check(ctx.actor, perm.LABEL_SCOPE_MAP["view"], ref)
-        return label
+        return self._shown(label)
 
     def list(
         self,
@@ -84,10 +89,16 @@ class LabelService(ServiceBase):
         task_id: int | None = None,
         project_id: int | None = None,
         job_id: int | None = None,
-    ) -> Page[Label]:
+    ) -> Shown[Page[Label]]:
         """Labels, as ``GET /labels?task_id=|project_id=|job_id=``: a task in a project lists the
-        project's labels; a job lists its task's. Without a parent, every visible label."""
+        project's labels; a job lists its task's. Without a parent, every visible label. Only
+        top-level labels are listed (sublabels come inside their skeleton) unless the query
+        names ``parent`` or ``parent_id``, as in CVAT."""
+        if sum(v is not None for v in (task_id, project_id, job_id)) > 1:
+            raise ValidationError("Only one of task_id, project_id and job_id can be used.")
         parent_ref: perm.ResourceRef | None = None
+        tasks: dict[int, Task] = {}
+        projects: dict[int, Project] = {}
         if job_id is not None:
             job = self.repos.jobs.get(job_id)
             task = self.repos.tasks.get(job.task_id)
@@ -107,34 +118,12 @@ class LabelService(ServiceBase):
             labels = self.repos.labels.list_by_project(project_id)
             parent_ref = project_ref(self.repos.projects.get(project_id))
         else:
-            labels = [lb for p in self.repos.projects.list_all() for lb in self.repos.labels.list_by_project(p.id)]
-            labels += [lb for t in self.repos.tasks.list_all() for lb in self.repos.labels.list_by_task(t.id)]
-        by_id = {lb.id: lb for lb in labels}
-        tasks: dict[int, Task] = {}
-        projects: dict[int, Project] = {}
-
-        def ref(label: Label) -> perm.ResourceRef:
-            task = None
-            project = None
-            if label.task_id is not None:
-                task = tasks.get(label.task_id) or tasks.setdefault(label.task_id, self.repos.tasks.get(label.task_id))
-                if task.project_id:
-                    project = projects.get(task.project_id) or projects.setdefault(
-                        task.project_id, self.repos.projects.get(task.project_id)
-                    )
-            elif label.project_id is not None:
-                project = projects.get(label.project_id) or projects.setdefault(
-                    label.project_id, self.repos.projects.get(label.project_id)
-                )
-            org = task.organization_id if task else (project.organization_id if project else None)
-            return perm.ResourceRef(
-                perm.Resource.LABEL,
-                organization_id=org,
-                task_owner_id=task.owner_id if task else None,
-                task_assignee_id=task.assignee_id if task else None,
-                project_owner_id=project.owner_id if project else None,
-                project_assignee_id=project.assignee_id if project else None,
-            )
+            labels, tasks, projects = self._visible_labels(ctx)
+        pool = labels
+        if "parent" not in params and "parent_id" not in params:
+            labels = [lb for lb in labels if lb.parent_id is None]
+        by_id = {lb.id: lb for lb in pool}
+        spec = SPECS["label"]
 
         def row(label: Label) -> dict[str, object]:
             parent = by_id.get(label.parent_id) if label.parent_id else None
@@ -150,11 +139,34 @@ class LabelService(ServiceBase):
         if parent_ref is not None:
             # CVAT: with a parent, whoever may view the parent sees all its labels
             perm.check(ctx.actor, "view", parent_ref)
-            spec = SPECS["label"]
-            return apply_list_query(((lb, row(lb)) for lb in labels), spec, parse_list_query(params, spec))
-        return list_page(ctx, perm.Resource.LABEL, labels, ref=ref, row=row, params=params)
+            page = apply_list_query(((lb, row(lb)) for lb in labels), spec, parse_list_query(params, spec))
+        else:
+            page = list_page(ctx, perm.Resource.LABEL, labels, ref=lambda lb: _label_ref(lb, tasks, projects),
+                             row=row, params=params)
+        return Shown(page, self.related.for_labels(page.results, pool=pool))
 
-    def update(self, ctx: RequestContext, label_id: int, patch: LabelInput) -> Label:
+    def _visible_labels(self, ctx: RequestContext) -> tuple[builtins.list[Label], dict[int, Task], dict[int, Project]]:
+        """The labels of the projects and tasks the caller may see, with those owners by id:
+        read from the owners' partitions (or the all-labels partition for an admin)."""
+        if ctx.actor.is_admin and ctx.org_id is None and not ctx.org.explicit:
+            labels = self.repos.labels.list_all()
+            tasks = self.related.tasks(lb.task_id for lb in labels)
+            projects = self.related.projects(
+                [lb.project_id for lb in labels] + [t.project_id for t in tasks.values()])
+            return labels, tasks, projects
+        visible_projects = self._visible_projects(ctx)
+        visible_tasks = self._visible_tasks(ctx, visible_projects)
+        projects = {p.id: p for p in visible_projects}
+        tasks = {t.id: t for t in visible_tasks}
+        labels = self.repos.labels.list_by_projects(sorted(projects)) if projects else []
+        own = sorted(t.id for t in visible_tasks if t.project_id is None)
+        if own:
+            labels += self.repos.labels.list_by_tasks(own)
+        projects.update(self.related.projects(
+            (t.project_id for t in visible_tasks if t.project_id not in projects), projects))
+        return sorted(labels, key=lambda lb: lb.id), tasks, projects
+
+    def update(self, ctx: RequestContext, label_id: int, patch: LabelInput) -> Shown[Label]:
         """PATCH one label (name, color, type, attributes, sublabels, svg) with CVAT's rules."""
         ctx.require_write()
         label = self.repos.labels.get(label_id)
@@ -166,7 +178,7 @@ class LabelService(ServiceBase):
         changes = self.apply_patches([patch], task_id=label.task_id, project_id=label.project_id)
         updated = self.repos.labels.get(label_id)
         self._publish_parent_update(ctx, task, project, changes)
-        return updated
+        return self._shown(updated)
 
     def delete(self, ctx: RequestContext, label_id: int) -> None:
         """DELETE one label (and its sublabels)."""
@@ -200,3 +212,19 @@ class LabelService(ServiceBase):
                 project_id=project.id,
                 before_update=before,
             )
+
+
+def _label_ref(label: Label, tasks: Mapping[int, Task], projects: Mapping[int, Project]) -> perm.ResourceRef:
+    """A label as the permission table sees it: through its task and project (both read)."""
+    task = tasks.get(label.task_id) if label.task_id is not None else None
+    project_id = task.project_id if task is not None else label.project_id
+    project = projects.get(project_id) if project_id is not None else None
+    org = task.organization_id if task else (project.organization_id if project else None)
+    return perm.ResourceRef(
+        perm.Resource.LABEL,
+        organization_id=org,
+        task_owner_id=task.owner_id if task else None,
+        task_assignee_id=task.assignee_id if task else None,
+        project_owner_id=project.owner_id if project else None,
+        project_assignee_id=project.assignee_id if project else None,
+    )

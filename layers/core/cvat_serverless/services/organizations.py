@@ -7,7 +7,7 @@ import copy
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain import permissions as perm
 from ..domain.context import RequestContext
@@ -25,7 +25,13 @@ from ..domain.organizations import (
 from ..domain.permissions import Actor, OrgScope
 from ..domain.query import Page
 from ..domain.users import User
-from .common import UNSET, ServiceBase, Unset, check_version, list_page
+from ..ports import Clock, EventPublisher, IdGenerator, Repositories
+from .common import UNSET, ServiceBase, Unset, check_version, list_page, username_of
+from .views import Shown
+
+if TYPE_CHECKING:
+    from .projects import ProjectService
+    from .tasks import TaskService
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,20 @@ class OrganizationPatch:
 
 
 class OrganizationService(ServiceBase):
+    def __init__(
+        self,
+        repos: Repositories,
+        ids: IdGenerator,
+        clock: Clock,
+        events: EventPublisher,
+        *,
+        projects: ProjectService,
+        tasks: TaskService,
+    ) -> None:
+        super().__init__(repos, ids, clock, events)
+        self.projects = projects  # an organization is deleted with its projects and tasks
+        self.tasks = tasks
+
     # --- context -----------------------------------------------------------------------------
 
     def actor_for(self, user: User) -> Actor:
@@ -99,7 +119,7 @@ class OrganizationService(ServiceBase):
         name: str = "",
         description: str = "",
         contact: dict[str, Any] | None = None,
-    ) -> Organization:
+    ) -> Shown[Organization]:
         """Create an organization owned by the caller, with the caller as an active owner member."""
         ctx.require_write()
         perm.check(ctx.actor, "create", perm.ResourceRef(perm.Resource.ORGANIZATION))
@@ -129,34 +149,40 @@ class OrganizationService(ServiceBase):
             )
         )
         self._publish(ctx, "create:organization", org, resource_id=org.id, organization_id=org.id)
-        return org
+        return self._shown(org, ctx.user)
 
-    def get(self, ctx: RequestContext, org_id: int) -> Organization:
+    def _shown(self, org: Organization, *known: User) -> Shown[Organization]:
+        return Shown(org, self.related.for_organizations([org], users={u.id: u for u in known}))
+
+    def get(self, ctx: RequestContext, org_id: int) -> Shown[Organization]:
         """One organization the caller may see."""
         org = self.repos.organizations.get(org_id)
         perm.check(ctx.actor, "view", self._ref(org))
-        return org
+        return self._shown(org, ctx.user)
 
-    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Organization]:
+    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Organization]]:
         """Organizations the caller belongs to (all for admins), with CVAT's list parameters."""
-        cache: dict[int, str | None] = {}
-        return list_page(
+        if ctx.actor.is_admin:
+            items = self.repos.organizations.list_all()
+        else:
+            ids = sorted({m.organization_id for m in self.repos.memberships.list_by_user(ctx.user_id)})
+            found = self.repos.organizations.get_many(ids) if ids else {}
+            items = [found[i] for i in ids if i in found]
+        users = self._users_of((o.owner_id for o in items), {ctx.user_id: ctx.user})
+        username = username_of(users)
+        page = list_page(
             ctx,
             perm.Resource.ORGANIZATION,
-            self.repos.organizations.list_all(),
+            items,
             ref=self._ref,
-            row=lambda o: {
-                "id": o.id,
-                "name": o.name,
-                "slug": o.slug,
-                "owner": self._username(o.owner_id, cache),
-            },
+            row=lambda o: {"id": o.id, "name": o.name, "slug": o.slug, "owner": username(o.owner_id)},
             params=params,
         )
+        return Shown(page, self.related.for_organizations(page.results, users=users))
 
     def update(
         self, ctx: RequestContext, org_id: int, patch: OrganizationPatch, *, version: int | None = None
-    ) -> Organization:
+    ) -> Shown[Organization]:
         """PATCH an organization (owner or maintainer). ``version``: the version the client saw."""
         ctx.require_write()
         org = self.repos.organizations.get(org_id)
@@ -179,14 +205,21 @@ class OrganizationService(ServiceBase):
         self._publish(
             ctx, "update:organization", org, resource_id=org.id, organization_id=org.id, before_update=changed
         )
-        return org
+        return self._shown(org, ctx.user)
 
     def delete(self, ctx: RequestContext, org_id: int) -> None:
-        """Delete an organization with its memberships and invitations (owner only). Projects and
-        tasks of the organization must be deleted by the caller's composition (TaskService)."""
+        """Delete an organization (its owner; admins) with everything in it, as CVAT does: its
+        projects and tasks (with their jobs and labels), memberships and invitations."""
         ctx.require_write()
         org = self.repos.organizations.get(org_id)
         perm.check(ctx.actor, "delete", self._ref(org))
+        # The caller's roles were read before the memberships go, so the same context may delete
+        # the organization's projects and tasks.
+        for project in self.repos.projects.list_by_organization(org_id):
+            self.projects.delete(ctx, project.id)
+        for task in self.repos.tasks.list_by_organization(org_id):
+            with contextlib.suppress(NotFoundError):  # deleted with its project meanwhile
+                self.tasks.delete(ctx, task.id)
         for inv in self.repos.invitations.list_by_organization(org_id):
             self.repos.invitations.delete(inv.key)
         for m in self.repos.memberships.list_by_organization(org_id):
@@ -202,13 +235,16 @@ class OrganizationService(ServiceBase):
             perm.Resource.MEMBERSHIP, organization_id=m.organization_id, user_id=m.user_id, role=m.role
         )
 
-    def get_membership(self, ctx: RequestContext, membership_id: int) -> Membership:
+    def _shown_membership(self, m: Membership) -> Shown[Membership]:
+        return Shown(m, self.related.for_memberships([m]))
+
+    def get_membership(self, ctx: RequestContext, membership_id: int) -> Shown[Membership]:
         """One membership the caller may see."""
         m = self.repos.memberships.get(membership_id)
         perm.check(ctx.actor, "view", self._membership_ref(m))
-        return m
+        return self._shown_membership(m)
 
-    def list_memberships(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Membership]:
+    def list_memberships(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Membership]]:
         """Memberships of the context organization (or the caller's own in the personal workspace)."""
         if ctx.org_id is not None:
             items = self.repos.memberships.list_by_organization(ctx.org_id)
@@ -220,18 +256,23 @@ class OrganizationService(ServiceBase):
             ]
         else:
             items = self.repos.memberships.list_by_user(ctx.user_id)
-        cache: dict[int, str | None] = {}
-        return list_page(
+        users = self._users_of((m.user_id for m in items), {})
+        username = username_of(users)
+        page = list_page(
             ctx,
             perm.Resource.MEMBERSHIP,
             items,
             ref=self._membership_ref,
-            row=lambda m: {"id": m.id, "user": self._username(m.user_id, cache), "role": m.role.value},
+            row=lambda m: {"id": m.id, "user": username(m.user_id), "role": m.role.value},
             params=params,
         )
+        return Shown(page, self.related.for_memberships(page.results, users=users))
 
-    def change_role(self, ctx: RequestContext, membership_id: int, role: str) -> Membership:
-        """Change a member's role; nobody can be made or unmade owner this way."""
+    def change_role(self, ctx: RequestContext, membership_id: int, role: str | None) -> Shown[Membership]:
+        """Change a member's role; nobody can be made or unmade owner this way. Without a role
+        (an empty PATCH) this is a read, as in CVAT."""
+        if role is None:
+            return self.get_membership(ctx, membership_id)
         ctx.require_write()
         m = self.repos.memberships.get(membership_id)
         perm.check(ctx.actor, "change:role", self._membership_ref(m))
@@ -239,7 +280,7 @@ class OrganizationService(ServiceBase):
         if new_role == OrgRole.OWNER:
             raise PermissionDeniedError("The owner role cannot be assigned.")
         if m.role == new_role:
-            return m
+            return self._shown_membership(m)
         before = {"role": m.role}
         m.role = new_role
         m = self.repos.memberships.save(m)
@@ -251,7 +292,7 @@ class OrganizationService(ServiceBase):
             organization_id=m.organization_id,
             before_update=before,
         )
-        return m
+        return self._shown_membership(m)
 
     def delete_membership(self, ctx: RequestContext, membership_id: int) -> None:
         """Remove a member (or leave the organization); the owner cannot be removed."""
@@ -276,7 +317,10 @@ class OrganizationService(ServiceBase):
             role=inv.role,
         )
 
-    def invite(self, ctx: RequestContext, *, email: str, role: str) -> Invitation:
+    def _shown_invitation(self, inv: Invitation) -> Shown[Invitation]:
+        return Shown(inv, self.related.for_invitations([inv]))
+
+    def invite(self, ctx: RequestContext, *, email: str, role: str) -> Shown[Invitation]:
         """Invite a registered user (by email) into the context organization with ``role``: an
         inactive membership is created; accepting the invitation activates it."""
         ctx.require_write()
@@ -321,35 +365,37 @@ class OrganizationService(ServiceBase):
             )
         )
         self._publish(ctx, "create:invitation", inv, resource_id=key, organization_id=ctx.org_id)
-        return inv
+        return self._shown_invitation(inv)
 
-    def get_invitation(self, ctx: RequestContext, key: str) -> Invitation:
+    def get_invitation(self, ctx: RequestContext, key: str) -> Shown[Invitation]:
         """One invitation the caller may see."""
         inv = self.repos.invitations.get(key)
         perm.check(ctx.actor, "view", self._invitation_ref(inv))
-        return inv
+        return self._shown_invitation(inv)
 
-    def list_invitations(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Invitation]:
+    def list_invitations(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Invitation]]:
         """Invitations of the context organization, or the caller's own."""
         if ctx.org_id is not None:
             items = self.repos.invitations.list_by_organization(ctx.org_id)
         else:
             items = self.repos.invitations.list_by_user(ctx.user_id)
-        cache: dict[int, str | None] = {}
-        return list_page(
+        users = self._users_of((u for i in items for u in (i.owner_id, i.user_id)), {})
+        username = username_of(users)
+        page = list_page(
             ctx,
             perm.Resource.INVITATION,
             items,
             ref=self._invitation_ref,
             row=lambda i: {
                 "id": i.key,
-                "owner": self._username(i.owner_id, cache),
+                "owner": username(i.owner_id),
                 "user_id": i.user_id,
                 "accepted": i.accepted,
                 "created_date": i.created_date,
             },
             params=params,
         )
+        return Shown(page, self.related.for_invitations(page.results, users=users))
 
     def accept(self, ctx: RequestContext, key: str) -> Organization:
         """The invitee accepts: the membership becomes active. Returns the organization (CVAT

@@ -13,9 +13,10 @@ from ..domain.events import diff_fields
 from ..domain.labels import LabelInput
 from ..domain.projects import Project, validate_bug_tracker, validate_name
 from ..domain.query import Page
-from ..ports import Clock, EventPublisher, IdGenerator
-from .common import UNSET, Repositories, ServiceBase, StorageInput, Unset, check_version, list_page, project_ref
+from ..ports import Clock, EventPublisher, IdGenerator, Repositories
+from .common import UNSET, ServiceBase, StorageInput, Unset, check_version, list_page, project_ref, username_of
 from .labels import LabelService
+from .views import Shown
 
 
 @dataclass(slots=True)
@@ -53,7 +54,10 @@ class ProjectService(ServiceBase):
         super().__init__(repos, ids, clock, events)
         self.labels = labels
 
-    def create(self, ctx: RequestContext, data: ProjectCreate) -> Project:
+    def _shown(self, project: Project) -> Shown[Project]:
+        return Shown(project, self.related.for_projects([project]))
+
+    def create(self, ctx: RequestContext, data: ProjectCreate) -> Shown[Project]:
         """Create a project (and its labels) in the request's organization context."""
         ctx.require_write()
         perm.check(
@@ -92,23 +96,23 @@ class ProjectService(ServiceBase):
             organization_id=project.organization_id,
             project_id=project.id,
         )
-        return project
+        return self._shown(project)
 
-    def get(self, ctx: RequestContext, project_id: int) -> Project:
+    def get(self, ctx: RequestContext, project_id: int) -> Shown[Project]:
         """One project the caller may view."""
         project = self.repos.projects.get(project_id)
         perm.check(ctx.actor, "view", project_ref(project))
-        return project
+        return self._shown(project)
 
-    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Project]:
+    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Project]]:
         """Projects visible to the caller in the request's context, with CVAT's list parameters."""
-        items = (
-            self.repos.projects.list_by_organization(ctx.org_id)
-            if ctx.org_id is not None
-            else self.repos.projects.list_all()
-        )
-        cache: dict[int, str | None] = {}
-        return list_page(
+        window = self._window_page(ctx, perm.Resource.PROJECT, params, self.repos.projects.window)
+        if window is not None:
+            return Shown(window, self.related.for_projects(window.results))
+        items = self._visible_projects(ctx)
+        users = self._users_of((u for p in items for u in (p.owner_id, p.assignee_id)), {})
+        username = username_of(users)
+        page = list_page(
             ctx,
             perm.Resource.PROJECT,
             items,
@@ -116,17 +120,18 @@ class ProjectService(ServiceBase):
             row=lambda p: {
                 "id": p.id,
                 "name": p.name,
-                "owner": self._username(p.owner_id, cache),
-                "assignee": self._username(p.assignee_id, cache),
+                "owner": username(p.owner_id),
+                "assignee": username(p.assignee_id),
                 "status": p.status.value,
                 "updated_date": p.updated_date,
             },
             params=params,
         )
+        return Shown(page, self.related.for_projects(page.results, users=users))
 
     def update(
         self, ctx: RequestContext, project_id: int, patch: ProjectPatch, *, version: int | None = None
-    ) -> Project:
+    ) -> Shown[Project]:
         """PATCH a project: each changed field is checked with its own CVAT scope (update:desc,
         update:owner, update:assignee, update:associated_storage, update:organization)."""
         ctx.require_write()
@@ -174,7 +179,7 @@ class ProjectService(ServiceBase):
             project_id=project.id,
             before_update=changed,
         )
-        return project
+        return self._shown(project)
 
     def delete(self, ctx: RequestContext, project_id: int) -> builtins.list[int]:
         """Delete a project with its labels and tasks (and their jobs). Returns the deleted task

@@ -28,9 +28,10 @@ from ..domain.tasks import (
     validate_segmentation,
     validate_subset,
 )
-from ..ports import Clock, EventPublisher, IdGenerator
-from .common import UNSET, Repositories, ServiceBase, StorageInput, Unset, check_version, list_page, task_ref
+from ..ports import Clock, EventPublisher, IdGenerator, Repositories
+from .common import UNSET, ServiceBase, StorageInput, Unset, check_version, list_page, task_ref, username_of
 from .labels import LabelService
+from .views import Shown
 
 
 @dataclass(slots=True)
@@ -97,12 +98,16 @@ class TaskService(ServiceBase):
     def _project(self, project_id: int | None) -> Project | None:
         return self.repos.projects.get(project_id) if project_id is not None else None
 
-    def _ref(self, task: Task) -> perm.ResourceRef:
-        return task_ref(task, self._project(task.project_id))
+    def _ref(self, task: Task, project: Project | None = None) -> perm.ResourceRef:
+        return task_ref(task, project if project is not None else self._project(task.project_id))
+
+    def _shown(self, task: Task, project: Project | None = None) -> Shown[Task]:
+        projects = {project.id: project} if project is not None else None
+        return Shown(task, self.related.for_tasks([task], projects=projects))
 
     # --- create / read -----------------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, data: TaskCreate) -> Task:
+    def create(self, ctx: RequestContext, data: TaskCreate) -> Shown[Task]:
         """Create a task without data. With ``project_id`` the task uses the project's labels and
         organization; ``labels`` and ``project_id`` together are refused, as in CVAT."""
         ctx.require_write()
@@ -112,12 +117,7 @@ class TaskService(ServiceBase):
         project = None
         org_id = ctx.org_id
         if data.project_id is not None:
-            try:
-                project = self.repos.projects.get(data.project_id)
-            except Exception:
-                raise ValidationError(
-                    fields={"project_id": [f'Invalid pk "{data.project_id}" - object does not exist.']}
-                ) from None
+            project = self._existing("project_id", self.repos.projects.get, data.project_id)
             if not ctx.org.explicit and ctx.org_id is None:
                 org_id = project.organization_id  # no context sent: the project's decides
             if project.organization_id != org_id:
@@ -164,7 +164,7 @@ class TaskService(ServiceBase):
         if project is not None and data.subset and data.subset not in project.task_subsets:
             self._add_subset(project.id, data.subset)
         self._publish_task(ctx, "create", task)
-        return task
+        return self._shown(task, project)
 
     def _add_subset(self, project_id: int, subset: str) -> None:
         for _ in range(5):
@@ -178,11 +178,12 @@ class TaskService(ServiceBase):
             except ConflictError:
                 continue
 
-    def get(self, ctx: RequestContext, task_id: int) -> Task:
+    def get(self, ctx: RequestContext, task_id: int) -> Shown[Task]:
         """One task the caller may view."""
         task = self.repos.tasks.get(task_id)
-        perm.check(ctx.actor, "view", self._ref(task))
-        return task
+        project = self._project(task.project_id)
+        perm.check(ctx.actor, "view", self._ref(task, project))
+        return self._shown(task, project)
 
     def check(self, ctx: RequestContext, task_id: int, scope: str) -> Task:
         """Check any task scope (``upload:data``, ``view:data``, ``export:dataset``...) for routes
@@ -197,20 +198,18 @@ class TaskService(ServiceBase):
         """CVAT's ``jobs`` field of TaskRead, as kept on the task."""
         return self.repos.tasks.get(task_id).jobs_summary
 
-    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[Task]:
+    def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Task]]:
         """Tasks visible to the caller in the request's context, with CVAT's list parameters."""
-        items = (
-            self.repos.tasks.list_by_organization(ctx.org_id) if ctx.org_id is not None else self.repos.tasks.list_all()
-        )
-        projects: dict[int, Project] = {}
-        users: dict[int, str | None] = {}
+        window = self._window_page(ctx, perm.Resource.TASK, params, self.repos.tasks.window)
+        if window is not None:
+            return Shown(window, self.related.for_tasks(window.results))
+        items = self._visible_tasks(ctx)
+        projects = self.related.projects(t.project_id for t in items)
+        users = self._users_of((u for t in items for u in (t.owner_id, t.assignee_id)), {})
+        username = username_of(users)
 
         def project_of(task: Task) -> Project | None:
-            if task.project_id is None:
-                return None
-            if task.project_id not in projects:
-                projects[task.project_id] = self.repos.projects.get(task.project_id)
-            return projects[task.project_id]
+            return projects.get(task.project_id) if task.project_id is not None else None
 
         def row(t: Task) -> dict[str, object]:
             p = project_of(t)
@@ -219,8 +218,8 @@ class TaskService(ServiceBase):
                 "name": t.name,
                 "project_id": t.project_id,
                 "project_name": p.name if p else None,
-                "owner": self._username(t.owner_id, users),
-                "assignee": self._username(t.assignee_id, users),
+                "owner": username(t.owner_id),
+                "assignee": username(t.assignee_id),
                 "status": t.status.value,
                 "subset": t.subset,
                 "mode": t.mode.value,
@@ -231,13 +230,16 @@ class TaskService(ServiceBase):
                 "updated_date": t.updated_date,
             }
 
-        return list_page(
+        page = list_page(
             ctx, perm.Resource.TASK, items, ref=lambda t: task_ref(t, project_of(t)), row=row, params=params
         )
+        return Shown(page, self.related.for_tasks(page.results, projects=projects, users=users))
 
     # --- update / delete ---------------------------------------------------------------------
 
-    def update(self, ctx: RequestContext, task_id: int, patch: TaskPatch, *, version: int | None = None) -> Task:
+    def update(
+        self, ctx: RequestContext, task_id: int, patch: TaskPatch, *, version: int | None = None
+    ) -> Shown[Task]:
         """PATCH a task; each changed field is checked with its CVAT scope (update:desc,
         update:owner, update:assignee, update:project, update:associated_storage,
         update:organization). Stale ``version`` -> ConflictError."""
@@ -289,17 +291,12 @@ class TaskService(ServiceBase):
         if not isinstance(patch.subset, Unset) and task.project_id is not None and task.subset:
             self._add_subset(task.project_id, task.subset)
         self._publish_task(ctx, "update", task, changed)
-        return task
+        return self._shown(task)
 
     def _move_to_project(self, ctx: RequestContext, task: Task, project_id: int | None) -> dict[str, int]:
         if project_id is None:
             raise ValidationError(fields={"project_id": ["A task cannot be moved out of its project."]})
-        try:
-            project = self.repos.projects.get(project_id)
-        except Exception:
-            raise ValidationError(
-                fields={"project_id": [f'Invalid pk "{project_id}" - object does not exist.']}
-            ) from None
+        project = self._existing("project_id", self.repos.projects.get, project_id)
         perm.check(
             ctx.actor,
             "update:desc",

@@ -12,6 +12,7 @@ from ..domain.errors import ValidationError
 from ..domain.events import diff_fields
 from ..domain.query import Page
 from ..domain.users import SystemRole, User, validate_email, validate_username
+from ..ports import Clock, EventPublisher, IdGenerator, Repositories, SessionRepository
 from .common import UNSET, ServiceBase, Unset, list_page
 
 NAME_MAX = 150
@@ -30,6 +31,12 @@ class UserPatch:
 
 
 class UserService(ServiceBase):
+    def __init__(
+        self, repos: Repositories, ids: IdGenerator, clock: Clock, events: EventPublisher, sessions: SessionRepository
+    ) -> None:
+        super().__init__(repos, ids, clock, events)
+        self.sessions = sessions  # a deleted user's sessions end with it
+
     def _ref(self, ctx: RequestContext, user: User) -> perm.ResourceRef:
         # in an organization context a member may see the other members
         org = ctx.org_id
@@ -52,11 +59,25 @@ class UserService(ServiceBase):
     def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Page[User]:
         """Users: members of the context organization; only yourself in the personal workspace
         (everyone for admins)."""
+        members: set[int] = set()
+        if ctx.org_id is not None:
+            members = {m.user_id for m in self.repos.memberships.list_by_organization(ctx.org_id) if m.is_active}
+            found = self.repos.users.get_many(sorted(members)) if members else {}
+            items = [found[i] for i in sorted(found)]
+        elif ctx.actor.is_admin:
+            items = self.repos.users.list_all()
+        else:
+            items = [ctx.user]
+
+        def ref(user: User) -> perm.ResourceRef:
+            org = ctx.org_id if user.id in members else None
+            return perm.ResourceRef(perm.Resource.USER, user_id=user.id, organization_id=org)
+
         return list_page(
             ctx,
             perm.Resource.USER,
-            self.repos.users.list_all(),
-            ref=lambda u: self._ref(ctx, u),
+            items,
+            ref=ref,
             row=lambda u: {
                 "id": u.id,
                 "username": u.username,
@@ -110,16 +131,14 @@ class UserService(ServiceBase):
         return user
 
     def delete(self, ctx: RequestContext, user_id: int) -> None:
-        """Delete a user (yourself, or anyone as an admin) and their memberships."""
+        """Delete a user (yourself, or anyone as an admin) with their memberships and sessions."""
         ctx.require_write()
         user = self.repos.users.get(user_id)
         perm.check(ctx.actor, "delete", perm.ResourceRef(perm.Resource.USER, user_id=user.id))
         for m in self.repos.memberships.list_by_user(user_id):
             self.repos.memberships.delete(m.id)
-        delete = getattr(self.repos.users, "delete", None)
-        if delete is None:
-            raise NotImplementedError("the user repository cannot delete users")
-        delete(user_id)
+        self.repos.users.delete(user_id)
+        self.sessions.delete_by_user(user_id)
         self._publish(ctx, "delete:user", _public(user), resource_id=user.id)
 
 

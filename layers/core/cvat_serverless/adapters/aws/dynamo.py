@@ -1,12 +1,16 @@
-"""The DynamoDB single table (PynamoDB) and the repositories on it.
+"""The DynamoDB single table (PynamoDB): its item model, the id counters, the schema version and
+the users.
 
-One table, generic items: ``pk``/``sk`` as the primary key, ``gsi1pk``/``gsi1sk`` for listings,
-``data`` as a map of the entity's fields and ``version`` for optimistic locking. The key layout is
-written next to each repository.
+One table, generic items: ``pk``/``sk`` as the primary key, ``data`` as a map of the entity's fields
+and ``version`` for optimistic locking. Lists are Queries of base-table partitions that hold full
+copies (nothing reads a secondary index: gsi1 is written by schema version 1 only). The key layout
+is written next to each repository and, for the whole table, in repositories.py.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
@@ -14,25 +18,19 @@ from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import ConflictError, NotFoundError
 from ...domain.users import SystemRole, User
+from .dynamo_store import PlainItem, id_key, plain_items_model
 from .errors import aws_errors
 
-SCHEMA_VERSION = 1
-"""Bumped when the item layout changes; `cvat-serverless migrate` moves old items forward."""
+log = logging.getLogger(__name__)
 
-
-class Gsi1(GlobalSecondaryIndex["BaseItem"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+SCHEMA_VERSION = 2
+"""Bumped when the item layout changes; DynamoSchema.ensure() (`cvat-serverless migrate`, and every
+start of the embedded runtime) moves an older table forward with dynamo_migrations."""
 
 
 class BaseItem(Model):
@@ -41,12 +39,9 @@ class BaseItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
     data = MapAttribute[str, Any](null=True)
     value = NumberAttribute(null=True)
     version = VersionAttribute()
-    gsi1 = Gsi1()
 
 
 @cache
@@ -56,12 +51,10 @@ def items_model(table_name: str) -> type[BaseItem]:
 
     instrument_aws_sdks()
     meta = type("Meta", (), {"table_name": table_name})
-    index_meta = type("Meta", (), {"index_name": "gsi1", "projection": AllProjection()})
-    index = type("Gsi1", (Gsi1,), {"Meta": index_meta})()
-    return type(f"Item_{abs(hash(table_name))}", (BaseItem,), {"Meta": meta, "gsi1": index})
+    return type(f"Item_{abs(hash(table_name))}", (BaseItem,), {"Meta": meta})
 
 
-def data_of(item: BaseItem) -> dict[str, Any]:
+def data_of(item: BaseItem | PlainItem) -> dict[str, Any]:
     """The item's ``data`` map as a plain dict (PynamoDB returns a raw MapAttribute on reads)."""
     data = item.data
     if data is None:
@@ -99,6 +92,7 @@ class DynamoSchema:
     """The schema version item ``META`` / ``SCHEMA``."""
 
     def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
         self._model = items_model(table_name)
 
     def version(self) -> int | None:
@@ -110,35 +104,71 @@ class DynamoSchema:
         return int(data_of(item).get("version", 0))
 
     def ensure(self) -> int:
-        """Record the current schema version on a new table; refuse a table newer than the code."""
+        """Record the current schema version on a new table, move an older table forward one
+        version at a time (each step is idempotent: a run cut short is run again from its start),
+        and refuse a table newer than the code."""
         current = self.version()
         if current is None:
-            with aws_errors("writing the schema version"):
-                self._model(pk="META", sk="SCHEMA", data={"version": SCHEMA_VERSION}).save(
-                    condition=self._model.pk.does_not_exist()
-                )
+            try:
+                with aws_errors("writing the schema version"):
+                    self._model(pk="META", sk="SCHEMA", data={"version": SCHEMA_VERSION}).save(
+                        condition=self._model.pk.does_not_exist()
+                    )
+            except ConflictError:  # another process recorded it first
+                return self.ensure()
             return SCHEMA_VERSION
         if current > SCHEMA_VERSION:
             raise ConflictError(
                 f"The table holds schema version {current}, newer than this code's "
                 f"{SCHEMA_VERSION}: upgrade cvat-serverless before using this data."
             )
+        if current < SCHEMA_VERSION:
+            from .dynamo_migrations import upgrade  # only an old table needs it
+
+            while current < SCHEMA_VERSION:
+                log.info("upgrading table %s from schema version %d", self._table_name, current)
+                upgrade(self._table_name, current)
+                current = self._record(current, current + 1)
         return current
+
+    def _record(self, old: int, new: int) -> int:
+        """Move the recorded version from ``old`` to ``new``; when another process did it first,
+        the version it recorded."""
+        try:
+            with aws_errors("writing the schema version"):
+                self._model._get_connection().update_item(
+                    hash_key="META", range_key="SCHEMA", actions=[BaseItem.data["version"].set(new)],
+                    condition=BaseItem.data["version"] == old,
+                )
+        except ConflictError:
+            recorded = self.version()
+            if recorded is None or recorded < new:
+                raise
+            return recorded
+        return new
 
     def table_exists(self) -> bool:
         with aws_errors("describing the table"):
             return bool(self._model.exists())
 
 
+ALL_USERS = "ALL#USERS"
+"""The partition of the users' copies (list_all)."""
+
+
 class DynamoUserRepository:
-    """Users. Items: ``USER#<id>``/``PROFILE`` (listed by gsi1 ``USERS``/<id:012d>), and
-    uniqueness guards ``USERNAME#<name>``/``UNIQUE`` and ``EMAIL#<email>``/``UNIQUE``."""
+    """Users. Items: ``USER#<id>``/``PROFILE``; its copy ``ALL#USERS``/<id:012d> (list_all),
+    written in the same transaction; uniqueness guards ``USERNAME#<name>``/``UNIQUE`` and
+    ``EMAIL#<email>``/``UNIQUE`` holding the user's id."""
 
     def __init__(self, table_name: str) -> None:
         self._model = items_model(table_name)
+        self._plain = plain_items_model(table_name)
 
-    def _to_item(self, user: User) -> BaseItem:
-        data = {
+    @staticmethod
+    def data(user: User) -> dict[str, Any]:
+        """What the profile and its copy hold in ``data``."""
+        return {
             "id": user.id,
             "username": user.username,
             "email": user.email,
@@ -152,15 +182,20 @@ class DynamoUserRepository:
             "date_joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
         }
-        item = self._model(
-            pk=f"USER#{user.id}", sk="PROFILE", gsi1pk="USERS", gsi1sk=f"{user.id:012d}", data=data
-        )
+
+    def _to_item(self, user: User) -> BaseItem:
+        item = self._model(pk=f"USER#{user.id}", sk="PROFILE", data=self.data(user))
         if user.version:  # a new item has no version yet; PynamoDB then requires it to be absent
             item.version = user.version
         return item
 
+    def copy_item(self, user_id: int, data: dict[str, Any], version: int) -> PlainItem:
+        """The profile's copy in ``ALL#USERS``. A plain item: its version is set, not bumped and
+        not checked (the profile's own version condition guards the transaction)."""
+        return self._plain(pk=ALL_USERS, sk=id_key(user_id), data=data, version=version)
+
     @staticmethod
-    def _to_user(item: BaseItem) -> User:
+    def to_user(item: BaseItem | PlainItem) -> User:
         d = data_of(item)
         return User(
             id=int(d["id"]),
@@ -194,6 +229,7 @@ class DynamoUserRepository:
         try:
             with aws_errors("creating a user"), TransactWrite(connection=connection) as tx:
                 tx.save(item, condition=self._model.pk.does_not_exist())
+                tx.save(self.copy_item(user.id, self.data(user), 1))
                 for guard in guards:
                     tx.save(guard, condition=self._model.pk.does_not_exist())
         except ConflictError as exc:
@@ -203,9 +239,19 @@ class DynamoUserRepository:
     def get(self, user_id: int) -> User:
         with aws_errors("reading a user"):
             try:
-                return self._to_user(self._model.get(f"USER#{user_id}", "PROFILE"))
+                return self.to_user(self._model.get(f"USER#{user_id}", "PROFILE"))
             except self._model.DoesNotExist:
                 raise NotFoundError(f"User {user_id} not found.") from None
+
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """One BatchGetItem per 100 users (strongly consistent), in the order of ``user_ids``."""
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        keys = [(f"USER#{i}", "PROFILE") for i in wanted]
+        with aws_errors("reading users"):
+            found = {u.id: u for u in map(self.to_user, self._model.batch_get(keys, consistent_read=True))}
+        return {i: found[i] for i in wanted if i in found}
 
     def _find(self, kind: str, value: str) -> User | None:
         if not value:
@@ -234,19 +280,16 @@ class DynamoUserRepository:
         return keys
 
     def save(self, user: User) -> User:
-        """Update a user. A new username or email moves its uniqueness guard in the same
-        transaction as the profile: ConflictError when it is taken or when ``user`` is stale."""
+        """Update a user and its copy. A new username or email moves its uniqueness guard in the
+        same transaction: ConflictError when it is taken or when ``user`` is stale."""
         current = self.get(user.id)
         old, new = self._guard_keys(current), self._guard_keys(user)
         item = self._to_item(user)
-        if old == new:
-            with aws_errors("saving a user"):
-                item.save()
-            return self._to_user(item)
         moved = [kind for kind in ("username", "email") if old.get(kind) != new.get(kind)]
         try:
             with aws_errors("saving a user"), TransactWrite(connection=self._connection()) as tx:
-                tx.save(item)  # the version condition: a stale user cancels the whole move
+                tx.save(item)  # the version condition: a stale user cancels the whole transaction
+                tx.save(self.copy_item(user.id, self.data(user), user.version + 1))
                 for kind in moved:
                     if kind in old:
                         guard = self._model(pk=old[kind], sk="UNIQUE")
@@ -256,18 +299,21 @@ class DynamoUserRepository:
                         value = user.username if kind == "username" else user.email
                         tx.save(self._guard(kind.upper(), value, user.id), condition=self._model.pk.does_not_exist())
         except ConflictError as exc:
+            if not moved:
+                raise ConflictError("The user was changed by someone else; reload and retry.") from exc
             raise ConflictError(
                 f"A user with that {' or '.join(moved)} already exists, or the user was changed by someone else."
             ) from exc
-        return self._to_user(item)
+        return self.to_user(item)
 
     def delete(self, user_id: int) -> None:
-        """Delete a user and its uniqueness guards (NotFoundError when there is none)."""
+        """Delete a user, its copy and its uniqueness guards (NotFoundError when there is none)."""
         current = self.get(user_id)
         item = self._to_item(current)
         try:
             with aws_errors("deleting a user"), TransactWrite(connection=self._connection()) as tx:
                 tx.delete(item)  # on condition of the version just read
+                tx.delete(self.copy_item(user_id, {}, 0))
                 for key in self._guard_keys(current).values():
                     tx.delete(self._model(pk=key, sk="UNIQUE"), add_version_condition=False)
         except ConflictError as exc:
@@ -275,4 +321,4 @@ class DynamoUserRepository:
 
     def list_all(self) -> list[User]:
         with aws_errors("listing users"):
-            return [self._to_user(i) for i in self._model.gsi1.query("USERS")]
+            return [self.to_user(i) for i in self._model.query(ALL_USERS, consistent_read=True)]

@@ -1,7 +1,8 @@
 """Access tokens, sessions and failed logins on the single table.
 
-Items (pk / sk; gsi1pk / gsi1sk):
-- access token  ``TOKEN#<id>`` / ``TOKEN``; ``USER#<owner>#TOKENS`` / <id>  -> get, list_by_owner (index)
+Items (pk / sk):
+- access token  ``TOKEN#<id>`` / ``TOKEN``                                  -> get
+  owner copy    ``USER#<owner>#TOKENS`` / <id>                              -> list_by_owner (consistent)
   digest copy   ``TOKENDIGEST#<sha256>`` / ``UNIQUE``                       -> find_by_digest (every
                                                                               token-authenticated request)
 - session       ``SESSION#<sha256>`` / ``SESSION``                          -> find_by_digest
@@ -29,14 +30,15 @@ LOGIN_FAILURE_RETENTION = timedelta(days=1)
 _KEY_MAX = 512  # a partition key is at most 2048 bytes; login keys carry user input
 
 
-def _token_views(t: AccessToken) -> list[View]:
+def token_views(t: AccessToken) -> list[View]:
     return [
-        View(f"TOKEN#{t.id}", "TOKEN", f"USER#{t.owner_id}#TOKENS", id_key(t.id)),
+        View(f"TOKEN#{t.id}", "TOKEN"),
+        View(f"USER#{t.owner_id}#TOKENS", id_key(t.id)),
         View(f"TOKENDIGEST#{t.digest}", "UNIQUE", unique="digest"),
     ]
 
 
-def _session_views(s: Session) -> list[View]:
+def session_views(s: Session) -> list[View]:
     return [
         View(f"SESSION#{s.digest}", "SESSION", expires_at=s.expiry_date),
         View(f"USER#{s.user_id}#SESSIONS", s.digest, expires_at=s.expiry_date),
@@ -45,7 +47,7 @@ def _session_views(s: Session) -> list[View]:
 
 class DynamoAccessTokenRepository:
     def __init__(self, table_name: str) -> None:
-        self._s = VersionedStore(table_name, AccessToken, "access token", _token_views)
+        self._s = VersionedStore(table_name, AccessToken, "access token", token_views)
 
     def add(self, token: AccessToken) -> AccessToken:
         return self._s.add(token)
@@ -63,12 +65,12 @@ class DynamoAccessTokenRepository:
         self._s.delete(f"TOKEN#{token_id}", "TOKEN")
 
     def list_by_owner(self, owner_id: int) -> list[AccessToken]:
-        return sorted(self._s.query_gsi1(f"USER#{owner_id}#TOKENS"), key=lambda t: t.id)
+        return self._s.query(f"USER#{owner_id}#TOKENS")
 
 
 class DynamoSessionRepository:
     def __init__(self, table_name: str) -> None:
-        self._s = VersionedStore(table_name, Session, "session", _session_views)
+        self._s = VersionedStore(table_name, Session, "session", session_views)
 
     def add(self, session: Session) -> Session:
         return self._s.add(session)

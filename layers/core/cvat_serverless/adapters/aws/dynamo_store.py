@@ -3,10 +3,11 @@ list it or keep a value unique, all written in one transaction.
 
 Each repository describes an entity as a list of ``View``s (its items). The first view is the main
 item, keyed by the entity's id alone (``TASK#7``/``TASK``); the others are full copies under the
-partition a listing queries (``ORG#3#TASKS``/``000000000007``) or uniqueness guards
-(``ORGSLUG#acme``/``UNIQUE``). Every item holds the whole entity in ``data`` and the entity's
-``version``, so a listing is one Query and a lookup by a unique value is one GetItem. An item stays
-the size of one entity (no unbounded lists inside items).
+partition a listing queries (``ORG#3#TASKS``/``000000000007``, ``ALL#TASKS``/..., ``USER#5#TASKS``/...)
+or uniqueness guards (``ORGSLUG#acme``/``UNIQUE``). Every item holds the whole entity in ``data``
+and the entity's ``version``, so a listing is one strongly consistent Query on the base table, a
+lookup by a unique value is one GetItem, and nothing reads a secondary index. An item stays the
+size of one entity (no unbounded lists inside items).
 
 Rules (the same as the in-memory fakes):
 - ``add`` puts every view with ``attribute_not_exists(pk)``: an existing id or a taken unique
@@ -20,14 +21,22 @@ Rules (the same as the in-memory fakes):
   earlier ones are deleted again before the error is raised. Concurrent readers may see part of a
   batch of more than 100 items for the moment it takes to write it, and a process killed between
   two transactions leaves the first part stored: callers (task creation) write jobs before
-  marking the task ready, so such a remnant is never served as a finished task.
+  marking the task ready, so such a remnant is never served as a finished task. An entity has
+  at most six items (a task: main, all, organization, project, owner, assignee), so a transaction
+  holds at least 16 entities.
+
+Reads over several partitions (``query_many``, ``count_many``) run one Query per partition, at most
+MAX_PARALLEL_QUERIES at once on threads: botocore clients are thread-safe, and the model's
+connection and client, which PynamoDB builds lazily without a lock, are built before the threads
+start. ``get_many`` is one BatchGetItem per 100 keys (PynamoDB resends unprocessed keys).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
@@ -36,20 +45,25 @@ from typing import Any, Generic, TypeVar
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import ConflictError, NotFoundError
+from ...ports import AllOrganizations, Scope
 from .dynamo_codec import decode, encode
 from .errors import aws_errors
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R")
 
 MAX_TRANSACTION_ITEMS = 100
 """DynamoDB's limit on the items of one TransactWriteItems call."""
+
+MAX_PARALLEL_QUERIES = 8
+"""Partitions a multi-partition read queries at once (PynamoDB's client pools 10 connections)."""
 
 _CONFLICT_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -59,18 +73,17 @@ def id_key(value: int) -> str:
     return f"{value:012d}"
 
 
+def scope_partition(scope: Scope, kind: str) -> str:
+    """The partition that lists every ``kind`` (``TASKS``...) of a scope: ``ALL#TASKS``, or an
+    organization's (``ORG#<o|->#TASKS``)."""
+    if isinstance(scope, AllOrganizations):
+        return f"ALL#{kind}"
+    return f"ORG#{opt_key(scope)}#{kind}"
+
+
 def opt_key(value: int | None) -> str:
     """An id inside a key, ``-`` for none (e.g. the personal workspace: no organization)."""
     return "-" if value is None else str(value)
-
-
-class PlainGsi1(GlobalSecondaryIndex["PlainItem"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
 
 
 class PlainItem(Model):
@@ -83,13 +96,10 @@ class PlainItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
     data = MapAttribute[str, Any](null=True)
     value = NumberAttribute(null=True)
     version = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    gsi1 = PlainGsi1()
 
 
 def item_data(item: PlainItem) -> dict[str, Any]:
@@ -106,9 +116,7 @@ def plain_items_model(table_name: str) -> type[PlainItem]:
 
     instrument_aws_sdks()
     meta = type("Meta", (), {"table_name": table_name})
-    index_meta = type("Meta", (), {"index_name": "gsi1", "projection": AllProjection()})
-    index = type("PlainGsi1", (PlainGsi1,), {"Meta": index_meta})()
-    return type(f"PlainItem_{abs(hash(table_name))}", (PlainItem,), {"Meta": meta, "gsi1": index})
+    return type(f"PlainItem_{abs(hash(table_name))}", (PlainItem,), {"Meta": meta})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +125,18 @@ class View:
 
     pk: str
     sk: str
-    gsi1pk: str | None = None
-    gsi1sk: str | None = None
     unique: str | None = None
     expires_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return self.pk, self.sk
+
+
+def user_views(partition: str, sk: str, *user_ids: int | None) -> list[View]:
+    """One copy under ``USER#<u>#<partition>`` per distinct user among ``user_ids`` (an owner who
+    is also the assignee is listed once)."""
+    return [View(f"USER#{u}#{partition}", sk) for u in dict.fromkeys(u for u in user_ids if u is not None)]
 
 
 @dataclass(slots=True)
@@ -151,8 +163,8 @@ class VersionedStore(Generic[E]):
     # ------------------------------------------------------------------ items <-> entities
     def _item(self, view: View, data: dict[str, Any], version: int | None) -> PlainItem:
         return self.model(
-            pk=view.pk, sk=view.sk, gsi1pk=view.gsi1pk, gsi1sk=view.gsi1sk, data=data,
-            version=version if self._versioned else None, expires_at=view.expires_at,
+            pk=view.pk, sk=view.sk, data=data, version=version if self._versioned else None,
+            expires_at=view.expires_at,
         )
 
     def entity_of(self, item: PlainItem) -> E:
@@ -308,28 +320,91 @@ class VersionedStore(Generic[E]):
         except NotFoundError:
             return None
 
+    def get_many(self, ids: Iterable[K], key: Callable[[K], tuple[str, str]]) -> dict[K, E]:
+        """The entities among ``ids`` that exist, by id, in the order of ``ids`` (duplicates read
+        once); ``key`` gives an id's main item. Strongly consistent, as ``get``."""
+        keys = {key(i): i for i in ids}
+        if not keys:
+            return {}
+        with aws_errors(f"reading {self._noun}s"):
+            found = {(i.pk, i.sk): i for i in self.model.batch_get(list(keys), consistent_read=True)}
+        return {i: self.entity_of(found[k]) for k, i in keys.items() if k in found}
+
     def query(self, pk: str, sk_prefix: str | None = None) -> list[E]:
         """Entities copied under ``pk`` (strongly consistent; PynamoDB follows the pages)."""
         condition = self.model.sk.startswith(sk_prefix) if sk_prefix else None
         with aws_errors(f"listing {self._noun}s"):
             return [self.entity_of(i) for i in self.model.query(pk, condition, consistent_read=True)]
 
-    def query_gsi1(self, gsi1pk: str) -> list[E]:
-        """Entities listed under ``gsi1pk`` (the index is eventually consistent)."""
+    def query_window(self, pk: str, offset: int, limit: int, *, newest_first: bool) -> tuple[list[E], int]:
+        """``limit`` entities from position ``offset`` of the partition ``pk`` in sort-key order
+        (newest first: descending), and how many it holds: a count, a count of the ``offset``
+        skipped items (Select=COUNT with a Limit: it ends at their last key and returns no item),
+        then one page of whole items. Strongly consistent."""
+        forward = not newest_first
         with aws_errors(f"listing {self._noun}s"):
-            return [self.entity_of(i) for i in self.model.gsi1.query(gsi1pk)]
+            total = self.model.count(pk, consistent_read=True)
+            if limit <= 0 or offset >= total:
+                return [], total
+            start = self._skip(pk, offset, forward=forward) if offset else None
+            page = self.model.query(pk, consistent_read=True, scan_index_forward=forward, limit=limit,
+                                    last_evaluated_key=start)
+            return [self.entity_of(i) for i in page], total
+
+    def _skip(self, pk: str, count: int, *, forward: bool) -> dict[str, Any] | None:
+        """The key after which the item at position ``count`` of the partition starts."""
+        connection = self.model._get_connection()
+        start: dict[str, Any] | None = None
+        while count > 0:
+            answer = connection.query(pk, consistent_read=True, scan_index_forward=forward, limit=count,
+                                      select="COUNT", exclusive_start_key=start)
+            count -= int(answer.get("Count", 0))
+            start = answer.get("LastEvaluatedKey")
+            if start is None:  # the partition ended first
+                break
+        return start
+
+    def query_many(self, pks: Iterable[str]) -> list[E]:
+        """The entities copied under each of ``pks``, partition after partition; the Queries run
+        concurrently. No request for no partitions."""
+        return [e for found in self._fan_out(self.query, pks) for e in found]
+
+    def count_many(self, pks: Iterable[str]) -> dict[str, int]:
+        """How many items each partition holds (Query with Select=COUNT, concurrently)."""
+        unique = list(dict.fromkeys(pks))
+        return dict(zip(unique, self._fan_out(self._count, unique), strict=True))
+
+    def _count(self, pk: str) -> int:
+        with aws_errors(f"counting {self._noun}s"):
+            return self.model.count(pk, consistent_read=True)
+
+    def _fan_out(self, read: Callable[[str], R], pks: Iterable[str]) -> list[R]:
+        unique = list(dict.fromkeys(pks))
+        if len(unique) <= 1:
+            return [read(pk) for pk in unique]
+        # PynamoDB builds the connection and its botocore client on first use, without a lock:
+        # build them here so that the threads share one client (thread-safe once built).
+        _ = self.model._get_connection().connection.client
+        workers = min(MAX_PARALLEL_QUERIES, len(unique))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"dynamo-{self._noun}") as pool:
+            return list(pool.map(read, unique))
 
 
 def _chunks(prepared: Sequence[tuple[E, Sequence[View]]]) -> Iterator[list[tuple[E, Sequence[View]]]]:
-    """Whole entities per transaction, at most MAX_TRANSACTION_ITEMS items each."""
-    chunk: list[tuple[E, Sequence[View]]] = []
+    return transaction_batches(prepared, lambda entry: len(entry[1]))
+
+
+def transaction_batches(entries: Iterable[R], items: Callable[[R], int]) -> Iterator[list[R]]:
+    """Whole entries per transaction, at most MAX_TRANSACTION_ITEMS items each; ``items`` tells
+    how many items an entry writes."""
+    batch: list[R] = []
     size = 0
-    for entry in prepared:
-        n = len(entry[1])
-        if chunk and size + n > MAX_TRANSACTION_ITEMS:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(entry)
+    for entry in entries:
+        n = items(entry)
+        if batch and size + n > MAX_TRANSACTION_ITEMS:
+            yield batch
+            batch, size = [], 0
+        batch.append(entry)
         size += n
-    if chunk:
-        yield chunk
+    if batch:
+        yield batch

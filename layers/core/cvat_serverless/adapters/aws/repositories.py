@@ -1,43 +1,45 @@
 """The DynamoDB repositories for every port, bound to one table (the composition root calls
 these two functions).
 
-Every key prefix of the single table, so that new item kinds do not collide (details and the
-reasons in each module's docstring; <n> ids, "-" for no organization):
+Every key prefix of the single table (schema version 2), so that new item kinds do not collide
+(details and the reasons in each module's docstring; <n> ids, sort keys of ids zero-padded to 12
+digits, "-" for no organization):
 
-table pk / sk                                          written by
-  USER#<id> / PROFILE, USERNAME#<lower> / UNIQUE,      dynamo.DynamoUserRepository
-  EMAIL#<lower> / UNIQUE
-  COUNTER#<kind> / COUNTER, META / SCHEMA              dynamo.DynamoIdGenerator, DynamoSchema
-  ORG#<id> / ORG, ORGSLUG#<slug> / UNIQUE              dynamo_orgs (organizations)
-  MEMBERSHIP#<id> / MEMBERSHIP, USER#<u>#MEMBERSHIPS / ORG#<o>
-  INVITATION#<key> / INVITATION, USER#<u>#INVITATIONS / <key>
-  PROJECT#<id> / PROJECT, ORG#<o|->#PROJECTS / <id>    dynamo_projects
-  TASK#<id> / TASK, ORG#<o|->#TASKS / <id>, PROJECT#<p>#TASKS / <id>
-  LABEL#<id> / LABEL, TASK#<t>#LABELS / <id>, PROJECT#<p>#LABELS / <id>,
+table pk / sk                                             written by
+  USER#<id> / PROFILE, ALL#USERS / <id>,                  dynamo.DynamoUserRepository
+  USERNAME#<lower> / UNIQUE, EMAIL#<lower> / UNIQUE
+  COUNTER#<kind> / COUNTER, META / SCHEMA                 dynamo.DynamoIdGenerator, DynamoSchema
+  ORG#<id> / ORG, ALL#ORGS / <id>,                        dynamo_orgs (organizations)
+  ORGSLUG#<slug> / UNIQUE
+  MEMBERSHIP#<id> / MEMBERSHIP, ORG#<o>#MEMBERSHIPS / <id>, USER#<u>#MEMBERSHIPS / ORG#<o>
+  INVITATION#<key> / INVITATION, ORG#<o>#INVITATIONS / <key>, USER#<u>#INVITATIONS / <key>
+  PROJECT#<id> / PROJECT, ALL#PROJECTS / <id>,            dynamo_projects
+  ORG#<o|->#PROJECTS / <id>, USER#<u>#PROJECTS / <id>
+  TASK#<id> / TASK, ALL#TASKS / <id>, ORG#<o|->#TASKS / <id>,
+  PROJECT#<p>#TASKS / <id>, USER#<u>#TASKS / <id>
+  LABEL#<id> / LABEL, ALL#LABELS / <id>, TASK#<t>#LABELS / <id>, PROJECT#<p>#LABELS / <id>,
   LABELNAME#T<t|->#P<p|->#<parent|->#<name> / UNIQUE
-  SEGMENT#<id> / SEGMENT, TASK#<t>#SEGMENTS / <id>     dynamo_jobs
-  JOB#<id> / JOB, TASK#<t>#JOBS / <id>
-  TOKEN#<id> / TOKEN, TOKENDIGEST#<sha256> / UNIQUE    dynamo_auth
+  SEGMENT#<id> / SEGMENT, TASK#<t>#SEGMENTS / <id>        dynamo_jobs
+  JOB#<id> / JOB, ALL#JOBS / <id>, TASK#<t>#JOBS / <id>, ORG#<o|->#JOBS / <id>, USER#<u>#JOBS / <id>
+  TOKEN#<id> / TOKEN, USER#<u>#TOKENS / <id>,             dynamo_auth
+  TOKENDIGEST#<sha256> / UNIQUE
   SESSION#<sha256> / SESSION, USER#<u>#SESSIONS / <sha256>, LOGINFAIL#<key> / <utc time>#<random>
-gsi1pk (gsi1sk: the zero-padded id, or the invitation key)
-  USERS, ORGS, PROJECTS, TASKS, JOBS                   the "all" lists (one partition per kind)
-  ORG#<o>#MEMBERSHIPS, ORG#<o>#INVITATIONS, ORG#<o|->#JOBS, USER#<u>#TOKENS
-Nothing on a request path scans the table: lookups are GetItem, lists are Query on pk (strongly
-consistent) or gsi1 (eventually consistent).
+The USER#<u>#<KIND>S copies exist for the owner and the assignee (one copy when they are the same
+user; jobs: the assignee only). ``ALL#<KIND>S`` are one partition per kind, for admins' lists.
+
+Nothing on a request path scans the table or reads an index: lookups are GetItem/BatchGetItem and
+lists are strongly consistent Queries of one base-table partition (several partitions: one Query
+each, concurrently). gsi1 (gsi1pk/gsi1sk) was the list index of schema version 1; nothing writes or
+reads it any more (dynamo_migrations moves a version-1 table forward without it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ...ports import UserRepository
-from ...services.common import Repositories
+from ...ports import AuthRepositories, Repositories, UserRepository
+from .dynamo_auth import DynamoAccessTokenRepository, DynamoLoginAttemptRepository, DynamoSessionRepository
 from .dynamo_jobs import DynamoJobRepository, DynamoSegmentRepository
 from .dynamo_orgs import DynamoInvitationRepository, DynamoMembershipRepository, DynamoOrganizationRepository
 from .dynamo_projects import DynamoLabelRepository, DynamoProjectRepository, DynamoTaskRepository
-
-if TYPE_CHECKING:
-    from ...bootstrap import AuthRepositories
 
 
 def dynamo_repositories(table_name: str, *, users: UserRepository) -> Repositories:
@@ -57,13 +59,6 @@ def dynamo_repositories(table_name: str, *, users: UserRepository) -> Repositori
 
 def dynamo_auth_repositories(table_name: str) -> AuthRepositories:
     """Access tokens, sessions and failed logins on ``table_name``."""
-    from ...bootstrap import AuthRepositories  # bootstrap imports this module lazily: no cycle at import
-    from .dynamo_auth import (
-        DynamoAccessTokenRepository,
-        DynamoLoginAttemptRepository,
-        DynamoSessionRepository,
-    )
-
     return AuthRepositories(
         access_tokens=DynamoAccessTokenRepository(table_name),
         sessions=DynamoSessionRepository(table_name),

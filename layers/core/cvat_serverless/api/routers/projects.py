@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
-from .. import auth, http
 from ..params import list_params
+from ..present import Presenter
 from ..schemas import projects as sp
-from ._common import ObjectId, patched, patched_storage, storage
-
-if TYPE_CHECKING:
-    from ..present import Presenter
+from ._common import Call, ObjectId, patched, patched_storage, storage
 
 router = Router()
 TAGS = ["projects"]
-
-
-def _presenter() -> Presenter:
-    from ..present import Presenter
-
-    return Presenter(router.current_event, auth.container())
 
 
 @router.post("/api/projects", tags=TAGS, summary="Create a project (and its labels)", status_code=201)
 def create_project(body: sp.ProjectWriteRequest) -> sp.ProjectRead:
     from ...services.projects import ProjectCreate
 
-    ctx = auth.request_context(router.current_event)
-    project = auth.container().projects.create(
-        ctx,
+    call = Call(router)
+    project = call.services.projects.create(
+        call.ctx,
         ProjectCreate(
             name=body.name,
             labels=[lb.to_input() for lb in body.labels],
@@ -41,30 +30,28 @@ def create_project(body: sp.ProjectWriteRequest) -> sp.ProjectRead:
             target_storage=storage(body.target_storage),
         ),
     )
-    return _presenter().project(project)
+    return call.show(project, Presenter.project)
 
 
 @router.get("/api/projects", tags=TAGS, summary="Projects visible to the caller")
 @list_params("name", "owner", "assignee", "status")
 def list_projects(**_: str | None) -> sp.PaginatedProjectReadList:
-    event = router.current_event
-    ctx = auth.request_context(event)
-    page = auth.container().projects.list(ctx, http.query(event))
-    presenter = _presenter()
-    return sp.PaginatedProjectReadList.model_validate(presenter.page(page, presenter.project))
+    call = Call(router)
+    page = call.services.projects.list(call.ctx, call.query)
+    return sp.PaginatedProjectReadList.model_validate(call.show_page(page, Presenter.project))
 
 
 @router.get("/api/projects/<id>", tags=TAGS, summary="One project")
 def get_project(id: ObjectId) -> sp.ProjectRead:
-    ctx = auth.request_context(router.current_event)
-    return _presenter().project(auth.container().projects.get(ctx, id))
+    call = Call(router)
+    return call.show(call.services.projects.get(call.ctx, id), Presenter.project)
 
 
 @router.patch("/api/projects/<id>", tags=TAGS, summary="Update a project")
 def update_project(id: ObjectId, body: sp.PatchedProjectWriteRequest | None = None) -> sp.ProjectRead:
     from ...services.projects import ProjectPatch
 
-    ctx = auth.request_context(router.current_event)
+    call = Call(router)
     body = body or sp.PatchedProjectWriteRequest()
     patch = ProjectPatch(
         name=patched(body, "name", nullable=False),
@@ -76,11 +63,11 @@ def update_project(id: ObjectId, body: sp.PatchedProjectWriteRequest | None = No
         target_storage=patched_storage(body, "target_storage"),
         organization_id=patched(body, "organization_id"),
     )
-    return _presenter().project(auth.container().projects.update(ctx, id, patch))
+    return call.show(call.services.projects.update(call.ctx, id, patch), Presenter.project)
 
 
 @router.delete("/api/projects/<id>", tags=TAGS, summary="Delete a project with its tasks")
 def delete_project(id: ObjectId) -> Response[None]:
-    ctx = auth.request_context(router.current_event)
-    auth.container().projects.delete(ctx, id)
+    call = Call(router)
+    call.services.projects.delete(call.ctx, id)
     return Response(status_code=204)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
-from ...config import get_settings
-from .. import auth, http
+from .. import http
+from ..params import LastValue
 from ..schemas.common import CvatModel
+from ._common import Call
 
 router = Router()
 TAGS = ["server"]
@@ -54,19 +57,19 @@ class FileInfo(CvatModel):
 @router.get("/api/server/about", tags=TAGS, summary="Basic information about the server")
 def about() -> About:
     # Readable anonymously: cvat-sdk calls it before it logs in.
-    event = router.current_event
+    call = Call(router)
     return About(
         name=NAME,
         description=DESCRIPTION,
-        version=get_settings().server_version,
-        logo_url=http.absolute(event, "/assets/logo.svg"),
+        version=call.services.server_version,
+        logo_url=http.absolute(call.event, "/assets/logo.svg"),
         subtitle="Serverless annotation for computer vision",
     )
 
 
 @router.get("/api/server/annotation/formats", tags=TAGS, summary="Implemented import and export formats")
 def annotation_formats() -> DatasetFormats:
-    auth.require_principal(router.current_event)
+    Call(router).signed_in()
     # The registry imports the format modules on first use: keep it off the cold-start path.
     from ...formats import registry
 
@@ -86,7 +89,7 @@ def plugins() -> Plugins:
 
 
 @router.get("/api/server/share", tags=TAGS, summary="Files of the server share (the bucket's share prefix)")
-def share(directory: str = "/", search: str = "") -> list[FileInfo]:
-    auth.require_principal(router.current_event)
-    entries = auth.container().share.list(directory, search)
+def share(directory: Annotated[str, LastValue] = "/", search: Annotated[str, LastValue] = "") -> list[FileInfo]:
+    call = Call(router).signed_in()
+    entries = call.services.share.list(directory, search)
     return [FileInfo(name=e.name, type=e.type, mime_type=e.mime_type) for e in entries]

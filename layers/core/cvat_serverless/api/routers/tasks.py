@@ -3,17 +3,12 @@ in their own routers)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
-from .. import auth, http
 from ..params import list_params
+from ..present import Presenter
 from ..schemas import tasks as st
-from ._common import ObjectId, patched, patched_storage, storage
-
-if TYPE_CHECKING:
-    from ..present import Presenter
+from ._common import Call, ObjectId, patched, patched_storage, storage
 
 router = Router()
 TAGS = ["tasks"]
@@ -23,19 +18,13 @@ TASK_FILTERS = (
 )
 
 
-def _presenter() -> Presenter:
-    from ..present import Presenter
-
-    return Presenter(router.current_event, auth.container())
-
-
 @router.post("/api/tasks", tags=TAGS, summary="Create a task (data is attached afterwards)", status_code=201)
 def create_task(body: st.TaskWriteRequest) -> st.TaskRead:
     from ...services.tasks import TaskCreate
 
-    ctx = auth.request_context(router.current_event)
-    task = auth.container().tasks.create(
-        ctx,
+    call = Call(router)
+    task = call.services.tasks.create(
+        call.ctx,
         TaskCreate(
             name=body.name,
             project_id=body.project_id,
@@ -51,30 +40,28 @@ def create_task(body: st.TaskWriteRequest) -> st.TaskRead:
             consensus_replicas=body.consensus_replicas,
         ),
     )
-    return _presenter().task(task)
+    return call.show(task, Presenter.task)
 
 
 @router.get("/api/tasks", tags=TAGS, summary="Tasks visible to the caller")
 @list_params(*TASK_FILTERS)
 def list_tasks(**_: str | None) -> st.PaginatedTaskReadList:
-    event = router.current_event
-    ctx = auth.request_context(event)
-    page = auth.container().tasks.list(ctx, http.query(event))
-    presenter = _presenter()
-    return st.PaginatedTaskReadList.model_validate(presenter.page(page, presenter.task))
+    call = Call(router)
+    page = call.services.tasks.list(call.ctx, call.query)
+    return st.PaginatedTaskReadList.model_validate(call.show_page(page, Presenter.task))
 
 
 @router.get("/api/tasks/<id>", tags=TAGS, summary="One task")
 def get_task(id: ObjectId) -> st.TaskRead:
-    ctx = auth.request_context(router.current_event)
-    return _presenter().task(auth.container().tasks.get(ctx, id))
+    call = Call(router)
+    return call.show(call.services.tasks.get(call.ctx, id), Presenter.task)
 
 
 @router.patch("/api/tasks/<id>", tags=TAGS, summary="Update a task")
 def update_task(id: ObjectId, body: st.PatchedTaskWriteRequest | None = None) -> st.TaskRead:
     from ...services.tasks import TaskPatch
 
-    ctx = auth.request_context(router.current_event)
+    call = Call(router)
     body = body or st.PatchedTaskWriteRequest()
     patch = TaskPatch(
         name=patched(body, "name", nullable=False),
@@ -88,11 +75,11 @@ def update_task(id: ObjectId, body: st.PatchedTaskWriteRequest | None = None) ->
         target_storage=patched_storage(body, "target_storage"),
         organization_id=patched(body, "organization_id"),
     )
-    return _presenter().task(auth.container().tasks.update(ctx, id, patch))
+    return call.show(call.services.tasks.update(call.ctx, id, patch), Presenter.task)
 
 
 @router.delete("/api/tasks/<id>", tags=TAGS, summary="Delete a task with its jobs")
 def delete_task(id: ObjectId) -> Response[None]:
-    ctx = auth.request_context(router.current_event)
-    auth.container().tasks.delete(ctx, id)
+    call = Call(router)
+    call.services.tasks.delete(call.ctx, id)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,19 +15,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ..domain.errors import CvatServerlessError, ValidationError
 from . import errors
 
+if TYPE_CHECKING:
+    from .services import ApiServices
+
 REQUEST_ID_HEADER = "X-Request-Id"
 API_VERSION = "2.80.0"
+SERVICES_KEY = "services"
+"""Where the routes find the app's services (``router.context``, powertools' per-request context)."""
 
 
 class CvatApi:
     """An APIGatewayRestResolver with CVAT's error bodies and an X-Request-Id on every answer.
 
+    ``services`` is what the routes use (the composition root builds it once per cold start);
+    each request gets it in powertools' request context (``router.context``).
     With ``openapi=True`` it also serves its OpenAPI document at ``/api/schema/`` and Swagger UI
     at ``/api/swagger`` (both generated from the routes; the UI's assets ship with powertools).
     """
 
-    def __init__(self, *routers: Router, title: str = "CVAT REST API", openapi: bool = False,
+    def __init__(self, services: ApiServices, *routers: Router, title: str = "CVAT REST API", openapi: bool = False,
                  lazy_routers: Mapping[str, str] | None = None) -> None:
+        self.services = services
         self.resolver = APIGatewayRestResolver(enable_validation=True)
         # Path prefix -> module with a ``router``: imported and included on the first request
         # under that prefix, so a cold start loads only the routes it serves (see include_for).
@@ -109,6 +117,8 @@ class CvatApi:
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         if self._lazy:
             self.include_for(str(event.get("path") or ""))
+        # Cleared by the resolver after each request; routers included in this app share it.
+        self.resolver.append_context(**{SERVICES_KEY: self.services})
         response = self.resolver.resolve(dict(event), context)
         request_id = request_id_of(event)
         if request_id:

@@ -1,0 +1,53 @@
+"""What the HTTP edge is given: the services, built once per cold start by the composition root
+(``bootstrap.Container`` satisfies this protocol) and handed to the app, which hands them to the
+routes with each request. The edge never looks services up itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    # Only for typing: a cold start imports a service module when a route first uses it.
+    from ..services.auth import AccessTokenService, AccountService, SessionService
+    from ..services.jobs import JobService
+    from ..services.labels import LabelService
+    from ..services.organizations import OrganizationService
+    from ..services.projects import ProjectService
+    from ..services.share import ShareService
+    from ..services.tasks import TaskService
+    from ..services.users import UserService
+
+
+class ApiServices(Protocol):
+    @property
+    def organizations(self) -> OrganizationService: ...
+
+    @property
+    def projects(self) -> ProjectService: ...
+
+    @property
+    def tasks(self) -> TaskService: ...
+
+    @property
+    def jobs(self) -> JobService: ...
+
+    @property
+    def labels(self) -> LabelService: ...
+
+    @property
+    def user_service(self) -> UserService: ...
+
+    @property
+    def accounts(self) -> AccountService: ...
+
+    @property
+    def sessions(self) -> SessionService: ...
+
+    @property
+    def access_tokens(self) -> AccessTokenService: ...
+
+    @property
+    def share(self) -> ShareService: ...
+
+    @property
+    def server_version(self) -> str: ...
