@@ -8,12 +8,13 @@ from __future__ import annotations
 from cvat_serverless import bootstrap
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.config import Settings
-from cvat_serverless.ports import AuthRepositories, IdGenerator, Repositories
+from cvat_serverless.ports import AuthRepositories, DropMarkerRepository, IdGenerator, Repositories
 
 TEST_SETTINGS = {"CVAT_TABLE_NAME": "t", "CVAT_MEDIA_BUCKET": "b", "CVAT_EVENT_BUS_NAME": "e"}
 
 
-def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator) -> bootstrap.Container:
+def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator, *,
+                   drop_markers: DropMarkerRepository | None = None) -> bootstrap.Container:
     return bootstrap.Container.with_adapters(
         Settings.from_env(TEST_SETTINGS),
         repos=repos,
@@ -24,7 +25,8 @@ def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator
         events=mem.InMemoryEventPublisher(),
         passwords=mem.InMemoryPasswordHasher(),
         blobs=mem.InMemoryBlobStore(),
-        workflows=None,
+        workflows=mem.InMemoryWorkflowStarter(),
+        drop_markers=drop_markers if drop_markers is not None else mem.InMemoryDropMarkerRepository(),
     )
 
 

@@ -1,4 +1,4 @@
-"""task-data step 3: collect the segments' results, write the manifest, publish the event."""
+"""task-data step 3: previews, the task's data, segments and jobs; the request finished."""
 
 from typing import Any
 
@@ -13,15 +13,10 @@ tracer = Tracer(service="task-data", auto_patch=False)  # see adapters/aws/traci
 metrics = Metrics(service="task-data")
 
 
-class SegmentResult(BaseModel):
-    index: int
-    result_key: str
-
-
 class FinalizeInput(BaseModel):
-    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
-    key: str
-    results: list[SegmentResult]
+    request_id: str
+    task_id: int
+    data_id: int
 
 
 @logger.inject_lambda_context
@@ -29,5 +24,4 @@ class FinalizeInput(BaseModel):
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_parser(model=FinalizeInput)
 def lambda_handler(event: FinalizeInput, context: LambdaContext) -> dict[str, Any]:
-    results = [r.model_dump() for r in event.results]
-    return container().task_data.finalize(event.execution_name, event.key, results, request_id=event.execution_name)
+    return container().pipeline.finalize(event.request_id, event.task_id, event.data_id)

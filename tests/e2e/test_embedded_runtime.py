@@ -82,39 +82,6 @@ def test_repeated_request_headers_reach_the_handler_as_multi_value(runtime: Runt
     assert json.loads(body)["organization"] is None, body
 
 
-def test_an_upload_travels_to_a_succeeded_task_data_execution(runtime: Runtime):
-    outputs = runtime.facts()["outputs"]
-    s3 = runtime.boto3("s3")
-    payload = bytes(range(256)) * 50_000  # 12.8 MB: two segments in the Map
-    s3.put_object(Bucket=outputs["MediaBucketName"], Key=f"{outputs['UploadPrefix']}clips/a b.bin",
-                  Body=payload, ContentType="application/octet-stream")
-    sfn = runtime.boto3("stepfunctions")
-
-    def finished():
-        executions = sfn.list_executions(stateMachineArn=outputs["TaskDataStateMachineArn"])["executions"]
-        done = [e for e in executions if "clips-a-b-bin" in e["name"] and e["status"] != "RUNNING"]
-        return done[0] if done else None
-
-    execution = wait_for(finished, timeout=60, what="the task-data execution to finish")
-    described = sfn.describe_execution(executionArn=execution["executionArn"])
-    assert described["status"] == "SUCCEEDED", described
-    result = json.loads(described["output"])
-    assert result["segments"] == 2
-    manifest = json.loads(s3.get_object(Bucket=outputs["MediaBucketName"], Key=result["manifest_key"])["Body"].read())
-    assert manifest["size"] == len(payload)
-    # ... and the domain event reached the consumers' queue through the bus and its rule
-    sqs = runtime.boto3("sqs")
-    url = sqs.get_queue_url(QueueName=outputs["DomainEventsQueueUrl"].rsplit("/", 1)[1])["QueueUrl"]
-
-    def processed() -> dict | None:  # other tests on this runtime publish events to the queue too
-        answer = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
-        events = [json.loads(m["Body"]) for m in answer.get("Messages", [])]
-        return next((e for e in events if e["detail-type"] == "task_data:processed"), None)
-
-    event = wait_for(processed, what="a task_data:processed event on the consumers' queue")
-    assert event["detail"]["manifest_key"] == result["manifest_key"]
-
-
 def test_health_prints_a_working_line_per_dependency(runtime: Runtime):
     result = cli("health", data_dir=runtime.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -194,21 +161,3 @@ def test_a_snapshot_from_another_moto_version_is_refused_and_left_alone(fresh_ru
         rt.start()
     assert "moto 0.0.1" in str(failed.value) and "pip install" in str(failed.value)
     assert {p.name: p.read_bytes() for p in (rt.data_dir / "aws").iterdir()} == before
-
-
-def test_boto3_lambda_invoke_runs_the_template_handler_in_process(runtime: Runtime):
-    lam = runtime.boto3("lambda")
-    name = "cvat-local-TaskDataProbeFunction"
-    outputs = runtime.facts()["outputs"]
-    runtime.boto3("s3").put_object(Bucket=outputs["MediaBucketName"], Key="other/x.bin", Body=b"12345")
-    ok = lam.invoke(FunctionName=name, Payload=json.dumps({"execution_name": "j", "key": "other/x.bin"}))
-    assert "FunctionError" not in ok
-    assert json.loads(ok["Payload"].read())["size"] == 5
-    # AWS's error payload: what Step Functions' Retry/Catch match on
-    bad = lam.invoke(FunctionName=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-                     Payload=json.dumps({"execution_name": "j", "key": "other/missing.bin"}))
-    assert bad["FunctionError"] == "Unhandled"
-    error = json.loads(bad["Payload"].read())
-    assert error["errorType"] == "NotFoundError" and "not found" in error["errorMessage"]
-    queued = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
-    assert queued["StatusCode"] == 202

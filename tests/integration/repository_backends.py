@@ -45,6 +45,9 @@ class Repos:
     segments: ports.SegmentRepository
     jobs: ports.JobRepository
     labels: ports.LabelRepository
+    requests: ports.RequestRepository
+    task_data: ports.TaskDataRepository
+    tus_uploads: ports.TusUploadRepository
     access_tokens: ports.AccessTokenRepository
     sessions: ports.SessionRepository
     login_attempts: ports.LoginAttemptRepository
@@ -55,7 +58,8 @@ class Repos:
         return ports.Repositories(
             users=self.users, organizations=self.organizations, memberships=self.memberships,
             invitations=self.invitations, projects=self.projects, tasks=self.tasks, segments=self.segments,
-            jobs=self.jobs, labels=self.labels,
+            jobs=self.jobs, labels=self.labels, requests=self.requests, task_data=self.task_data,
+            tus_uploads=self.tus_uploads,
         )
 
     @property
@@ -80,6 +84,9 @@ def _bundle(backend: str, core: ports.Repositories, auth: ports.AuthRepositories
         segments=core.segments,
         jobs=core.jobs,
         labels=core.labels,
+        requests=core.requests,
+        task_data=core.task_data,
+        tus_uploads=core.tus_uploads,
         access_tokens=auth.access_tokens,
         sessions=auth.sessions,
         login_attempts=auth.login_attempts,

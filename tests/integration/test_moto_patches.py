@@ -77,7 +77,8 @@ def test_applying_twice_changes_nothing():
     moto_patches.apply()
     assert Table.query is query
     assert moto_patches.describe() == (f"moto {moto_patches.MOTO_VERSION} with cvat-serverless patches: "
-                                       "query-by-partition, fast-read-serialization, transaction-undo-log")
+                                       "query-by-partition, fast-read-serialization, transaction-undo-log, "
+                                       "s3-object-files, map-tolerated-failures")
 
 
 # ----------------------------------------------------------------------- transaction-undo-log
@@ -495,3 +496,55 @@ def test_a_base_table_query_pages_through_a_large_partition_by_position():
             pages = _pages(ddb, request)
         assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(299, 9, -1))
         assert len(pages) == 42 and "LastEvaluatedKey" not in pages[-1]
+
+
+# --------------------------------------------------------------------- map-tolerated-failures
+def _map_definition(extra: dict[str, Any]) -> str:
+    import json
+
+    item = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Broken"}],
+                  "Default": "Fine"},
+        "Broken": {"Type": "Fail", "Error": "UnitFailed", "Cause": "item 2 is broken"},
+        "Fine": {"Type": "Pass", "End": True}}}
+    return json.dumps({"StartAt": "Units", "States": {
+        "Units": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, **extra,
+                  "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **item},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                  "Next": "Done"},
+        "Caught": {"Type": "Pass", "End": True},
+        "Done": {"Type": "Pass", "End": True}}})
+
+
+def _run_map(items: list[int], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    import json
+    import time
+
+    from moto.core.config import default_user_config
+
+    moto_patches.apply()
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(name="m", definition=_map_definition(extra or {}),
+                                       roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": items}))["executionArn"]
+        for _ in range(600):  # the execution runs in moto's thread
+            described = sfn.describe_execution(executionArn=run)
+            if described["status"] != "RUNNING":
+                return json.loads(described["output"])
+            time.sleep(0.01)
+    raise AssertionError("the execution did not end")
+
+
+def test_a_failed_item_fails_the_distributed_map_as_on_aws():
+    assert "error" not in _run_map([0, 1, 3])
+    output = _run_map([0, 1, 2, 3])
+    assert output["error"]["Error"] == "States.ExceedToleratedFailureThreshold", output
+    assert "1 of 4 items failed" in output["error"]["Cause"]
+
+
+def test_tolerated_failures_let_the_map_succeed():
+    assert "error" not in _run_map([0, 1, 2, 3], {"ToleratedFailureCount": 1})
+    assert "error" not in _run_map([0, 1, 2, 3], {"ToleratedFailurePercentage": 25.0})
+    assert "error" in _run_map([0, 1, 2, 3], {"ToleratedFailurePercentage": 20.0})

@@ -48,6 +48,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     admins = [u.username for u in users if u.is_admin]
     facts = runtime.facts()
     persisted = "kept across restarts" if config.persist else "NOT kept: --no-persist"
+    outputs = facts["outputs"]
+    drop_folder = f"s3://{outputs['MediaBucketName']}/{outputs['UploadPrefix']}projects/<project id>/"
     login = (f"log in as {', '.join(admins)} (the password you chose)" if admins else
              "no users yet; create the first admin with\n"
              "                      cvat-serverless createsuperuser --username admin --email admin@example.com")
@@ -55,7 +57,8 @@ def cmd_up(args: argparse.Namespace) -> int:
   Web UI and API:     {facts['api_url']}/   (REST API under {facts['api_url']}/api/)
   Embedded AWS:       {facts['aws_endpoint']}   (eval "$(cvat-serverless env)" for the aws CLI and boto3)
   Data directory:     {facts['data_dir']} ({persisted})
-  Upload to process:  aws s3 cp FILE s3://{facts['outputs']['MediaBucketName']}/{facts['outputs']['UploadPrefix']}
+  Upload to process:  cvat-serverless upload --user NAME TASK_ID FILES...   or the drop folder:
+                      aws s3 cp FILE {drop_folder}
   Login:              {login}
 Press Ctrl-C to stop.""", flush=True)
     stop = threading.Event()
@@ -213,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="initialise or upgrade the database schema")
     _add_target_args(migrate)
     migrate.set_defaults(func=cmd_migrate)
+
+    from .upload import add_parser as add_upload_parser
+
+    add_upload_parser(sub, _add_target_args)
     return parser
 
 

@@ -4,19 +4,24 @@
   interpreter and by boto3 clients) runs the template's handler in-process.
 - ``POST /endpoints/{name}/invocations`` (SageMaker runtime) goes to a registered local model.
 - Every other request goes to moto; requests that change state mark their service dirty for the
-  snapshot writer, and hold a shared lock so a snapshot never sees a half-applied request.
+  snapshot writer, and hold a shared lock so a snapshot never sees a half-applied request (SQS
+  long polls hold one of their own, which only a snapshot of SQS waits for: RequestLocks).
+- S3 object bodies go to and come from files (s3_objects.py): an upload is stored before the
+  request takes a lock, and an object's bytes stream to the client after it released them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from . import s3_objects
 from .lambdas import FunctionRegistry
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -69,6 +74,41 @@ class ReadWriteLock:
             self._cond.notify_all()
 
 
+class RequestLocks:
+    """What a snapshot waits for: the requests in flight. Every request reads ``requests``, but an
+    SQS ReceiveMessage reads ``receives``: it may wait inside moto for messages (the runtime's own
+    pollers wait 1 s at a time, clients up to 20 s) and it changes SQS state only. So only a
+    snapshot that saves SQS waits for it, and no snapshot holds every other request back (a
+    waiting writer blocks new readers) for as long as a long poll lasts."""
+
+    def __init__(self) -> None:
+        self.requests = ReadWriteLock()
+        self.receives = ReadWriteLock()
+
+    def acquire_write(self, services: Collection[str]) -> None:
+        if "sqs" in services:
+            self.receives.acquire_write()  # first: the other requests go on while the polls end
+        self.requests.acquire_write()
+
+    def release_write(self, services: Collection[str]) -> None:
+        self.requests.release_write()
+        if "sqs" in services:
+            self.receives.release_write()
+
+    def for_request(self, environ: dict[str, Any], service: str) -> ReadWriteLock:
+        return self.receives if is_sqs_receive(environ, service) else self.requests
+
+
+def is_sqs_receive(environ: dict[str, Any], service: str) -> bool:
+    """An SQS ReceiveMessage in the JSON protocol, or the query protocol's with its Action in the
+    URL (one with the Action in a form body counts as any other request: a snapshot waits)."""
+    if service != "sqs":
+        return False
+    if environ.get("HTTP_X_AMZ_TARGET", "") == "AmazonSQS.ReceiveMessage":
+        return True
+    return parse_qs(environ.get("QUERY_STRING", "")).get("Action") == ["ReceiveMessage"]
+
+
 class DirtyTracker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -85,14 +125,21 @@ class DirtyTracker:
 
 
 def service_of(environ: dict[str, Any]) -> str:
-    """The AWS service a request is for, from its SigV4 credential scope (header or presigned)."""
+    """The AWS service a request is for, from its SigV4 credential scope (header or presigned);
+    "s3" for a SigV2 signature."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = _SCOPE.search(auth)
     if match:
         return match.group(1)
     query = unquote(environ.get("QUERY_STRING", ""))
     match = re.search(r"X-Amz-Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", query)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    # SigV2 (``Authorization: AWS key:signature``, or a URL that boto3 presigns without a
+    # signature_version): only S3 still takes it
+    if auth.startswith("AWS ") or {"AWSAccessKeyId", "Signature"} <= parse_qs(environ.get("QUERY_STRING", "")).keys():
+        return "s3"
+    return ""
 
 
 def changes_state(environ: dict[str, Any]) -> bool:
@@ -114,7 +161,7 @@ class AwsMiddleware:
         self.moto_app = moto_app
         self.functions = functions
         self.models: dict[str, ModelHandler] = {}
-        self.lock = ReadWriteLock()
+        self.lock = RequestLocks()
         self.dirty = DirtyTracker()
         # moto's DynamoDB, S3, EventBridge and Step Functions backends are not thread-safe (a query
         # iterating a table while another request writes it fails), while the real services make
@@ -136,21 +183,33 @@ class AwsMiddleware:
         service = service_of(environ)
         # Receive the whole body first: a large upload must not hold the service's lock (or keep
         # a snapshot, and with it every other request, waiting) for as long as the client sends.
-        self._spool_body(environ)
-        self.lock.acquire_read()
+        # An S3 object's body goes straight to its file in the object store.
+        uploaded = s3_objects.receive_upload(environ, service)
+        if uploaded is None:
+            self._spool_body(environ)
+        lock = self.lock.for_request(environ, service)
+        lock.acquire_read()
         try:
-            # Materialise the answer inside the lock: moto builds it from live state.
             serial = self.serial.get(service)
-            if serial is None:
-                return list(self.moto_app(environ, start_response))
-            with serial:
-                return list(self.moto_app(environ, start_response))
+            with serial if serial is not None else contextlib.nullcontext():
+                return self._answer(environ, start_response)
         finally:
             # Marked only once the change is applied, still under the read lock: a snapshot that
             # takes this mark waits for the write lock, so it always sees the change.
             if service and changes_state(environ):
                 self.dirty.mark(service)
-            self.lock.release_read()
+            lock.release_read()
+            if uploaded is not None:
+                uploaded.release()
+
+    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answer = self.moto_app(environ, start_response)
+        if environ.get(s3_objects.STREAMING):
+            # An object's bytes, read from its (pinned, immutable) files while the client takes
+            # them, after the locks are released.
+            return answer
+        # Anything else is materialised inside the lock: moto builds it from live state.
+        return list(answer)
 
     @staticmethod
     def _spool_body(environ: dict[str, Any]) -> None:

@@ -28,6 +28,17 @@ TransactWriteItems call, to roll back on failure. With one table for all data th
 per transaction item: adding a task took 83 ms on an empty table and over a second at 5,000
 items. Here the rollback keeps an undo record of only the items the transaction touches, which
 is what a transaction can change.
+
+s3-object-files: moto keeps each S3 object's bytes in memory or a temporary file, reads them
+whole to answer, and pickles them into the snapshot. Here the bytes are files in the data
+directory and moto keeps a reference; uploads and downloads stream (s3_objects.py says how, and
+tests/integration/test_embedded_s3_store.py compares the answers with moto's own).
+
+map-tolerated-failures: moto's Distributed Map counts a failed iteration and goes on, so the Map
+state succeeds whatever its items did. On AWS a Map Run fails with
+States.ExceedToleratedFailureThreshold once more items failed than ToleratedFailureCount /
+ToleratedFailurePercentage allow (both 0 by default: any failed item fails the Map), and the
+state's Catch takes it. Here the Map Run does the same.
 """
 
 from __future__ import annotations
@@ -43,7 +54,8 @@ from operator import itemgetter
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
-PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log")
+PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log", "s3-object-files",
+           "map-tolerated-failures")
 
 _applied = threading.Lock()
 _state = {"done": False}
@@ -551,6 +563,49 @@ def _patch_query(backend_type: type, table_type: Any) -> None:
     _count_writes(backend_type, table_type)
 
 
+# ------------------------------------------------------------------------- map-tolerated-failures
+def _patch_map_tolerated_failures() -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as component,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    cls: Any = component.DistributedIterationComponent
+    original = cls._map_run
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        items = len(env.stack[-1]) if env.stack and isinstance(env.stack[-1], list) else 0
+        original(self, env, eval_input)
+        counter = eval_input.map_run_record.item_counter
+        failed = counter.failed.get() + counter.timed_out.get()
+        allowed_count = eval_input.tolerated_failure_count or 0
+        allowed_percentage = eval_input.tolerated_failure_percentage or 0
+        # Each threshold that is set must hold (exceeding either fails the Map Run); none set: 0.
+        within = ([failed <= allowed_count] if allowed_count else []) + (
+            [bool(items) and 100.0 * failed / items <= allowed_percentage] if allowed_percentage else [])
+        if failed == 0 or (within and all(within)):
+            return
+        env.stack.pop()  # the outputs original pushed: the state fails instead
+        error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+        raise FailureEventException(failure_event=FailureEvent(
+            env=env, error_name=error, event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(  # type: ignore[typeddict-item]
+                error=error.error_name,
+                cause=f"The specified tolerated failure threshold was exceeded: {failed} of {items} items failed."))))
+
+    _map_run.moto_original = original  # type: ignore[attr-defined]
+    cls._map_run = _map_run
+
+
 # --------------------------------------------------------------------------------------- apply
 def apply() -> None:
     """Install the patches once per process; raises MotoVersionError on any moto but MOTO_VERSION
@@ -565,4 +620,8 @@ def apply() -> None:
         _patch_transactions(models, Table)
         _patch_read_serialization()
         _patch_query(models.DynamoDBBackend, Table)
+        from . import s3_objects
+
+        s3_objects.install()
+        _patch_map_tolerated_failures()
         _state["done"] = True

@@ -5,6 +5,12 @@ once a second and only for services that changed, written atomically (temporary 
 rename), so a kill -9 loses at most the last second or two. The format is moto's own objects, so
 it is tied to the moto version: the snapshot records it, and a mismatch stops the runtime with
 instructions instead of dropping anyone's data.
+
+S3 objects' bytes are not in the S3 snapshot (format 2): they are files in ``<data dir>/s3-objects``
+(s3_objects.py), named by their sha256, which any moto version can read, and the snapshot holds
+each object's list of files. A format 1 data directory (bytes inside s3.pickle) is converted on
+its first start. Each S3 snapshot, once on disk, is followed by a sweep of the files it no longer
+refers to; the start after loading sweeps too. ``snapshot.json`` says how long the last save took.
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import s3_objects
+
 log = logging.getLogger("cvat_serverless_tools.local")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Formats this code loads: 1 kept S3 objects' bytes inside s3.pickle (moved to files on load).
+READABLE_FORMATS = (1, 2)
 MANIFEST = "snapshot.json"
 
 # SigV4 service name -> the moto BackendDicts that hold its state.
@@ -46,6 +56,17 @@ def _install_pickle_shims() -> None:
     copyreg.pickle(type(threading.Lock()), lambda _: (threading.Lock, ()))
     copyreg.pickle(threading.Event, lambda _: (threading.Event, ()))
     copyreg.pickle(threading.Condition, lambda _: (threading.Condition, ()))
+    # An S3 bucket's keys: a dict whose items() yields only each key's latest version, which is
+    # what pickle saves of a dict; keep every version (and delete marker).
+    from moto.s3.utils import _VersionedKeyStore
+
+    copyreg.pickle(_VersionedKeyStore, _reduce_versioned_keys)
+
+
+def _reduce_versioned_keys(keys: Any) -> tuple[Any, ...]:
+    # rebuilt by dict's own __init__, which fills a subclass without calling its __setitem__:
+    # only moto's class is named in the snapshot
+    return type(keys), (dict(dict.items(keys)),)
 
 
 def _backend(ref: str) -> Any:
@@ -107,6 +128,9 @@ class SnapshotStore:
     def __init__(self, data_dir: Path) -> None:
         self.dir = data_dir / "aws"
         self.dir.mkdir(parents=True, exist_ok=True)
+        # Before any snapshot is loaded: the S3 objects in it refer to (or move to) these files.
+        self.objects = s3_objects.configure(data_dir / s3_objects.DIRECTORY)
+        self.last_save: dict[str, Any] = {}
         _install_pickle_shims()
 
     def manifest(self) -> dict[str, Any] | None:
@@ -118,7 +142,7 @@ class SnapshotStore:
         if manifest is None:
             return
         saved_format, saved_moto = manifest.get("format"), manifest.get("moto")
-        if saved_format != FORMAT_VERSION or saved_moto != moto_version():
+        if saved_format not in READABLE_FORMATS or saved_moto != moto_version():
             raise SnapshotVersionError(
                 f"The data in {self.dir} was saved by moto {saved_moto} (snapshot format {saved_format}); "
                 f"this installation has moto {moto_version()} (format {FORMAT_VERSION}). Nothing was "
@@ -130,6 +154,7 @@ class SnapshotStore:
     def restore(self) -> list[str]:
         """Load every saved service into moto's backends; call before anything is created."""
         self.check_compatible()
+        saved_format = (self.manifest() or {}).get("format")
         restored = []
         for service, refs in SERVICES.items():
             path = self.dir / f"{service}.pickle"
@@ -143,26 +168,55 @@ class SnapshotStore:
             restored.append(service)
         if "states" in restored:
             abort_interrupted_executions()
+        self._check_objects(converted=saved_format == 1 and "s3" in restored)
         return restored
 
+    def _check_objects(self, *, converted: bool) -> None:
+        """After loading: the objects' files are there; the files no object refers to are not."""
+        referenced = s3_objects.referenced_digests()
+        missing = self.objects.missing(referenced)
+        if missing:
+            log.warning("%d S3 object files are missing from %s (their objects cannot be read): %s",
+                        len(missing), self.objects.root, ", ".join(missing[:5]))
+        files, freed = self.objects.collect(referenced)
+        if converted:
+            log.info("moved the bytes of the S3 objects out of the snapshot into %s", self.objects.root)
+        if files:
+            log.info("freed %d unreferenced S3 object files (%d bytes)", files, freed)
+
     def save(self, services: set[str], lock: Any) -> list[str]:
-        """Pickle the given services under the write lock, then write them outside it."""
+        """Pickle the given services under the write lock (the middleware's RequestLocks, for
+        these services), then write them outside it."""
         services = services & set(SERVICES)
         if not services:
             return []
+        started = time.perf_counter()
         blobs: dict[str, bytes] = {}
-        lock.acquire_write()
+        sweep = None
+        lock.acquire_write(services)
+        acquired = time.perf_counter()
         try:
             for service in services:
                 blobs[service] = pickle.dumps([dict(_backend(r)) for r in SERVICES[service]],
                                               protocol=pickle.HIGHEST_PROTOCOL)
+            if "s3" in services:
+                sweep = self.objects.begin_sweep(s3_objects.referenced_digests())
         finally:
-            lock.release_write()
+            lock.release_write(services)
+        locked = time.perf_counter() - started
         for service, blob in blobs.items():
             _fsync_write(self.dir / f"{service}.pickle", blob)
+        # Only now does no snapshot on disk refer to the files the sweep deletes.
+        files, freed = sweep.run() if sweep is not None else (0, 0)
+        self.last_save = {"services": sorted(blobs), "seconds": round(time.perf_counter() - started, 4),
+                          "locked_seconds": round(locked, 4),  # with the wait for the write lock
+                          "lock_wait_seconds": round(acquired - started, 4),  # for requests in flight
+                          "bytes": {service: len(blob) for service, blob in blobs.items()},
+                          "freed_object_files": files, "freed_object_bytes": freed}
         manifest = {"format": FORMAT_VERSION, "moto": moto_version(),
                     "saved_at": datetime.now(UTC).isoformat(),
-                    "services": sorted(p.stem for p in self.dir.glob("*.pickle"))}
+                    "services": sorted(p.stem for p in self.dir.glob("*.pickle")),
+                    "last_save": self.last_save}
         _fsync_write(self.dir / MANIFEST, json.dumps(manifest, indent=1).encode())
         return sorted(blobs)
 

@@ -47,7 +47,11 @@ class RuntimeConfig:
     persist: bool = True
     stack_name: str = "cvat-local"
     snapshot_interval: float = 1.0
-    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # template.yaml's parameters as this machine needs them: the laptop's own web server may serve
+    # remote_files; units run as threads of this process (one per core); request bodies have no
+    # Lambda limit here.
+    parameter_overrides: dict[str, str] = field(default_factory=lambda: {
+        "AllowLoopbackEgress": "true", "UnitConcurrency": str(os.cpu_count() or 2), "MaxRequestBytes": "0"})
 
 
 def embedded_environment(endpoint: str, aws_port: int) -> dict[str, str]:
@@ -137,6 +141,11 @@ class EmbeddedRuntime:
 
         bootstrap.reset()  # settings, services and apps from the deployed environment
         bootstrap.container().schema.ensure()
+        # Executions do not survive a restart here (AWS keeps them): background requests that were
+        # running start again (their steps are idempotent), so no request stays "started" forever.
+        resumed = bootstrap.container().requests.resume_interrupted()
+        if resumed:
+            log.info("resumed %d interrupted background request(s): %s", len(resumed), ", ".join(resumed))
 
         sqs = _client_factory(endpoint)("sqs")
         for mapping in deployment.mappings:

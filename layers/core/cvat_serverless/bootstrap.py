@@ -22,22 +22,28 @@ if TYPE_CHECKING:
         AuthRepositories,
         BlobStore,
         Clock,
+        DropMarkerRepository,
         EventPublisher,
         IdGenerator,
         PasswordHasher,
+        RemoteFetcher,
         Repositories,
         UserRepository,
         WorkflowStarter,
     )
     from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
+    from .services.direct_uploads import DirectUploadService
     from .services.ingest import IngestService
     from .services.jobs import JobService
     from .services.labels import LabelService
     from .services.organizations import OrganizationService
+    from .services.pipeline import TaskDataPipeline
     from .services.projects import ProjectService
+    from .services.requests import RequestService
     from .services.share import ShareService
     from .services.superuser import SuperuserService
     from .services.task_data import TaskDataService
+    from .services.task_media import TaskMediaService
     from .services.tasks import TaskService
     from .services.users import UserService
 
@@ -191,10 +197,24 @@ class Container:
         return self.settings.server_version
 
     @cached_property
+    def drop_markers(self) -> DropMarkerRepository:
+        from .adapters.aws.dynamo_drops import DynamoDropMarkerRepository
+
+        return DynamoDropMarkerRepository(self.settings.table_name)
+
+    @cached_property
     def ingest(self) -> IngestService:
         from .services.ingest import IngestService
 
-        return IngestService(self.workflows, self.settings.upload_prefix)
+        return IngestService(self.repos, self.drop_markers, self.blobs, self.ids, self.clock,
+                             organizations=self.organizations, tasks=self.tasks, task_data=self.task_data,
+                             upload_prefix=self.settings.upload_prefix)
+
+    @cached_property
+    def direct_uploads(self) -> DirectUploadService:
+        from .services.direct_uploads import DirectUploadService
+
+        return DirectUploadService(self.blobs, self.task_data)
 
     @cached_property
     def share(self) -> ShareService:
@@ -203,10 +223,38 @@ class Container:
         return ShareService(self.blobs, self.settings.share_prefix)
 
     @cached_property
+    def remote(self) -> RemoteFetcher:
+        from .adapters.egress import HttpRemoteFetcher
+
+        return HttpRemoteFetcher(allow_loopback=self.settings.loopback_egress)
+
+    @cached_property
+    def requests(self) -> RequestService:
+        from .services.requests import RequestService
+
+        return RequestService(self.repos.requests, self.users, self.workflows, self.clock)
+
+    @cached_property
     def task_data(self) -> TaskDataService:
         from .services.task_data import TaskDataService
 
-        return TaskDataService(self.blobs, self.events, self.clock)
+        return TaskDataService(self.repos, self.blobs, self.workflows, self.ids, self.clock,
+                               max_request_bytes=int(self.settings.max_request_bytes or 0))
+
+    @cached_property
+    def task_media(self) -> TaskMediaService:
+        from .media.chunk_frames import PyAvFrameDecoder  # light: PyAV loads on the first video frame
+        from .services.task_media import TaskMediaService
+
+        return TaskMediaService(self.repos, self.blobs, self.clock, PyAvFrameDecoder())
+
+    @cached_property
+    def pipeline(self) -> TaskDataPipeline:
+        from .services.pipeline import TaskDataPipeline
+
+        return TaskDataPipeline(self.repos, self.blobs, self.tasks, self.requests, remote=self.remote,
+                                clock=self.clock, share_prefix=self.settings.share_prefix,
+                                unit_concurrency=int(self.settings.unit_concurrency or 40))
 
 
 @cache
@@ -238,7 +286,14 @@ def webhooks_api() -> CvatApi:
     return function_apps.webhooks_api(container())
 
 
-_BUILT = (get_settings, container, core_api, annotations_api, webhooks_api)
+@cache
+def media_api() -> CvatApi:
+    from .api import function_apps
+
+    return function_apps.media_api(container())
+
+
+_BUILT = (get_settings, container, core_api, annotations_api, webhooks_api, media_api)
 
 
 def reset() -> None:

@@ -31,6 +31,14 @@ class Settings:
     task_data_state_machine_arn: str
     stage: str
     server_version: str
+    allow_loopback_egress: str
+    unit_concurrency: str
+    max_request_bytes: str
+
+    @property
+    def loopback_egress(self) -> bool:
+        """Whether remote_files may reach loopback addresses (the embedded runtime's default)."""
+        return self.allow_loopback_egress.strip().lower() == "true"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +74,11 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "task_data_state_machine_arn": ("CVAT_TASK_DATA_STATE_MACHINE_ARN", ""),
     "stage": ("CVAT_STAGE", "dev"),
     "server_version": ("CVAT_SERVER_VERSION", "2.80.0"),
+    "allow_loopback_egress": ("CVAT_ALLOW_LOOPBACK_EGRESS", "false"),
+    # How many work units of one task run at once (the Map's MaxConcurrency; the Prepare step reads it).
+    "unit_concurrency": ("CVAT_UNIT_CONCURRENCY", "40"),
+    # The largest request body the API can receive (0: no limit). AWS Lambda: 6 MB.
+    "max_request_bytes": ("CVAT_MAX_REQUEST_BYTES", "0"),
 }
 
 assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"

@@ -3,16 +3,19 @@ fakes for unit tests); one contract suite runs against both so the fakes cannot 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Final, Generic, Protocol, TypeVar
 
 from .domain.auth import AccessToken, Session
+from .domain.drops import DropMarker
 from .domain.jobs import Job, Segment
 from .domain.labels import Label
 from .domain.organizations import Invitation, Membership, Organization
 from .domain.projects import Project
+from .domain.requests import BackgroundRequest
+from .domain.task_data import TaskData, TusUpload
 from .domain.tasks import Task
 from .domain.users import User
 
@@ -89,6 +92,8 @@ class UserRepository(Protocol):
 
 
 class BlobStore(Protocol):
+    """The media bucket. Keys are the bucket's keys (domain.task_data.DataKeys lays them out)."""
+
     def put(self, key: str, body: bytes | BinaryIO, *, content_type: str = "") -> None: ...
 
     def get(self, key: str) -> bytes:
@@ -107,12 +112,105 @@ class BlobStore(Protocol):
         """One level under ``prefix`` (which ends with "/"): sub-folder names and file names."""
         ...
 
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Every object under ``prefix`` (recursively), as (key, size), in key order."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete one object (no error when it does not exist)."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; how many there were."""
+        ...
+
+    def download(self, key: str, path: str) -> None:
+        """The object into a local file (streamed; NotFoundError when there is none)."""
+        ...
+
+    def upload(self, path: str, key: str, *, content_type: str = "") -> None:
+        """A local file as an object (multipart for big files)."""
+        ...
+
+    def copy(self, source_key: str, key: str) -> None:
+        """A server-side copy (no bytes through the caller)."""
+        ...
+
+    def presigned_get(self, key: str, *, expires: int = 3600, filename: str | None = None,
+                      content_type: str | None = None) -> str:
+        """A URL that reads the object without credentials, on the storage's own origin (never the
+        API's: clients keep their Authorization header on same-origin redirects). ``filename``
+        sets ``Content-Disposition: attachment``."""
+        ...
+
+    def presigned_put(self, key: str, *, content_type: str, expires: int = 3600) -> str:
+        """A URL that writes the object with one PUT carrying ``Content-Type: content_type``."""
+        ...
+
+    def start_multipart(self, key: str, *, content_type: str = "") -> str:
+        """Begin a multipart upload; its upload id."""
+        ...
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, *, expires: int = 3600) -> str:
+        """A URL that PUTs part ``part_number`` (1-based) of a multipart upload."""
+        ...
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        """Join the parts, given as (part number, ETag) in order."""
+        ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+
+class FrameDecoder(Protocol):
+    """Frames out of chunks that are not image sets: the original MP4 chunks of a video task, read
+    as frames and as image-set chunks (the media layer decodes them; the API's import path never
+    loads it)."""
+
+    def video_frame_png(self, chunk: bytes, position: int, *, width: int | None = None,
+                        height: int | None = None, name: str = "chunk.mp4") -> bytes:
+        """Frame ``position`` (0-based) of an MP4 chunk as PNG, cropped to ``width`` x ``height``;
+        a MediaError when the chunk has no such frame or cannot be decoded."""
+        ...
+
+    def video_frames_png(self, chunk: bytes, *, width: int | None = None, height: int | None = None,
+                         name: str = "chunk.mp4") -> Iterator[bytes]:
+        """Every frame of an MP4 chunk, in order, as PNG cropped to ``width`` x ``height``; a
+        MediaError when the chunk cannot be decoded."""
+        ...
+
+
+class WorkflowRun(Protocol):
+    """What the workflow engine knows of one execution."""
+
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    error: str
+    cause: str
+
 
 class WorkflowStarter(Protocol):
     def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:
         """Start a workflow execution with an idempotent ``name``; returns its id. Starting the same
         name twice is not an error: the id of the existing execution is returned."""
         ...
+
+    def describe(self, workflow: str, name: str) -> WorkflowRun | None:
+        """The execution's state; None when the engine has no such execution (it was never
+        started, or it was lost: the embedded runtime forgets running executions on a restart)."""
+        ...
+
+
+class RemoteFetcher(Protocol):
+    def fetch(self, url: str, dest: BinaryIO, *, max_bytes: int, timeout: float) -> RemoteFile:
+        """Download ``url`` into ``dest`` through the SSRF guard: ValidationError for a URL that is
+        refused (scheme, private or metadata address, a redirect into one), too big or too slow."""
+        ...
+
+
+class RemoteFile(Protocol):
+    name: str  # the file name the URL names (its path's last part, or Content-Disposition's)
+    size: int
+    content_type: str
 
 
 class EventPublisher(Protocol):
@@ -319,6 +417,70 @@ class LabelRepository(Protocol):
         ...
 
 
+class RequestRepository(Protocol):
+    """Background requests (ids are strings: CVAT's rq_id)."""
+
+    def add(self, request: BackgroundRequest) -> BackgroundRequest:
+        """ConflictError when the id exists."""
+        ...
+
+    def get(self, request_id: str) -> BackgroundRequest: ...
+
+    def save(self, request: BackgroundRequest) -> BackgroundRequest: ...
+
+    def delete(self, request_id: str) -> None: ...
+
+    def list_by_owner(self, user_id: int) -> list[BackgroundRequest]: ...
+
+    def list_by_task(self, task_id: int) -> list[BackgroundRequest]: ...
+
+    def list_all(self) -> list[BackgroundRequest]: ...
+
+
+class TaskDataRepository(Protocol):
+    def add(self, data: TaskData) -> TaskData:
+        """ConflictError when the data id exists, or when the task has data already."""
+        ...
+
+    def get(self, data_id: int) -> TaskData: ...
+
+    def find_by_task(self, task_id: int) -> TaskData | None: ...
+
+    def save(self, data: TaskData) -> TaskData: ...
+
+    def delete(self, data_id: int) -> None: ...
+
+
+class TusUploadRepository(Protocol):
+    def add(self, upload: TusUpload) -> TusUpload: ...
+
+    def get(self, upload_id: str) -> TusUpload: ...
+
+    def save(self, upload: TusUpload) -> TusUpload:
+        """ConflictError when stale: two PATCHes of the same offset cannot both land."""
+        ...
+
+    def delete(self, upload_id: str) -> None: ...
+
+    def list_by_task(self, task_id: int) -> list[TusUpload]: ...
+
+
+class DropMarkerRepository(Protocol):
+    """One marker per object dropped in the drop folder (services.ingest): the first delivery of
+    its S3 notification claims it, redeliveries find it. Markers expire on their own
+    (domain.drops.MARKER_RETENTION)."""
+
+    def add(self, marker: DropMarker) -> DropMarker:
+        """Claim: ConflictError when a marker with this id exists."""
+        ...
+
+    def get(self, marker_id: str) -> DropMarker: ...
+
+    def save(self, marker: DropMarker) -> DropMarker:
+        """ConflictError when stale: of two deliveries taking over one marker, one wins."""
+        ...
+
+
 # --- auth -----------------------------------------------------------------------------------------
 
 
@@ -374,6 +536,9 @@ class Repositories:
     segments: SegmentRepository
     jobs: JobRepository
     labels: LabelRepository
+    requests: RequestRepository
+    task_data: TaskDataRepository
+    tus_uploads: TusUploadRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,10 @@ def test_service_from_header_or_presigned_query():
     assert service_of({"HTTP_AUTHORIZATION": SCOPE.format("dynamodb")}) == "dynamodb"
     presigned = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=testing%2F20261126%2Fus-east-1%2Fs3%2Faws4_request"
     assert service_of({"QUERY_STRING": presigned}) == "s3"
+    # SigV2, which only S3 takes: a header, or a URL boto3 presigns without a signature_version
+    assert service_of({"HTTP_AUTHORIZATION": "AWS testing:c2lnbmF0dXJl"}) == "s3"
+    assert service_of({"QUERY_STRING": "uploadId=u&AWSAccessKeyId=testing&Signature=x%3D&Expires=1"}) == "s3"
+    assert service_of({"QUERY_STRING": "AWSAccessKeyId=testing"}) == ""
     assert service_of({}) == ""
 
 
@@ -155,15 +159,26 @@ def test_requests_to_a_serialized_service_never_overlap():
     assert active == {"now": 0, "max": 1, "done": 8}
 
 
-def test_request_bodies_are_received_before_any_lock_is_taken():
+@pytest.mark.parametrize(
+    ("path", "query", "stored"),
+    [
+        ("/bucket/key", "", True),  # PutObject: the body goes to the S3 object store (s3_objects.py)
+        ("/bucket/key", "uploadId=u&partNumber=1", True),  # UploadPart, the same
+        ("/bucket/key", "tagging", False),  # any other request: spooled, moto reads it
+    ],
+)
+def test_request_bodies_are_received_before_any_lock_is_taken(path, query, stored):
     import io
 
+    from cvat_serverless_tools.local import s3_objects
     from cvat_serverless_tools.local.lambdas import FunctionRegistry
     from cvat_serverless_tools.local.middleware import AwsMiddleware
 
     seen = {}
 
     def moto_app(environ, start_response):
+        uploaded = environ.get(s3_objects.UPLOADED)
+        seen["stored"] = None if uploaded is None else s3_objects.store().read(uploaded)
         seen["body"] = environ["wsgi.input"].read()
         seen["seekable"] = environ["wsgi.input"].seekable()
         start_response("200 OK", [])
@@ -174,12 +189,54 @@ def test_request_bodies_are_received_before_any_lock_is_taken():
 
     class SlowClient(io.BytesIO):
         def read(self, size=-1):
-            reads_while_locked.append(middleware.serial["s3"].locked() or middleware.lock._readers > 0)
+            reads_while_locked.append(middleware.serial["s3"].locked() or middleware.lock.requests._readers > 0)
             return super().read(size)
 
     body = bytes(range(256)) * 20_000  # 5 MB, read in 1 MiB blocks
-    environ = {"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/key", "CONTENT_LENGTH": str(len(body)),
+    environ = {"REQUEST_METHOD": "PUT", "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_LENGTH": str(len(body)),
                "wsgi.input": SlowClient(body), "HTTP_AUTHORIZATION": SCOPE.format("s3")}
     middleware(environ, lambda *a: None)
-    assert seen == {"body": body, "seekable": True}
+    if stored:  # moto gets the stored object (s3_objects patches its S3Response to take it), no bytes
+        assert seen == {"stored": body, "body": b"", "seekable": True}
+    else:
+        assert seen == {"stored": None, "body": body, "seekable": True}
     assert reads_while_locked and not any(reads_while_locked)
+
+
+def test_only_a_snapshot_of_sqs_waits_for_a_long_poll():
+    from cvat_serverless_tools.local.lambdas import FunctionRegistry
+    from cvat_serverless_tools.local.middleware import AwsMiddleware
+
+    polling, answer = threading.Event(), threading.Event()
+
+    def moto_app(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            polling.set()
+            answer.wait(5)  # a long poll, waiting inside moto for a message
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    middleware = AwsMiddleware(moto_app, FunctionRegistry())
+    receive = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage",
+               "HTTP_AUTHORIZATION": SCOPE.format("sqs")}
+    poll = threading.Thread(target=middleware, args=(receive, lambda *a: None), daemon=True)
+    poll.start()
+    try:
+        wait_until(polling.is_set, "the long poll reaching moto")
+        saved = []
+        snapshot = threading.Thread(target=lambda: (middleware.lock.acquire_write({"s3", "dynamodb"}),
+                                                    saved.append("s3"),
+                                                    middleware.lock.release_write({"s3", "dynamodb"})))
+        snapshot.start()
+        snapshot.join(5)
+        assert saved == ["s3"]  # while the poll still waits
+        sqs_snapshot = threading.Thread(target=lambda: (middleware.lock.acquire_write({"sqs"}), saved.append("sqs"),
+                                                        middleware.lock.release_write({"sqs"})), daemon=True)
+        sqs_snapshot.start()
+        wait_until(lambda: middleware.lock.receives._writers_waiting == 1, "the SQS snapshot waiting")
+        assert saved == ["s3"]
+    finally:
+        answer.set()
+    sqs_snapshot.join(5)
+    poll.join(5)
+    assert saved == ["s3", "sqs"]

@@ -9,6 +9,7 @@ import pytest
 
 from cvat_serverless import bootstrap
 from cvat_serverless.adapters import memory as mem
+from cvat_serverless.adapters.aws.dynamo_drops import DynamoDropMarkerRepository
 from cvat_serverless.domain.context import RequestContext
 from cvat_serverless.domain.users import SystemRole, User
 from cvat_serverless.ports import IdGenerator, Repositories
@@ -67,8 +68,9 @@ def world(request: pytest.FixtureRequest) -> World:
         # moto checks a condition and writes in two steps; DynamoDB does both atomically (the
         # race tests would otherwise see two winners now and then)
         request.getfixturevalue("serialised_moto")
-        repos = backends.dynamo_repos(request.getfixturevalue("table"))
-        c = container_with(repos.core, repos.auth, repos.ids)
+        table_name = request.getfixturevalue("table")
+        repos = backends.dynamo_repos(table_name)
+        c = container_with(repos.core, repos.auth, repos.ids, drop_markers=DynamoDropMarkerRepository(table_name))
     return World(
         repos=c.repos,
         ids=c.ids,

@@ -11,23 +11,32 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+import uuid
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..domain.auth import AccessToken, Session
-from ..domain.errors import ConflictError, NotFoundError
+from ..domain.drops import DropMarker
+from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from ..domain.jobs import Job, Segment
 from ..domain.labels import Label
 from ..domain.organizations import Invitation, Membership, Organization
 from ..domain.projects import Project
+from ..domain.requests import BackgroundRequest
+from ..domain.task_data import TaskData, TusUpload
 from ..domain.tasks import Task
 from ..domain.users import User
 from ..ports import ALL_ORGANIZATIONS, AuthRepositories, Repositories, Scope, Window
+from .content_disposition import attachment_disposition
 
 E = TypeVar("E")
 K = TypeVar("K", bound=Hashable)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Store(Generic[K, E]):
@@ -466,6 +475,79 @@ class InMemoryLabelRepository:
         return self._s.find(lambda _: True)
 
 
+def _creation_order(r: BackgroundRequest) -> tuple[datetime, str]:
+    created = r.created_date or _EPOCH
+    return (created if created.tzinfo else created.replace(tzinfo=UTC)), r.id
+
+
+class InMemoryRequestRepository:
+    """Lists in creation order (then id), as the DynamoDB partitions are sorted."""
+
+    def __init__(self) -> None:
+        self._s: _Store[str, BackgroundRequest] = _Store("request", lambda r: r.id)
+
+    def add(self, request: BackgroundRequest) -> BackgroundRequest:
+        return self._s.add(request)
+
+    def get(self, request_id: str) -> BackgroundRequest:
+        return self._s.get(request_id)
+
+    def save(self, request: BackgroundRequest) -> BackgroundRequest:
+        return self._s.save(request)
+
+    def delete(self, request_id: str) -> None:
+        self._s.delete(request_id)
+
+    def list_by_owner(self, user_id: int) -> list[BackgroundRequest]:
+        return sorted(self._s.find(lambda r: r.owner_id == user_id), key=_creation_order)
+
+    def list_by_task(self, task_id: int) -> list[BackgroundRequest]:
+        return sorted(self._s.find(lambda r: r.task_id == task_id), key=_creation_order)
+
+    def list_all(self) -> list[BackgroundRequest]:
+        return sorted(self._s.find(lambda _: True), key=_creation_order)
+
+
+class InMemoryTaskDataRepository:
+    def __init__(self) -> None:
+        self._s: _Store[int, TaskData] = _Store("task data", lambda d: d.id, {"task": lambda d: d.task_id})
+
+    def add(self, data: TaskData) -> TaskData:
+        return self._s.add(data)
+
+    def get(self, data_id: int) -> TaskData:
+        return self._s.get(data_id)
+
+    def find_by_task(self, task_id: int) -> TaskData | None:
+        return self._s.first(lambda d: d.task_id == task_id)
+
+    def save(self, data: TaskData) -> TaskData:
+        return self._s.save(data)
+
+    def delete(self, data_id: int) -> None:
+        self._s.delete(data_id)
+
+
+class InMemoryTusUploadRepository:
+    def __init__(self) -> None:
+        self._s: _Store[str, TusUpload] = _Store("upload", lambda u: u.id)
+
+    def add(self, upload: TusUpload) -> TusUpload:
+        return self._s.add(upload)
+
+    def get(self, upload_id: str) -> TusUpload:
+        return self._s.get(upload_id)
+
+    def save(self, upload: TusUpload) -> TusUpload:
+        return self._s.save(upload)
+
+    def delete(self, upload_id: str) -> None:
+        self._s.delete(upload_id)
+
+    def list_by_task(self, task_id: int) -> list[TusUpload]:
+        return sorted(self._s.find(lambda u: u.task_id == task_id), key=lambda u: u.id)
+
+
 class InMemoryAccessTokenRepository:
     def __init__(self) -> None:
         self._s: _Store[int, AccessToken] = _Store(
@@ -542,25 +624,59 @@ def seed(store: Any, entities: Iterable[Any]) -> None:
         store.add(e)
 
 
-class InMemoryBlobStore:
-    """Objects in a dict, with S3's folder semantics for list_dir."""
+MIN_PART_SIZE = 5 * 1024 * 1024
+"""S3's smallest multipart part (all but the last); the fake enforces it as S3 (and moto) do."""
 
-    def __init__(self) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _Presigned:
+    method: str  # "GET" | "PUT"
+    key: str
+    expires: int
+    headers: Mapping[str, str]  # GET: the response headers it overrides; PUT: the Content-Type it signs
+    upload_id: str = ""
+    part_number: int = 0
+
+
+@dataclass(slots=True)
+class _Multipart:
+    key: str
+    content_type: str
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # noqa: S324 - S3's ETag is an MD5
+
+
+class InMemoryBlobStore:
+    """Objects in a dict, with S3's folder semantics for list_dir, real copies and multipart
+    uploads. Presigned URLs are ``memory://<bucket>/<key>?...`` strings that only this store
+    understands: a test plays the client with ``http_get`` and ``http_put``."""
+
+    def __init__(self, bucket: str = "memory-bucket", *, min_part_size: int = MIN_PART_SIZE) -> None:
+        self.bucket = bucket
+        self.min_part_size = min_part_size
         self.objects: dict[str, tuple[bytes, str]] = {}
+        self.presigned: dict[str, _Presigned] = {}  # by the URL's token: every URL handed out
+        self.multipart: dict[str, _Multipart] = {}  # by upload id: the uploads not completed or aborted
+        self._lock = threading.RLock()
 
     def put(self, key: str, body: Any, *, content_type: str = "") -> None:
         data = body if isinstance(body, bytes) else body.read()
-        self.objects[key] = (bytes(data), content_type)
+        with self._lock:
+            self.objects[key] = (bytes(data), content_type)
 
     def get(self, key: str) -> bytes:
-        if key not in self.objects:
-            raise NotFoundError(f"{key}: not found.")
-        return self.objects[key][0]
+        with self._lock:
+            if key not in self.objects:
+                raise NotFoundError(f"{key}: not found.")
+            return self.objects[key][0]
 
     def head(self, key: str) -> Mapping[str, Any]:
-        data = self.get(key)
-        return {"size": len(data), "content_type": self.objects[key][1],
-                "etag": hashlib.md5(data).hexdigest()}  # noqa: S324 - S3's ETag is an MD5
+        with self._lock:
+            data = self.get(key)
+            return {"size": len(data), "content_type": self.objects[key][1], "etag": _etag(data)}
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
         return self.get(key)[start:end + 1]
@@ -568,8 +684,8 @@ class InMemoryBlobStore:
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
         folders: set[str] = set()
         files: list[str] = []
-        for key in sorted(self.objects):
-            if not key.startswith(prefix) or key == prefix:
+        for key, _ in self.list_keys(prefix):
+            if key == prefix:
                 continue
             rest = key[len(prefix):]
             if "/" in rest:
@@ -577,6 +693,181 @@ class InMemoryBlobStore:
             else:
                 files.append(rest)
         return sorted(folders), files
+
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        with self._lock:  # S3 lists in UTF-8 byte order, which is code point order
+            found = [(k, len(v[0])) for k, v in sorted(self.objects.items()) if k.startswith(prefix)]
+        yield from found
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self.objects.pop(key, None)
+
+    def delete_prefix(self, prefix: str) -> int:
+        with self._lock:
+            keys = [k for k in self.objects if k.startswith(prefix)]
+            for key in keys:
+                del self.objects[key]
+            return len(keys)
+
+    def download(self, key: str, path: str) -> None:
+        data = self.get(key)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def upload(self, path: str, key: str, *, content_type: str = "") -> None:
+        with open(path, "rb") as f:
+            self.put(key, f.read(), content_type=content_type)
+
+    def copy(self, source_key: str, key: str) -> None:
+        with self._lock:
+            if source_key not in self.objects:
+                raise NotFoundError(f"{source_key}: not found.")
+            self.objects[key] = self.objects[source_key]
+
+    # ------------------------------------------------------------------ presigned URLs
+    def _presign(self, grant: _Presigned) -> str:
+        token = uuid.uuid4().hex
+        with self._lock:
+            self.presigned[token] = grant
+        query = {"X-Memory-Token": token, "X-Memory-Expires": str(grant.expires), **grant.headers}
+        if grant.upload_id:
+            query |= {"uploadId": grant.upload_id, "partNumber": str(grant.part_number)}
+        return f"memory://{self.bucket}/{quote(grant.key)}?{urlencode(query)}"
+
+    def presigned_get(self, key: str, *, expires: int = 3600, filename: str | None = None,
+                      content_type: str | None = None) -> str:
+        headers = {}
+        if filename is not None:
+            headers["response-content-disposition"] = attachment_disposition(filename)
+        if content_type:
+            headers["response-content-type"] = content_type
+        return self._presign(_Presigned("GET", key, expires, headers))
+
+    def presigned_put(self, key: str, *, content_type: str, expires: int = 3600) -> str:
+        return self._presign(_Presigned("PUT", key, expires, {"content-type": content_type}))
+
+    def start_multipart(self, key: str, *, content_type: str = "") -> str:
+        upload_id = uuid.uuid4().hex
+        with self._lock:
+            self.multipart[upload_id] = _Multipart(key, content_type)
+        return upload_id
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, *, expires: int = 3600) -> str:
+        if not 1 <= part_number <= 10_000:
+            raise ValidationError(f"Part numbers are 1 to 10000, not {part_number}.")
+        return self._presign(_Presigned("PUT", key, expires, {}, upload_id, part_number))
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        with self._lock:
+            upload = self.multipart.get(upload_id)
+            if upload is None or upload.key != key:
+                raise NotFoundError(f"Upload {upload_id} of {key}: not found.")
+            numbers = [n for n, _ in parts]
+            if not numbers or numbers != sorted(set(numbers)):
+                raise ValidationError("The parts must be listed once each, in ascending order.")
+            chunks = []
+            for i, (number, etag) in enumerate(parts):
+                data = upload.parts.get(number)
+                if data is None or _etag(data) != etag.strip('"'):
+                    raise ValidationError(f"Part {number} was not uploaded, or its ETag differs.")
+                if i < len(parts) - 1 and len(data) < self.min_part_size:
+                    raise ValidationError(f"Part {number} is smaller than {self.min_part_size} bytes.")
+                chunks.append(data)
+            self.objects[key] = (b"".join(chunks), upload.content_type)
+            del self.multipart[upload_id]
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with self._lock:
+            upload = self.multipart.get(upload_id)
+            if upload is not None and upload.key == key:
+                del self.multipart[upload_id]
+
+    # ------------------------------------------------------------------ a client of the URLs (tests)
+    def _grant(self, url: str, method: str) -> _Presigned:
+        parsed = urlsplit(url)
+        query = dict(parse_qsl(parsed.query))
+        grant = self.presigned.get(query.get("X-Memory-Token", ""))
+        if (parsed.scheme != "memory" or parsed.netloc != self.bucket or grant is None or grant.method != method
+                or unquote(parsed.path[1:]) != grant.key):
+            raise PermissionDeniedError(f"{method} {url}: not a URL this store signed.")
+        return grant
+
+    def http_get(self, url: str) -> tuple[bytes, dict[str, str]]:
+        """GET a presigned URL: the body and the response headers S3 would send."""
+        grant = self._grant(url, "GET")
+        with self._lock:
+            if grant.key not in self.objects:
+                raise NotFoundError(f"{grant.key}: not found.")
+            data, content_type = self.objects[grant.key]
+        headers = {"Content-Type": content_type or "binary/octet-stream", "Content-Length": str(len(data)),
+                   "ETag": f'"{_etag(data)}"'}
+        if "response-content-type" in grant.headers:
+            headers["Content-Type"] = grant.headers["response-content-type"]
+        if "response-content-disposition" in grant.headers:
+            headers["Content-Disposition"] = grant.headers["response-content-disposition"]
+        return data, headers
+
+    def http_put(self, url: str, body: bytes, *, content_type: str = "") -> str:
+        """PUT a presigned URL (an object or a multipart part); the ETag header S3 answers."""
+        grant = self._grant(url, "PUT")
+        if grant.headers.get("content-type", content_type) != content_type:
+            raise PermissionDeniedError("The Content-Type differs from the one the URL was signed for.")
+        with self._lock:
+            if grant.upload_id:
+                upload = self.multipart.get(grant.upload_id)
+                if upload is None:
+                    raise NotFoundError(f"Upload {grant.upload_id}: not found.")
+                upload.parts[grant.part_number] = bytes(body)
+            else:
+                self.objects[grant.key] = (bytes(body), content_type)
+        return f'"{_etag(body)}"'
+
+
+@dataclass(slots=True)
+class WorkflowRunState:
+    """What InMemoryWorkflowStarter.describe answers (ports.WorkflowRun)."""
+
+    status: str = "RUNNING"
+    error: str = ""
+    cause: str = ""
+
+
+class InMemoryWorkflowStarter:
+    """Records every start; a start of a name already started returns the first execution's id
+    and records nothing. ``describe`` answers from ``runs``, which a test may set or clear (a
+    cleared run is an execution the engine lost)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, dict[str, Any]]] = []
+        self.runs: dict[tuple[str, str], WorkflowRunState] = {}
+        self._names: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def execution_id(workflow: str, name: str) -> str:
+        return f"memory:execution:{workflow}:{name}"
+
+    def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:
+        with self._lock:
+            if (workflow, name) not in self._names:
+                self._names.add((workflow, name))
+                self.started.append((workflow, name, copy.deepcopy(dict(payload))))
+                self.runs.setdefault((workflow, name), WorkflowRunState())
+        return self.execution_id(workflow, name)
+
+    def describe(self, workflow: str, name: str) -> WorkflowRunState | None:
+        with self._lock:
+            run = self.runs.get((workflow, name))
+            return copy.copy(run) if run is not None else None
+
+    def end(self, workflow: str, name: str, status: str = "SUCCEEDED", *, error: str = "", cause: str = "") -> None:
+        """Make a started execution end (a test's stand-in for the engine)."""
+        with self._lock:
+            self.runs[(workflow, name)] = WorkflowRunState(status, error, cause)
+
+    def payloads(self, workflow: str) -> list[dict[str, Any]]:
+        return [p for w, _, p in self.started if w == workflow]
 
 
 def memory_repositories() -> Repositories:
@@ -591,6 +882,9 @@ def memory_repositories() -> Repositories:
         segments=InMemorySegmentRepository(),
         jobs=InMemoryJobRepository(),
         labels=InMemoryLabelRepository(),
+        requests=InMemoryRequestRepository(),
+        task_data=InMemoryTaskDataRepository(),
+        tus_uploads=InMemoryTusUploadRepository(),
     )
 
 
@@ -600,3 +894,19 @@ def memory_auth_repositories() -> AuthRepositories:
         sessions=InMemorySessionRepository(),
         login_attempts=InMemoryLoginAttemptRepository(),
     )
+
+
+class InMemoryDropMarkerRepository:
+    """Drop-folder markers (not part of the Repositories bundle: only the ingest uses them)."""
+
+    def __init__(self) -> None:
+        self._s: _Store[str, DropMarker] = _Store("drop marker", lambda m: m.id)
+
+    def add(self, marker: DropMarker) -> DropMarker:
+        return self._s.add(marker)
+
+    def get(self, marker_id: str) -> DropMarker:
+        return self._s.get(marker_id)
+
+    def save(self, marker: DropMarker) -> DropMarker:
+        return self._s.save(marker)

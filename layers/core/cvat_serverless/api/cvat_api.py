@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -34,12 +34,12 @@ class CvatApi:
     """
 
     def __init__(self, services: ApiServices, *routers: Router, title: str = "CVAT REST API", openapi: bool = False,
-                 lazy_routers: Mapping[str, str] | None = None) -> None:
+                 lazy_routers: Mapping[str, str | Sequence[str]] | None = None) -> None:
         self.services = services
         self.resolver = APIGatewayRestResolver(enable_validation=True)
-        # Path prefix -> module with a ``router``: imported and included on the first request
+        # Path prefix -> module(s) with a ``router``: imported and included on the first request
         # under that prefix, so a cold start loads only the routes it serves (see include_for).
-        self._lazy = dict(lazy_routers or {})
+        self._lazy = {prefix: (m,) if isinstance(m, str) else tuple(m) for prefix, m in (lazy_routers or {}).items()}
         self._included: set[str] = set()
         self._include_lock = threading.Lock()
         errors.register(self.resolver)
@@ -58,12 +58,12 @@ class CvatApi:
 
     def include_for(self, path: str) -> None:
         """Include the lazily loaded routers whose prefix covers ``path``."""
-        wanted = {m for prefix, m in self._lazy.items() if path == prefix or path.startswith(prefix + "/")}
+        wanted = {m for prefix, ms in self._lazy.items() if path == prefix or path.startswith(prefix + "/") for m in ms}
         self._include(wanted - self._included)
 
     def include_all(self) -> None:
         """Include every router (the OpenAPI document describes them all)."""
-        self._include(set(self._lazy.values()) - self._included)
+        self._include({m for ms in self._lazy.values() for m in ms} - self._included)
 
     def _include(self, modules: set[str]) -> None:
         if not modules:

@@ -57,6 +57,10 @@ def error_response(error: e.CvatServerlessError) -> Response[Any]:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, e.AuthenticationError):
         headers["WWW-Authenticate"] = 'Token realm="api"'
+    offset = getattr(error, "offset", None)  # TusOffsetConflictError: where a TUS client resumes
+    if isinstance(error, e.ConflictError) and isinstance(offset, int):
+        headers["Upload-Offset"] = str(offset)
+        headers["Tus-Resumable"] = "1.0.0"
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
                     body=body_for(error), headers=headers)
 

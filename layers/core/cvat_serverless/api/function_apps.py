@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from .services import ApiServices
 
 _ROUTERS = "cvat_serverless.api.routers."
+MEDIA_READS = _ROUTERS + "media_reads"
+"""Task data reads. The media API function serves them (template.yaml routes them there); the core
+API includes them too, so that its OpenAPI document describes the whole API. Routers are included
+in name order: media_reads comes before task_data, whose ``PATCH /api/tasks/{id}/data/{upload}``
+would otherwise take ``PATCH .../data/meta``."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -27,10 +32,11 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/organizations": _ROUTERS + "organizations",
             "/api/memberships": _ROUTERS + "organizations",
             "/api/invitations": _ROUTERS + "organizations",
-            "/api/projects": _ROUTERS + "projects",
-            "/api/tasks": _ROUTERS + "tasks",
-            "/api/jobs": _ROUTERS + "jobs",
+            "/api/projects": (_ROUTERS + "projects", MEDIA_READS),
+            "/api/tasks": (_ROUTERS + "tasks", _ROUTERS + "task_data", _ROUTERS + "direct_uploads", MEDIA_READS),
+            "/api/jobs": (_ROUTERS + "jobs", MEDIA_READS),
             "/api/labels": _ROUTERS + "labels",
+            "/api/requests": _ROUTERS + "requests",
         },
     )
 
@@ -45,3 +51,11 @@ def annotations_api(services: ApiServices) -> CvatApi:
 def webhooks_api(services: ApiServices) -> CvatApi:
     """/api/webhooks*: their own function; routes land with the webhooks issue."""
     return CvatApi(services, title="CVAT webhooks API")
+
+
+def media_api(services: ApiServices) -> CvatApi:
+    """Reading task data (chunks, frames, previews, data/meta of tasks and jobs): its own function
+    with the media layer (a video's original frames are decoded here), so big reads scale and
+    time out apart from the core API."""
+    return CvatApi(services, title="CVAT media API", lazy_routers={
+        prefix: MEDIA_READS for prefix in ("/api/tasks", "/api/jobs", "/api/projects")})

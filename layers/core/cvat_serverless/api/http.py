@@ -3,6 +3,7 @@ client's address and the absolute URLs CVAT puts in its answers (``url``, ``next
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, cast
@@ -51,6 +52,16 @@ def cookies(event: Event) -> dict[str, str]:
     for key, morsel in jar.items():
         out[key] = morsel.value
     return out
+
+
+def body_bytes(event: Event) -> bytes:
+    """The request body as sent (API Gateway base64-encodes binary bodies)."""
+    raw = event.get("body")
+    if raw is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(raw)
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
 
 def client_ip(event: Event) -> str:

@@ -7,6 +7,7 @@ projects, tasks, counts, sublabels) comes with the service's result as ``Related
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from ..services.views import Related
@@ -16,6 +17,7 @@ from .schemas import jobs as sj
 from .schemas import labels as sl
 from .schemas import organizations as so
 from .schemas import projects as sp
+from .schemas import requests as sr
 from .schemas import tasks as st
 from .schemas import users as su
 from .schemas.common import BasicUser, LabelsSummary, LocationEnum, Storage
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from ..domain.jobs import Job
     from ..domain.projects import Project
     from ..domain.query import Page
+    from ..domain.requests import BackgroundRequest
     from ..domain.storage import Storage as DStorage
     from ..domain.tasks import Task
     from ..domain.users import User as DUser
@@ -301,6 +304,29 @@ class Presenter:
             owner=self.basic_user(t.owner_id),
             value=secret,
         )
+
+    # --- background requests -----------------------------------------------------------------
+
+    def request(self, r: BackgroundRequest) -> sr.RequestRead:
+        owner = self.related.users.get(r.owner_id)
+        return sr.RequestRead(
+            status=r.status.value,
+            message=r.message,
+            id=r.id,
+            operation=sr.RequestOperation(type=r.operation_type, target=r.target, project_id=r.project_id,
+                                          task_id=r.task_id, job_id=r.job_id, format=r.format,
+                                          function_id=r.function_id),
+            progress=r.progress,
+            created_date=r.created_date or self._epoch,
+            started_date=r.started_date,
+            finished_date=r.finished_date,
+            expiry_date=r.expiry_date,
+            owner=sr.RequestOwner(id=owner.id, username=owner.username) if owner is not None else None,
+            result_url=r.result_url,
+            result_id=r.result_id,
+        )
+
+    _epoch = datetime(1970, 1, 1, tzinfo=UTC)
 
     # --- pages ---------------------------------------------------------------------------------
 

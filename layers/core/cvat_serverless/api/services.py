@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     # Only for typing: a cold start imports a service module when a route first uses it.
     from ..services.auth import AccessTokenService, AccountService, SessionService
+    from ..services.direct_uploads import DirectUploadService
     from ..services.jobs import JobService
     from ..services.labels import LabelService
     from ..services.organizations import OrganizationService
     from ..services.projects import ProjectService
+    from ..services.requests import RequestService
     from ..services.share import ShareService
+    from ..services.task_data import TaskDataService
+    from ..services.task_media import TaskMediaService
     from ..services.tasks import TaskService
     from ..services.users import UserService
 
@@ -48,6 +52,18 @@ class ApiServices(Protocol):
 
     @property
     def share(self) -> ShareService: ...
+
+    @property
+    def task_data(self) -> TaskDataService: ...
+
+    @property
+    def task_media(self) -> TaskMediaService: ...
+
+    @property
+    def direct_uploads(self) -> DirectUploadService: ...
+
+    @property
+    def requests(self) -> RequestService: ...
 
     @property
     def server_version(self) -> str: ...

@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 import av
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps
 
-from .decode import VideoDecoder, load_image, to_jpeg_mode, upright
+from .decode import VideoDecoder, load_image, to_jpeg_mode
 from .errors import CorruptMediaError
 from .frames import ChunkSpec, SegmentLike
 from .manifest import Manifest, ManifestFrame
@@ -85,9 +86,25 @@ def chunk_mime(manifest: Manifest, kind: ChunkKind, settings: ChunkSettings) -> 
 
 
 class _ZipBuilder:
-    def __init__(self) -> None:
-        self._buf = io.BytesIO()
-        self._zip = zipfile.ZipFile(self._buf, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    """A stored zip, written as it grows. To a path: straight into a temporary file beside it,
+    renamed over the path by ``finish`` (a chunk is never held in memory, then copied out: that
+    copy and the faults of the growing buffer were a tenth of writing an original image chunk).
+    To a file object: built in memory and handed over in one write."""
+
+    def __init__(self, dest: Destination) -> None:
+        self._dest = dest
+        self._part: Path | None = None
+        self._fp: BinaryIO
+        if isinstance(dest, (str, os.PathLike)):
+            self._part, self._fp = _open_part(Path(dest))
+        else:
+            self._fp = io.BytesIO()
+        self._zip: zipfile.ZipFile | None = None
+        try:
+            self._zip = zipfile.ZipFile(self._fp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        except BaseException:
+            self.abort()
+            raise
         self.count = 0
 
     def add(self, arcname: str, data: bytes) -> None:
@@ -95,22 +112,51 @@ class _ZipBuilder:
         info.create_system = 3
         info.external_attr = 0o100644 << 16
         info.compress_type = zipfile.ZIP_STORED
+        assert self._zip is not None
         self._zip.writestr(info, data)
         self.count += 1
 
-    def finish(self) -> memoryview:
-        self._zip.close()
-        return self._buf.getbuffer()
+    def finish(self) -> int:
+        """Complete the zip at its destination; its size in bytes."""
+        try:
+            assert self._zip is not None
+            self._zip.close()
+            if self._part is None:
+                assert isinstance(self._fp, io.BytesIO)
+                data = self._fp.getbuffer()
+                deliver(data, self._dest)
+                return len(data)
+            size = self._fp.tell()
+            self._fp.close()
+            assert isinstance(self._dest, (str, os.PathLike))
+            os.replace(self._part, self._dest)
+            return size
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop the chunk: nothing partial stays behind."""
+        # The error being raised matters more than one from closing.
+        if self._zip is not None:
+            with contextlib.suppress(Exception):
+                self._zip.close()
+        with contextlib.suppress(Exception):
+            self._fp.close()
+        if self._part is not None:
+            self._part.unlink(missing_ok=True)
 
 
 class _Mp4Builder:
     """An H.264 MP4 as CVAT's original video chunks: 25 fps, yuv420p, even size, crf 17 ultrafast."""
 
-    def __init__(self, crf: int) -> None:
+    def __init__(self, crf: int, dest: Destination) -> None:
+        self._dest = dest
         self._buf = io.BytesIO()
         self._container = av.open(self._buf, mode="w", format="mp4")
         self._crf = crf
         self._stream: av.video.stream.VideoStream | None = None
+        self._reformatter = VideoReformatter()  # one swscale context, one thread: see decode.frame_view
         self.count = 0
 
     def add(self, frame: av.VideoFrame) -> None:
@@ -126,19 +172,24 @@ class _Mp4Builder:
             self._stream = stream
         stream = self._stream
         if frame.width != stream.width or frame.height != stream.height or frame.format.name != "yuv420p":
-            frame = frame.reformat(width=stream.width, height=stream.height, format="yuv420p")
+            frame = self._reformatter.reformat(
+                frame, width=stream.width, height=stream.height, format="yuv420p", threads=1
+            )
         frame.pts = self.count
         frame.time_base = Fraction(1, 25)
         for packet in stream.encode(frame):
             self._container.mux(packet)
         self.count += 1
 
-    def finish(self) -> memoryview:
+    def finish(self) -> int:
+        """Write the MP4 to its destination; its size in bytes."""
         if self._stream is not None:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
         self._container.close()
-        return self._buf.getbuffer()
+        data = self._buf.getbuffer()
+        deliver(data, self._dest)
+        return len(data)
 
     def abort(self) -> None:
         # The error being raised matters more than one from closing.
@@ -146,18 +197,29 @@ class _Mp4Builder:
             self._container.close()
 
 
+def _open_part(path: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary file beside ``path`` (same folder: the final rename is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        return Path(tmp), os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def deliver(data: bytes | memoryview, dest: Destination) -> None:
     """Write all of ``data`` to a path (atomically) or a file object (in one write)."""
     if isinstance(dest, (str, os.PathLike)):
         path = Path(dest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        tmp, fp = _open_part(path)
         try:
-            with os.fdopen(fd, "wb") as fp:
+            with fp:
                 fp.write(data)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     else:
         dest.write(data)
@@ -233,8 +295,9 @@ def write_chunks(
     def builder(ci: int, kind: ChunkKind) -> _ZipBuilder | _Mp4Builder:
         key = (ci, kind)
         if key not in builders:
+            dest = dest_for(chunks[ci], kind)
             use_mp4 = kind is ChunkKind.ORIGINAL and mp4_original
-            builders[key] = _Mp4Builder(settings.original_crf) if use_mp4 else _ZipBuilder()
+            builders[key] = _Mp4Builder(settings.original_crf, dest) if use_mp4 else _ZipBuilder(dest)
         return builders[key]
 
     def finish(ci: int) -> None:
@@ -242,10 +305,9 @@ def write_chunks(
             b = builders.pop((ci, kind), None)
             if b is None:
                 continue
-            data = b.finish()
-            deliver(data, dest_for(chunks[ci], kind))
+            size = b.finish()
             mime = chunk_mime(manifest, kind, settings)
-            results.append(ChunkResult(chunks[ci], kind, len(data), b.count, mime))
+            results.append(ChunkResult(chunks[ci], kind, size, b.count, mime))
 
     wanted = [manifest.frames[f] for f in sorted(holders)]
     want_compressed = ChunkKind.COMPRESSED in kind_list
@@ -254,21 +316,22 @@ def write_chunks(
         if video:
             with VideoDecoder(source, manifest, threads=settings.decoder_threads) as decoder:
                 rotation = decoder.rotation
+                need_rgb = want_original and (rotation or not mp4_original)
                 for info, frame in decoder.frames(wanted):
-                    need_image = want_compressed or rotation or not mp4_original
-                    # ``image`` stays bound until the next frame's image exists: freeing the 6 MB
+                    # ``view`` stays bound until the next frame's picture exists: freeing the
                     # buffer first made glibc unmap and map a fresh one per frame, and the page
                     # faults doubled decode + JPEG time (benchmarks/_media_cvat.py).
-                    image = upright(frame, rotation) if need_image else None
+                    view = decoder.picture(frame, mode="RGBX") if want_compressed or need_rgb else None
                     jpeg = b""
-                    if want_compressed and image is not None:
-                        jpeg = encode_jpeg(image, settings.image_quality, settings.optimize)
+                    if want_compressed and view is not None:
+                        jpeg = encode_jpeg(view, settings.image_quality, settings.optimize)
+                    rgb = view.convert("RGB") if need_rgb and view is not None else None
                     png = b""
-                    if want_original and not mp4_original and image is not None:
+                    if want_original and not mp4_original and rgb is not None:
                         buf = io.BytesIO()
-                        image.save(buf, format="PNG", compress_level=1)
+                        rgb.save(buf, format="PNG", compress_level=1)
                         png = buf.getvalue()
-                    mp4_frame = av.VideoFrame.from_image(image) if (rotation and image is not None) else frame
+                    mp4_frame = av.VideoFrame.from_image(rgb) if (rotation and rgb is not None) else frame
                     for ci, pos in holders[info.index]:
                         for kind in kind_list:
                             b = builder(ci, kind)
@@ -302,9 +365,8 @@ def write_chunks(
                             b.add(f"{pos:06d}.{ext}", original)
                 _finish_done(info.index, holders, last_frame, finish)
     finally:
-        for b in builders.values():
-            if isinstance(b, _Mp4Builder):
-                b.abort()
+        for b in builders.values():  # left only by a failure
+            b.abort()
     return results
 
 
@@ -371,7 +433,7 @@ def make_preview(
     if manifest.media_type == "video":
         with VideoDecoder(source, manifest) as decoder:
             ((_, vframe),) = list(decoder.frames([info]))
-            image = upright(vframe, decoder.rotation)
+            image = decoder.picture(vframe)
     else:
         image = load_image(source, info, max_pixels=max_pixels, draft=size)
     image = to_jpeg_mode(image).convert("RGB")

@@ -1,104 +1,243 @@
-"""The task-data pipeline's steps, as the state machine runs them: probe -> Map(segments) -> finalize.
+"""Putting data into a task: CVAT's upload protocol for ``POST /api/tasks/{id}/data/`` and the
+background request that processes the data.
 
-This is the pipeline's skeleton: it plans byte-range segments of an uploaded object, digests each
-segment in parallel and writes a manifest. The media issue replaces the segment work with probing,
-frame manifests and chunks; the orchestration (statemachines/task_data.asl.json) stays.
+The protocol (reference/cvat-api/contract.md §6): ``Upload-Start`` clears the task's staging area;
+``Upload-Multiple`` adds files; TUS creates a file and appends its parts (``PATCH``, ``HEAD``);
+``Upload-Finish`` (or one legacy request with files and parameters together, or JSON naming
+``server_files``/``remote_files``) validates CVAT's data parameters and starts the task-data
+workflow, answering the request id. Files wait under ``staging/tasks/<task>/`` (domain.task_data);
+the workflow (services.pipeline) turns them into chunks, frames and jobs.
 
-Every step is keyed by ``execution_name``: the name of the Step Functions execution running it
-(``$$.Execution.Name``, which IngestService derives from the upload), not a CVAT job. Its work
-files live under ``processing/<execution_name>/``. A "segment" here is a byte range of the
-upload (:class:`ByteRange`), not CVAT's segment of task frames (``domain.segments``).
+A task takes data once: a second upload while the task has data, or while its data is being
+processed, is a 400 as in CVAT; after a failed processing the task takes a new upload.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass
-from typing import Any
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
-from ..domain.errors import ValidationError
-from ..ports import BlobStore, Clock, EventPublisher
+from ..domain import permissions as perm
+from ..domain.context import RequestContext
+from ..domain.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
+from ..domain.requests import BackgroundRequest, RequestAction, RequestStatus, task_creation_request_id
+from ..domain.task_data import (
+    DataKeys,
+    DataRequest,
+    TusOffsetConflictError,
+    TusUpload,
+    parse_data_request,
+    safe_upload_name,
+)
+from ..domain.tasks import Task
+from ..ports import BlobStore, Clock, IdGenerator, Repositories, WorkflowStarter
+from .common import task_ref
 
-SEGMENT_BYTES = 8 * 1024 * 1024
-PROCESSING_PREFIX = "processing/"
+WORKFLOW = "task-data"
+UPLOAD_PATHS = (
+    "upload the files with `cvat-serverless upload`, put them in the server share "
+    "(`server_files`) or in the drop folder (`uploads/projects/<project id>/`), or give `remote_files` URLs"
+)
 
 
 @dataclass(frozen=True, slots=True)
-class ByteRange:
-    """One item of the pipeline's Map: the ``index``-th range of the upload's bytes."""
-
-    index: int
-    start: int
-    end: int  # inclusive; -1 for an empty object
-
-
-def plan_byte_ranges(size: int, segment_bytes: int = SEGMENT_BYTES) -> list[ByteRange]:
-    """Split ``size`` bytes into consecutive inclusive ranges of at most ``segment_bytes``."""
-    if size < 0 or segment_bytes <= 0:
-        raise ValidationError("size must be >= 0 and segment_bytes > 0")
-    if size == 0:
-        return [ByteRange(0, 0, -1)]
-    return [
-        ByteRange(i, start, min(start + segment_bytes, size) - 1)
-        for i, start in enumerate(range(0, size, segment_bytes))
-    ]
+class UploadedFile:
+    name: str  # as the client named it (the SDK sends absolute paths; only the basename is kept)
+    body: bytes | BinaryIO
+    content_type: str = ""
 
 
 class TaskDataService:
-    def __init__(self, blobs: BlobStore, events: EventPublisher, clock: Clock) -> None:
-        self._blobs = blobs
-        self._events = events
-        self._clock = clock
+    def __init__(self, repos: Repositories, blobs: BlobStore, workflows: WorkflowStarter, ids: IdGenerator,
+                 clock: Clock, *, max_request_bytes: int = 0) -> None:
+        self.repos = repos
+        self.blobs = blobs
+        self.workflows = workflows
+        self.ids = ids
+        self.clock = clock
+        # The largest request body the deployment can receive (0: no limit). On AWS a Lambda
+        # receives at most 6 MB: a TUS upload whose 10 MiB chunks could never arrive is refused
+        # when it is created, naming the paths that work.
+        self.max_request_bytes = max_request_bytes
 
-    @staticmethod
-    def _work_prefix(execution_name: str) -> str:
-        return f"{PROCESSING_PREFIX}{execution_name}/"
+    # --- checks --------------------------------------------------------------------------------
 
-    def probe(self, execution_name: str, key: str) -> dict[str, Any]:
-        """Read the uploaded object's metadata and plan its segments."""
-        head = self._blobs.head(key)
-        segments = plan_byte_ranges(int(head["size"]))
-        return {
-            "execution_name": execution_name,
-            "key": key,
-            "size": int(head["size"]),
-            "content_type": head.get("content_type", ""),
-            "etag": head.get("etag", ""),
-            "segments": [asdict(s) for s in segments],
-        }
+    def _task(self, ctx: RequestContext, task_id: int) -> Task:
+        ctx.require_write()
+        task = self.repos.tasks.get(task_id)
+        project = self.repos.projects.get(task.project_id) if task.project_id is not None else None
+        perm.check(ctx.actor, "upload:data", task_ref(task, project))
+        return task
 
-    def process_segment(self, execution_name: str, key: str, index: int, start: int, end: int) -> dict[str, Any]:
-        """Digest one byte range; the result is stored in S3 and only its key is returned."""
-        data = self._blobs.get_range(key, start, end) if end >= start else b""
-        expected = end - start + 1 if end >= start else 0
-        if len(data) != expected:
-            raise ValidationError(f"{key}: segment {index} has {len(data)} bytes, expected {expected}")
-        result = {"index": index, "start": start, "end": end, "sha256": hashlib.sha256(data).hexdigest()}
-        result_key = f"{self._work_prefix(execution_name)}segments/{index:06d}.json"
-        self._blobs.put(result_key, json.dumps(result).encode(), content_type="application/json")
-        return {"index": index, "result_key": result_key}
+    def _check_takes_data(self, task: Task) -> None:
+        if task.has_data:
+            raise ValidationError("Adding more data is not supported")
+        running = [r for r in self.repos.requests.list_by_task(task.id)
+                   if r.action is RequestAction.CREATE and not r.status.ended]
+        if running:
+            raise ValidationError(f"The task's data is being processed (request {running[0].id}).")
 
-    def finalize(
-        self, execution_name: str, key: str, segment_results: list[dict[str, Any]], request_id: str = ""
-    ) -> dict[str, Any]:
-        """Collect the segments' results into a manifest and announce it on the event bus."""
-        parts = [
-            json.loads(self._blobs.get(r["result_key"])) for r in sorted(segment_results, key=lambda r: r["index"])
-        ]
-        if [p["index"] for p in parts] != list(range(len(parts))):
-            raise ValidationError(f"{key}: segment results are incomplete")
-        manifest = {
-            "execution_name": execution_name,
-            "key": key,
-            "size": sum(max(0, p["end"] - p["start"] + 1) for p in parts),
-            "segments": parts,
-            "finished": self._clock.now().isoformat(),
-        }
-        manifest_key = f"{self._work_prefix(execution_name)}manifest.json"
-        self._blobs.put(manifest_key, json.dumps(manifest).encode(), content_type="application/json")
-        self._events.publish(
-            "task_data:processed",
-            {"execution_name": execution_name, "key": key, "manifest_key": manifest_key, "request_id": request_id},
+    def check_upload(self, ctx: RequestContext, task_id: int) -> Task:
+        """The task, when the caller may upload its data and it takes data (services.direct_uploads)."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        return task
+
+    def taken_names(self, task_id: int) -> set[str]:
+        """The names of the files the task's upload holds already (staged or TUS)."""
+        return set(self._staged(task_id)) | {u.filename for u in self.repos.tus_uploads.list_by_task(task_id)}
+
+    def _staged(self, task_id: int) -> list[str]:
+        prefix = DataKeys(task_id).staged_file("")
+        return [key[len(prefix):] for key, _ in self.blobs.list_keys(prefix)]
+
+    # --- the protocol ----------------------------------------------------------------------------
+
+    def start_upload(self, ctx: RequestContext, task_id: int) -> None:
+        """``Upload-Start``: a new upload replaces whatever an unfinished one left."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        self._clear_staging(task_id)
+
+    def _clear_staging(self, task_id: int) -> None:
+        for upload in self.repos.tus_uploads.list_by_task(task_id):
+            self.repos.tus_uploads.delete(upload.id)
+        self.blobs.delete_prefix(DataKeys(task_id).staging)
+
+    def add_files(self, ctx: RequestContext, task_id: int, files: Iterable[UploadedFile]) -> list[str]:
+        """``Upload-Multiple``: store files; a name uploaded twice is a 409 (the SDK resolves paths,
+        so two different files with one basename would overwrite each other)."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        return self._store(task_id, files)
+
+    def _store(self, task_id: int, files: Iterable[UploadedFile]) -> list[str]:
+        taken = set(self._staged(task_id)) | {u.filename for u in self.repos.tus_uploads.list_by_task(task_id)}
+        names = []
+        for f in files:
+            name = safe_upload_name(f.name)
+            if name in taken:
+                raise ConflictError(f"A file named {name} was uploaded already.")
+            self.blobs.put(DataKeys(task_id).staged_file(name), f.body, content_type=f.content_type)
+            taken.add(name)
+            names.append(name)
+        return names
+
+    def create_tus(self, ctx: RequestContext, task_id: int, filename: str, length: int) -> TusUpload:
+        """TUS create: a file of ``length`` bytes whose parts follow as PATCHes."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        if length < 0:
+            raise ValidationError("Upload-Length must be a non-negative integer.")
+        if self.max_request_bytes and length > self.max_request_bytes:
+            raise PayloadTooLargeError(
+                f"{filename} ({length} bytes) cannot be uploaded through this API: a request body may hold "
+                f"at most {self.max_request_bytes} bytes here. Instead, {UPLOAD_PATHS}."
+            )
+        name = safe_upload_name(filename)
+        if name in set(self._staged(task_id)) | {u.filename for u in self.repos.tus_uploads.list_by_task(task_id)}:
+            raise ConflictError(f"A file named {name} was uploaded already.")
+        upload = TusUpload(id=f"{ctx.user_id}_{uuid.uuid4()}", task_id=task_id, owner_id=ctx.user_id,
+                           filename=name, length=length, created_date=self.clock.now())
+        return self.repos.tus_uploads.add(upload)
+
+    def _tus(self, ctx: RequestContext, task_id: int, upload_id: str) -> TusUpload:
+        try:
+            upload = self.repos.tus_uploads.get(upload_id)
+        except NotFoundError:
+            raise NotFoundError("No such upload.") from None
+        if upload.task_id != task_id or upload.owner_id != ctx.user_id:
+            raise NotFoundError("No such upload.")  # another user's upload does not exist for you
+        return upload
+
+    def tus_offset(self, ctx: RequestContext, task_id: int, upload_id: str) -> TusUpload:
+        """TUS HEAD: how much of the file arrived."""
+        return self._tus(ctx, task_id, upload_id)
+
+    def append_tus(self, ctx: RequestContext, task_id: int, upload_id: str, offset: int, data: bytes) -> TusUpload:
+        """TUS PATCH: the part at ``offset`` (a ConflictError carrying the current offset when the
+        client is not where the server is, so it can resume)."""
+        ctx.require_write()
+        upload = self._tus(ctx, task_id, upload_id)
+        if offset != upload.offset:
+            raise TusOffsetConflictError(upload.offset)
+        if offset + len(data) > upload.length:
+            raise ValidationError("The part goes past Upload-Length.")
+        if data:
+            self.blobs.put(DataKeys(task_id).tus_part(upload.id, offset), data)
+            upload.parts.append(offset)
+            upload.offset = offset + len(data)
+            try:
+                upload = self.repos.tus_uploads.save(upload)
+            except ConflictError:  # another PATCH of the same offset landed first
+                raise TusOffsetConflictError(self.repos.tus_uploads.get(upload.id).offset) from None
+        return upload
+
+    def finish(self, ctx: RequestContext, task_id: int, params: Mapping[str, Any], *,
+               files: Iterable[UploadedFile] = (), fresh: bool = False) -> BackgroundRequest:
+        """``Upload-Finish`` (with the parameters as JSON), the one-request multipart form (files
+        and parameters together) or JSON naming share or remote files: validate CVAT's data
+        parameters and start processing; the request as ``GET /api/requests/{id}`` shows it.
+        ``fresh``: a request that brings everything (no Upload-Start before it) ignores what an
+        earlier, unfinished upload left."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        if fresh:
+            self._clear_staging(task_id)
+        added = self._store(task_id, files)
+        uploads = self.repos.tus_uploads.list_by_task(task_id)
+        unfinished = [u.filename for u in uploads if not u.complete]
+        if unfinished:
+            raise ValidationError(f"The upload of {unfinished[0]} is not complete.")
+        staged = self._staged(task_id)
+        in_order = added + [n for n in staged if n not in set(added)] + [u.filename for u in uploads]
+        request = parse_data_request(params, client_files=in_order if (staged or uploads) else ())
+        if request.resource_type.value == "local" and not request.client_files:
+            raise ValidationError("No media data found")
+        data_id = self.ids.next_id("data")
+        return self._start(ctx, task, data_id, request, {u.filename: (u.id, list(u.parts)) for u in uploads})
+
+    def start_in_place(self, ctx: RequestContext, task_id: int, params: Mapping[str, Any], *, prefix: str,
+                       names: Sequence[str]) -> BackgroundRequest:
+        """Process files that are in the media bucket already, the objects ``<prefix><name>``
+        (the drop folder, services.ingest): read where they are, never copied to the staging area
+        nor removed. CVAT's data parameters as ``finish`` takes them."""
+        task = self._task(ctx, task_id)
+        self._check_takes_data(task)
+        request = parse_data_request(params, client_files=[safe_upload_name(n) for n in names])
+        if not request.client_files:
+            raise ValidationError("No media data found")
+        return self._start(ctx, task, self.ids.next_id("data"), request, {}, source_prefix=prefix)
+
+    def _start(self, ctx: RequestContext, task: Task, data_id: int, request: DataRequest,
+               tus: Mapping[str, tuple[str, list[int]]], *, source_prefix: str = "") -> BackgroundRequest:
+        keys = DataKeys(task.id, data_id)
+        attempt = uuid.uuid4().hex[:8]
+        now = self.clock.now()
+        rq = BackgroundRequest(
+            id=task_creation_request_id(task.id, attempt), action=RequestAction.CREATE, target="task",
+            owner_id=ctx.user_id, organization_id=task.organization_id, project_id=task.project_id,
+            task_id=task.id, created_date=now, workflow=WORKFLOW,
         )
-        return {"manifest_key": manifest_key, "segments": len(parts)}
+        # Step Functions names: letters, digits, - and _ only, at most 80
+        rq.execution_name = f"task-{task.id}-data-{data_id}-{attempt}"
+        rq.workflow_input = {"request_id": rq.id, "task_id": task.id, "data_id": data_id}
+        document = {"data": request.to_dict(), "tus": {name: {"id": i, "parts": p} for name, (i, p) in tus.items()},
+                    "request_id": rq.id, "owner_id": ctx.user_id}
+        if source_prefix:  # services.pipeline reads client_files there instead of the staging area
+            document["source_prefix"] = source_prefix
+        self.blobs.put(keys.request, json.dumps(document).encode(), content_type="application/json")
+        rq = self.repos.requests.add(rq)
+        try:
+            self.workflows.start(WORKFLOW, rq.execution_name, rq.workflow_input)
+        except Exception:
+            rq.status = RequestStatus.FAILED  # never a request nobody will end
+            rq.message = "The processing could not be started; try again."
+            rq.finished_date = self.clock.now()
+            self.repos.requests.save(rq)
+            raise
+        return rq
+

@@ -81,6 +81,7 @@ class DataInfo:
     sorting_method: SortingMethod = SortingMethod.LEXICOGRAPHICAL
     cloud_storage_id: int | None = None
     job_sizes: Sequence[int] | None = None  # CVAT's job_file_mapping: one job per group of files
+    data_id: int | None = None  # the data's id when the pipeline allocated it (its S3 keys use it)
 
 
 class TaskService(ServiceBase):
@@ -107,9 +108,11 @@ class TaskService(ServiceBase):
 
     # --- create / read -----------------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, data: TaskCreate) -> Shown[Task]:
+    def create(self, ctx: RequestContext, data: TaskCreate, *, task_id: int | None = None) -> Shown[Task]:
         """Create a task without data. With ``project_id`` the task uses the project's labels and
-        organization; ``labels`` and ``project_id`` together are refused, as in CVAT."""
+        organization; ``labels`` and ``project_id`` together are refused, as in CVAT.
+        ``task_id``: an id the caller reserved (``ids.next_id("task")``) so that it can find the
+        task again after a crash (the drop folder); a ConflictError when that task exists."""
         ctx.require_write()
         validate_segmentation(data.segment_size, data.overlap)
         if data.project_id is not None and data.labels:
@@ -138,7 +141,7 @@ class TaskService(ServiceBase):
         self._check_user_exists("assignee_id", data.assignee_id)
         now = self.clock.now()
         task = Task(
-            id=self.ids.next_id("task"),
+            id=task_id if task_id is not None else self.ids.next_id("task"),
             name=validate_name(data.name),
             owner_id=data.owner_id if data.owner_id is not None else ctx.user_id,
             organization_id=org_id,
@@ -393,7 +396,7 @@ class TaskService(ServiceBase):
                 for seg in segments
             ]
             self.repos.jobs.add_many(jobs)
-        data_id = self.ids.next_id("data")
+        data_id = info.data_id if info.data_id is not None else self.ids.next_id("data")
         for _ in range(5):  # another client may edit the task's name meanwhile: reload and reapply
             before = copy.deepcopy(task)
             task.data_id = data_id

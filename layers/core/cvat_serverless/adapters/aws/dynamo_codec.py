@@ -2,9 +2,11 @@
 
 What is stored, per field type:
 - ``int``/``str``/``bool``/``None``: as is (PynamoDB's raw maps give back ``int`` for ``N``);
+- ``float``: a number (finite only; DynamoDB turns ``1.0`` into ``1``, so it is read back as float);
 - ``datetime``: ISO 8601 with its offset (microseconds and the zone round-trip exactly);
 - ``StrEnum``: its wire value;
 - nested dataclasses (``Storage``, ``AttributeSpec``) and lists of them: maps and lists;
+- ``tuple[X, ...]`` and ``tuple[X, Y]``: lists, read back as tuples;
 - ``dict[str, Any]`` (free-form JSON such as an organization's ``contact``): a JSON string.
   DynamoDB normalises numbers (``1.0`` comes back as ``1``) and rejects NaN and empty sets, so
   free-form values are kept as text to come back exactly as they were given.
@@ -15,6 +17,7 @@ What is stored, per field type:
 from __future__ import annotations
 
 import json
+import math
 import types
 from dataclasses import MISSING, fields, is_dataclass
 from datetime import datetime
@@ -46,6 +49,16 @@ def _optional_inner(hint: Any) -> Any:
     return hint
 
 
+def _tuple_hints(hint: Any, length: int) -> tuple[Any, ...]:
+    """The item hints of ``tuple[X, ...]`` (any length) or ``tuple[X, Y]`` (that length)."""
+    args = get_args(hint)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return (args[0],) * length
+    if len(args) != length:
+        raise ValueError(f"A {hint} cannot hold {length} items")
+    return args
+
+
 def _encode(value: Any, hint: Any) -> Any:
     if value is None:
         return None
@@ -56,6 +69,8 @@ def _encode(value: Any, hint: Any) -> Any:
     if origin is list:
         (item_hint,) = get_args(hint)
         return [_encode(v, item_hint) for v in value]
+    if origin is tuple:
+        return [_encode(v, h) for v, h in zip(value, _tuple_hints(hint, len(value)), strict=True)]
     if is_dataclass(hint):
         return encode(value)
     if isinstance(hint, type) and issubclass(hint, Enum):
@@ -66,6 +81,10 @@ def _encode(value: Any, hint: Any) -> Any:
         return bool(value)
     if hint is int:
         return int(value)
+    if hint is float:
+        if not math.isfinite(value):
+            raise ValueError(f"Cannot store {value} (DynamoDB numbers are finite)")
+        return float(value)
     if hint is str:
         return str(value)
     raise TypeError(f"Cannot store a value of type {hint}")
@@ -81,6 +100,8 @@ def _decode(value: Any, hint: Any) -> Any:
     if origin is list:
         (item_hint,) = get_args(hint)
         return [_decode(v, item_hint) for v in value]
+    if origin is tuple:
+        return tuple(_decode(v, h) for v, h in zip(value, _tuple_hints(hint, len(value)), strict=True))
     if is_dataclass(hint):
         return decode(hint, value)  # type: ignore[arg-type]
     if isinstance(hint, type) and issubclass(hint, Enum):
@@ -91,6 +112,8 @@ def _decode(value: Any, hint: Any) -> Any:
         return bool(value)
     if hint is int:
         return int(value)
+    if hint is float:
+        return float(value)
     if hint is str:
         return str(value)
     raise TypeError(f"Cannot load a value of type {hint}")

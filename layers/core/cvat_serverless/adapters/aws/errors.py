@@ -20,7 +20,10 @@ CONFLICT_CODES = frozenset({
     "ConditionalCheckFailedException", "TransactionConflictException", "ConditionalCheckFailed",
     "TransactionConflict",  # a cancellation reason: another transaction touched the same item
 })
-NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket", "ResourceNotFoundException"})
+NOT_FOUND_CODES = frozenset({
+    "NoSuchKey", "404", "NotFound", "NoSuchBucket", "ResourceNotFoundException",
+    "NoSuchUpload",  # an S3 multipart upload id that was completed, aborted or never existed
+})
 
 
 def error_code(exc: ClientError) -> str:

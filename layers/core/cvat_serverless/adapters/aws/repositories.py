@@ -24,6 +24,14 @@ table pk / sk                                             written by
   TOKEN#<id> / TOKEN, USER#<u>#TOKENS / <id>,             dynamo_auth
   TOKENDIGEST#<sha256> / UNIQUE
   SESSION#<sha256> / SESSION, USER#<u>#SESSIONS / <sha256>, LOGINFAIL#<key> / <utc time>#<random>
+  REQUEST#<rq id> / REQUEST, ALL#REQUESTS / <order>,      dynamo_task_data (<order>: the creation
+  USER#<owner>#REQUESTS / <order>,                        date in UTC microseconds#<rq id>; the items
+  TASK#<t>#REQUESTS / <order>                             of an ended request expire 7 days after its
+                                                          result does)
+  DATA#<id> / DATA, TASK#<t>#DATA / DATA (one per task)
+  TUS#<file id> / TUS, TASK#<t>#TUS / <file id>
+  DROP#<sha256 of bucket, key, ETag> / DROP               dynamo_drops (drop-folder markers; expire
+                                                          30 days after their claim)
 The USER#<u>#<KIND>S copies exist for the owner and the assignee (one copy when they are the same
 user; jobs: the assignee only). ``ALL#<KIND>S`` are one partition per kind, for admins' lists.
 
@@ -40,6 +48,7 @@ from .dynamo_auth import DynamoAccessTokenRepository, DynamoLoginAttemptReposito
 from .dynamo_jobs import DynamoJobRepository, DynamoSegmentRepository
 from .dynamo_orgs import DynamoInvitationRepository, DynamoMembershipRepository, DynamoOrganizationRepository
 from .dynamo_projects import DynamoLabelRepository, DynamoProjectRepository, DynamoTaskRepository
+from .dynamo_task_data import DynamoRequestRepository, DynamoTaskDataRepository, DynamoTusUploadRepository
 
 
 def dynamo_repositories(table_name: str, *, users: UserRepository) -> Repositories:
@@ -54,6 +63,9 @@ def dynamo_repositories(table_name: str, *, users: UserRepository) -> Repositori
         segments=DynamoSegmentRepository(table_name),
         jobs=DynamoJobRepository(table_name),
         labels=DynamoLabelRepository(table_name),
+        requests=DynamoRequestRepository(table_name),
+        task_data=DynamoTaskDataRepository(table_name),
+        tus_uploads=DynamoTusUploadRepository(table_name),
     )
 
 

@@ -1,10 +1,13 @@
-"""StepFunctionsWorkflowStarter: starts the state machines named in Settings."""
+"""StepFunctionsWorkflowStarter: starts the state machines named in Settings and tells how their
+executions went. An execution is named by the caller (idempotency), so its ARN is known without
+asking: ``arn:aws:states:<region>:<account>:execution:<state machine>:<name>``."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,16 +30,31 @@ def execution_name(raw: str) -> str:
     return cleaned or "execution"
 
 
+@dataclass(slots=True)
+class ExecutionState:
+    """ports.WorkflowRun: DescribeExecution's status, and the error and cause of a failure."""
+
+    status: str
+    error: str = ""
+    cause: str = ""
+
+
 class StepFunctionsWorkflowStarter:
     def __init__(self, state_machines: Mapping[str, str]) -> None:
         self._arns = dict(state_machines)
 
-    def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:
+    def _state_machine(self, workflow: str) -> str:
         arn = self._arns.get(workflow)
         if not arn:
             raise ValidationError(f"Unknown workflow {workflow!r}.")
+        return arn
+
+    def execution_arn(self, workflow: str, name: str) -> str:
+        return self._state_machine(workflow).replace(":stateMachine:", ":execution:") + f":{execution_name(name)}"
+
+    def start(self, workflow: str, name: str, payload: Mapping[str, Any]) -> str:
+        arn = self._state_machine(workflow)
         name = execution_name(name)
-        execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
         try:
             with aws_errors(f"starting {workflow}"):
                 answer = client("stepfunctions").start_execution(
@@ -46,6 +64,17 @@ class StepFunctionsWorkflowStarter:
             # Same name and same input: AWS answers 200 for a running execution and this error
             # for a finished one. Either way the work was started once, which is what we want.
             if error_code(exc) == "ExecutionAlreadyExists":
-                return execution_arn
+                return self.execution_arn(workflow, name)
             raise
         return str(answer["executionArn"])
+
+    def describe(self, workflow: str, name: str) -> ExecutionState | None:
+        arn = self.execution_arn(workflow, name)
+        try:
+            with aws_errors(f"reading {workflow} execution {name}"):
+                answer = client("stepfunctions").describe_execution(executionArn=arn)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return ExecutionState(str(answer["status"]), str(answer.get("error", "")), str(answer.get("cause", "")))

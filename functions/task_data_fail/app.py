@@ -1,4 +1,4 @@
-"""task-data step 2 (one Map iteration): process one segment; returns an S3 key, not data."""
+"""task-data, when a step failed for good: the request fails with a message naming the problem."""
 
 from typing import Any
 
@@ -13,17 +13,17 @@ tracer = Tracer(service="task-data", auto_patch=False)  # see adapters/aws/traci
 metrics = Metrics(service="task-data")
 
 
-class SegmentInput(BaseModel):
-    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
-    key: str
-    index: int
-    start: int
-    end: int
+class FailInput(BaseModel):
+    request_id: str
+    task_id: int
+    data_id: int
+    error: str = ""  # the state machine's Catch: Error and Cause
+    cause: str = ""
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-@event_parser(model=SegmentInput)
-def lambda_handler(event: SegmentInput, context: LambdaContext) -> dict[str, Any]:
-    return container().task_data.process_segment(event.execution_name, event.key, event.index, event.start, event.end)
+@event_parser(model=FailInput)
+def lambda_handler(event: FailInput, context: LambdaContext) -> dict[str, Any]:
+    return container().pipeline.fail(event.request_id, event.task_id, event.data_id, event.error, event.cause)

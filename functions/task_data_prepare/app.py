@@ -1,4 +1,4 @@
-"""task-data step 1: probe the uploaded object and plan its segments."""
+"""task-data step 1: gather the request's media, probe it and plan jobs, chunks and work units."""
 
 from typing import Any
 
@@ -13,14 +13,16 @@ tracer = Tracer(service="task-data", auto_patch=False)  # see adapters/aws/traci
 metrics = Metrics(service="task-data")
 
 
-class ProbeInput(BaseModel):
-    execution_name: str  # the Step Functions execution ($$.Execution.Name) that runs this step
-    key: str
+class PrepareInput(BaseModel):
+    request_id: str
+    task_id: int
+    data_id: int
+    execution_name: str = ""  # the Step Functions execution ($$.Execution.Name) running it
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-@event_parser(model=ProbeInput)
-def lambda_handler(event: ProbeInput, context: LambdaContext) -> dict[str, Any]:
-    return container().task_data.probe(event.execution_name, event.key)
+@event_parser(model=PrepareInput)
+def lambda_handler(event: PrepareInput, context: LambdaContext) -> dict[str, Any]:
+    return container().pipeline.prepare(event.request_id, event.task_id, event.data_id, event.execution_name)
