@@ -256,3 +256,41 @@ def test_fiftyones_raw_requests(png_task: Task, server: str, sources: Path):
     meta = session.get(f"{server}/api/tasks/{png_task.id}/data/meta", timeout=30).json()
     assert [f["name"] for f in meta["frames"]] == [f"img{i}.png" for i in range(5)]  # read by position
 
+
+
+def _cli_create(server: str, *args: str) -> int:
+    host, port = server.rsplit(":", 1)
+    done = subprocess.run([sys.executable, "-m", "cvat_cli", "--server-host", host, "--server-port", port,
+                           "--auth", f"{USER}:{PASSWORD}", "task", "create", *args, "--completion_verification_period",
+                           "1"], capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])  # the CLI prints the new task's id
+
+
+def test_cli_task_create_from_local_files_and_remote_urls(client: Client, server: str, sources: Path):
+    import functools
+    import http.server
+    import threading
+
+    video = _cli_create(server, "cli video", "local", str(sources / "clip.mp4"), "--labels", '[{"name": "car"}]',
+                        "--image_quality", "80", "--segment_size", "3", "--frame_step", "2")
+    task = client.tasks.retrieve(video)
+    assert (task.size, task.mode) == (5, "interpolation")
+    # CVAT's default overlap for video: min(5, segment_size // 2) = 1
+    assert [(j.start_frame, j.stop_frame) for j in sorted(task.get_jobs(), key=lambda j: j.start_frame)] == [
+        (0, 2), (2, 4)]
+    assert diff(Image.open(task.get_frame(2, quality="original")), picture(4 * 3)) < 4  # frame 2 is source frame 4
+    # remote_files from a web server on this machine (loopback: allowed by `cvat-serverless up`)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(sources))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{web.server_address[1]}"
+        remote = _cli_create(server, "cli remote", "remote", f"{base}/img0.png", f"{base}/img1.png",
+                             "--labels", '[{"name": "car"}]')
+    finally:
+        web.shutdown()
+    task = client.tasks.retrieve(remote)
+    assert task.size == 2
+    assert np.array_equal(np.asarray(Image.open(task.get_frame(1, quality="original")).convert("RGB")),
+                          np.asarray(picture(1)))

@@ -207,15 +207,20 @@ def test_data_parameters_are_validated_like_cvat(alice: Api):
                     headers={"Upload-Start": ""}).status == 403
 
 
-def _video_bytes(frames: int) -> bytes:
+def _video_bytes(frames: int, *, gop: int = 250, noisy: bool = False) -> bytes:
     import av
+    import numpy as np
+
+    rng = np.random.default_rng(1)
 
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": str(gop), "keyint_min": str(gop)}
         for i in range(frames):
-            frame = av.VideoFrame.from_image(Image.new("RGB", (64, 48), (i * 20 % 255, 0, 0)))
+            frame = (av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+                     if noisy else av.VideoFrame.from_image(Image.new("RGB", (64, 48), (i * 20 % 255, 0, 0))))
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
@@ -250,3 +255,48 @@ def test_a_failed_work_unit_fails_the_request_with_what_the_unit_said(alice: Api
     assert failed["status"] == "failed" and "not found" in failed["message"], failed
     assert "Threshold" not in failed["message"]
     assert list(c.blobs.list_keys(keys.root)) == []  # the partial data is removed; the task takes a new upload
+
+
+def test_a_large_video_is_read_in_ranges_by_each_unit_with_the_same_chunks(alice: Api, monkeypatch):
+    """Above RANGED_VIDEO_BYTES a unit reads its span of the stored video (and the index), not
+    the whole file; the chunks are the same bytes as from a downloaded copy."""
+    from cvat_serverless.services import pipeline
+
+    api = alice
+    c = api.container
+    video = _video_bytes(frames=1200, gop=30, noisy=True)  # units of ~360 frames: 3 or more
+    chunks: dict[str, dict[str, bytes]] = {}
+    for mode in ("download", "ranged"):
+        if mode == "ranged":
+            monkeypatch.setattr(pipeline, "RANGED_VIDEO_BYTES", 0)
+            monkeypatch.setattr(pipeline, "RANGED_VIDEO_READ_AHEAD", 4096)
+        task = new_task(api)
+        ctype, body = multipart({"image_quality": "70", "chunk_size": "60"}, [("client_files[0]", "v.mp4", video)])
+        answer = api.call("POST", f"/api/tasks/{task}/data", None, as_user="alice", raw_body=body, binary=True,
+                          headers={"Content-Type": ctype})
+        assert answer.status == 202
+        _workflow, _name, payload = c.workflows.started[-1]
+        payload["_ran"] = True
+        ids = (payload["request_id"], payload["task_id"], payload["data_id"])
+        units = c.pipeline.prepare(*ids)["units"]
+        assert len(units) >= 2
+        read: list[int] = []
+        get_range = c.blobs.get_range
+
+        def counted(key: str, start: int, end: int, read: list[int] = read, get_range: Any = get_range) -> bytes:
+            read.append(end - start + 1)
+            return get_range(key, start, end)
+
+        monkeypatch.setattr(c.blobs, "get_range", counted)
+        c.pipeline.run_unit(*ids, units[-1])
+        monkeypatch.setattr(c.blobs, "get_range", get_range)
+        if mode == "ranged":
+            assert 0 < sum(read) < len(video) * 0.9, (sum(read), len(video))  # not the whole file
+        else:
+            assert read == []
+        for unit in units[:-1]:
+            c.pipeline.run_unit(*ids, unit)
+        c.pipeline.finalize(*ids)
+        root = DataKeys(task, payload["data_id"]).root
+        chunks[mode] = {key[len(root):]: c.blobs.get(key) for key, _ in c.blobs.list_keys(root + "chunks/")}
+    assert chunks["download"] and chunks["ranged"] == chunks["download"]

@@ -138,3 +138,20 @@ def test_image_preview_uses_draft_and_fits_box(tmp_path: Path, image_saver) -> N
     m = build_image_manifest(tmp_path, ["big.jpg"])
     img = Image.open(io.BytesIO(task_preview(m, tmp_path)))
     assert img.size == (256, 192)
+
+
+def test_original_chunks_written_to_paths_equal_those_written_to_file_objects(image_dir, tmp_path: Path) -> None:
+    root, names = image_dir(7)
+    m = build_image_manifest(root, names)
+    chunks = plan_chunks(m.size, 3)
+    out = tmp_path / "out"
+    memory: dict[int, io.BytesIO] = {}
+    results = write_chunks(m, chunks, root, lambda c, k: out / f"{c.number}.zip", kinds=["original"])
+    write_chunks(m, chunks, root, lambda c, k: memory.setdefault(c.number, io.BytesIO()), kinds=["original"])
+    assert sorted(p.name for p in out.iterdir()) == ["0.zip", "1.zip", "2.zip"]
+    for r in results:
+        data = (out / f"{r.chunk.number}.zip").read_bytes()
+        assert data == memory[r.chunk.number].getvalue() and r.size_bytes == len(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+            assert [z.read(n) for n in z.namelist()] == [(root / names[f]).read_bytes() for f in r.chunk.frames]

@@ -112,3 +112,20 @@ def test_image_units(image_dir, tmp_path: Path) -> None:
     results = [r for u in units for r in run_work_unit(m, u, root, tmp_path / "o")]
     assert len(results) == 10
     assert (tmp_path / "o" / "original" / "4.zip").exists()
+
+
+def test_images_make_units_by_their_pixels_and_video_by_frames() -> None:
+    from cvat_serverless.media.units import DEFAULT_UNIT_FRAMES, default_unit_frames
+
+    def images(count: int, width: int, height: int) -> Manifest:
+        frames = tuple(ManifestFrame(i, f"IMG_{i:04d}.jpg", width, height, i) for i in range(count))
+        return Manifest("images", FrameSelection(0, count - 1, 1), frames)
+
+    assert default_unit_frames(synthetic_video_manifest(1000, 250)) == DEFAULT_UNIT_FRAMES
+    assert default_unit_frames(images(10, 1920, 1080)) == 120
+    assert default_unit_frames(images(10, 4000, 3000)) == 21  # a 12 MP photo weighs ~6 1080p frames
+    assert default_unit_frames(images(10, 64, 48)) > 10_000
+    photos = images(300, 4000, 3000)
+    units = plan_work_units(photos, plan_chunks(300, 6))
+    assert len(units) == 13  # 24 photos each, not one unit of 300
+    assert [c for u in units for c in u.chunks] == plan_chunks(300, 6)

@@ -21,7 +21,7 @@ from cvat_serverless.media.chunks import (
     write_chunk,
     write_chunks,
 )
-from cvat_serverless.media.decode import VideoDecoder
+from cvat_serverless.media.decode import VideoDecoder, frame_view, upright
 from cvat_serverless.media.frames import plan_chunks
 from cvat_serverless.media.manifest import Manifest, build_video_manifest
 from cvat_serverless.media.probe import index_video, mp4_rotation, probe, probe_video
@@ -250,3 +250,52 @@ def test_tags_that_are_not_utf8_do_not_refuse_a_playable_video(
     write_chunk(manifest, plan_chunks(12, 12)[0], path, buf)
     with zipfile.ZipFile(buf) as z:
         assert [number_reader(Image.open(io.BytesIO(z.read(n)))) for n in sorted(z.namelist())] == list(range(12))
+
+
+@pytest.mark.parametrize(
+    "pix_fmt", ["yuv420p", "yuvj420p", "yuv422p", "yuv444p", "yuv420p10le", "nv12", "gray", "rgb24", "gbrp"]
+)
+@pytest.mark.parametrize("size", [(64, 48), (33, 17)])
+def test_frame_view_has_the_pixels_and_jpeg_bytes_of_to_image(pix_fmt: str, size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+    reference = frame.to_image()
+    view = frame_view(frame)
+    assert view.mode == "RGBX" and view.size == size
+    assert np.array_equal(np.asarray(view.convert("RGB")), np.asarray(reference))
+    assert np.array_equal(np.asarray(upright(frame, 0)), np.asarray(reference))
+    assert np.array_equal(np.asarray(upright(frame, 90, mode="RGBX").convert("RGB")),
+                          np.asarray(reference.transpose(Image.Transpose.ROTATE_90)))
+
+    def jpeg(image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=70)
+        return buf.getvalue()
+
+    assert jpeg(view) == jpeg(reference)
+
+
+def test_compressed_chunk_holds_the_jpeg_of_each_decoded_frame(make_video, tmp_path: Path) -> None:
+    """Chunks hold exactly what encoding ``frame.to_image()`` at the task's quality gives, whether
+    written to a path (streamed into a temporary file) or to a file object."""
+    path = make_video(frames=30, gop=10, size=(96, 64))
+    m = build_video_manifest(path)
+    chunks = plan_chunks(m.size, 12)
+    with av.open(str(path)) as c:
+        expected = []
+        for f in c.decode(video=0):
+            buf = io.BytesIO()
+            f.to_image().save(buf, format="JPEG", quality=70)
+            expected.append(buf.getvalue())
+    out = tmp_path / "out"
+    memory: dict[int, io.BytesIO] = {}
+    by_path = write_chunks(m, chunks, path, lambda c, k: out / f"{c.number}.zip", kinds=["compressed"])
+    write_chunks(m, chunks, path, lambda c, k: memory.setdefault(c.number, io.BytesIO()), kinds=["compressed"])
+    assert sorted(p.name for p in out.iterdir()) == ["0.zip", "1.zip", "2.zip"]  # no temporary file left
+    for r in by_path:
+        data = (out / f"{r.chunk.number}.zip").read_bytes()
+        assert data == memory[r.chunk.number].getvalue()
+        assert r.size_bytes == len(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert [z.read(n) for n in z.namelist()] == expected[r.chunk.start : r.chunk.stop + 1]

@@ -285,9 +285,15 @@ class VideoIndex:
     keyframe_pts: tuple[int, ...] = field(repr=False)
 
 
-def open_video(path: str | os.PathLike[str], name: str, *, probe_only: bool = False) -> av.container.InputContainer:
+VideoSource = str | os.PathLike[str] | BinaryIO
+"""A video as a path, or as a readable, seekable binary file (e.g. ranged reads of an S3 object:
+decoding a span then reads only that span and the index)."""
+
+
+def open_video(path: VideoSource, name: str, *, probe_only: bool = False) -> av.container.InputContainer:
     """Open a video. ``probe_only`` keeps FFmpeg from decoding frames while it reads the stream
     parameters (~60 ms for a 1080p keyframe), for callers that only demux."""
+    target: Any = path if not isinstance(path, (str, os.PathLike)) else os.fspath(path)
     # Tags (title, encoder, ...) are not always UTF-8: cameras and old muxers write Latin-1 or
     # junk. PyAV decodes them strictly while opening, which would refuse a playable video.
     lenient: dict[str, Any] = {"mode": "r", "metadata_errors": "replace"}
@@ -296,10 +302,12 @@ def open_video(path: str | os.PathLike[str], name: str, *, probe_only: bool = Fa
             try:
                 # PyAV's stub says list[str]; the runtime takes one options dict per stream.
                 per_stream: Any = [{"skip_frame": "all"}]
-                return av.open(os.fspath(path), stream_options=per_stream, **lenient)
+                return av.open(target, stream_options=per_stream, **lenient)
             except ValueError:  # formats whose streams appear only while probing (MPEG-PS/TS)
                 pass
-        return av.open(os.fspath(path), **lenient)
+        if hasattr(target, "seek"):
+            target.seek(0)  # a failed probe_only open read some of it
+        return av.open(target, **lenient)
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(name, f"cannot be read as a video ({exc.strerror or exc})") from exc
 

@@ -17,9 +17,24 @@ from typing import Any
 from .chunks import ChunkKind, ChunkResult, ChunkSettings, write_chunks
 from .frames import ChunkSpec
 from .manifest import Manifest
+from .probe import VideoSource
 
 # ~10 CVAT chunks: per-unit start-up (open, seek, decode from the keyframe) then costs a few %.
 DEFAULT_UNIT_FRAMES = 360
+# Images have no seek to amortise, and their cost grows with their pixels: a unit holds about this
+# many 1080p frames' worth (a 12 MP photo counts ~6 times), so a folder of photos spreads over many
+# workers instead of filling one unit of 360 photos (a minute of one core's work).
+IMAGE_UNIT_1080P_FRAMES = 120
+_1080P = 1920 * 1080
+
+
+def default_unit_frames(manifest: Manifest) -> int:
+    """The unit size ``plan_work_units`` uses when none is given (see the constants above)."""
+    if manifest.media_type == "video" or manifest.size == 0:
+        return DEFAULT_UNIT_FRAMES
+    first = manifest.frame(0)
+    area = max(1, first.width * first.height)
+    return max(1, round(IMAGE_UNIT_1080P_FRAMES * _1080P / area))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +86,19 @@ def plan_work_units(
     manifest: Manifest,
     chunks: Sequence[ChunkSpec],
     *,
-    target_frames: int = DEFAULT_UNIT_FRAMES,
+    target_frames: int | None = None,
     slack: float = 0.5,
 ) -> list[WorkUnit]:
-    """Group chunks (in the order given: segment by segment) into units of ~``target_frames``.
+    """Group chunks (in the order given: segment by segment) into units of ~``target_frames``
+    (``default_unit_frames``: 360 video frames, or images by their pixels).
 
     Once a unit reaches ``target_frames`` it is cut at the boundary, within the next
     ``slack * target_frames`` frames, that wastes the fewest decoded frames for the next unit; a
     tail shorter than that joins the last unit.
     Every chunk lands in exactly one unit; order is kept.
     """
+    if target_frames is None:
+        target_frames = default_unit_frames(manifest)
     if target_frames < 1:
         raise ValueError("target_frames must be >= 1")
     units: list[list[ChunkSpec]] = []
@@ -134,7 +152,7 @@ def chunk_path(root: str | os.PathLike[str], kind: ChunkKind | str, chunk: Chunk
 def run_work_unit(
     manifest: Manifest,
     unit: WorkUnit,
-    source: str | os.PathLike[str],
+    source: VideoSource,
     out_dir: str | os.PathLike[str],
     *,
     kinds: Iterable[ChunkKind | str] = (ChunkKind.COMPRESSED, ChunkKind.ORIGINAL),

@@ -46,6 +46,11 @@ from .tasks import DataInfo, TaskService
 log = logging.getLogger(__name__)
 
 REMOTE_MAX_BYTES = 20 * 1024**3
+# A video up to this size is downloaded once per worker (kept for its next units); a larger one is
+# read in ranges by each unit: a unit then reads its own span (and the index), not the whole file
+# (an hour of 1080p is ~4 GB; 300 parallel units would each download all of it).
+RANGED_VIDEO_BYTES = 512 * 1024**2
+RANGED_VIDEO_READ_AHEAD = 8 * 1024**2
 REMOTE_TIMEOUT_S = 600.0
 PREVIEW_SIZE = (256, 256)
 _SOURCE_CACHE_LOCK = threading.Lock()
@@ -391,9 +396,17 @@ class TaskDataPipeline:
                                   content_type=r.mime)
         return {"unit": unit, "chunks": len(results)}
 
-    def _source(self, keys: DataKeys, manifest: Any, plan: Plan, unit: Any, request_id: str) -> Path:
-        """The unit's media on local disk: the video (kept for the next units in a warm worker),
-        or the unit's images."""
+    def _source(self, keys: DataKeys, manifest: Any, plan: Plan, unit: Any, request_id: str) -> Any:
+        """The unit's media: the video on local disk (kept for the next units in a warm worker) or,
+        above RANGED_VIDEO_BYTES, as a file over ranged reads of the stored object; or the unit's
+        images on local disk."""
+        if plan.media_type == "video":
+            key = plan.source_prefix + plan.video_name
+            size = int(self.blobs.head(key)["size"])
+            if size > RANGED_VIDEO_BYTES:
+                from .blob_range import BlobRangeFile
+
+                return BlobRangeFile(self.blobs, key, size=size, read_ahead=RANGED_VIDEO_READ_AHEAD, spans=4)
         # Named by the request too: task and data ids start again at 1 in a new store (a fresh
         # embedded runtime, a test), whose media must not be taken for an older one's.
         attempt = hashlib.sha256(request_id.encode()).hexdigest()[:12]
