@@ -27,6 +27,7 @@ def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator
         blobs=mem.InMemoryBlobStore(),
         workflows=mem.InMemoryWorkflowStarter(),
         drop_markers=drop_markers if drop_markers is not None else mem.InMemoryDropMarkerRepository(),
+        annotation_store=mem.InMemoryAnnotationStore(),
     )
 
 

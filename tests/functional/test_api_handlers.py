@@ -23,7 +23,7 @@ def test_about_answers_cvat_shape_for_the_sdk(invoke, settings_env):
     ("function", "path", "resource"),
     [
         ("core_api", "/api/does-not-exist", "/api/{proxy+}"),
-        ("annotations_api", "/api/tasks/1/annotations", "/api/tasks/{id}/annotations"),
+        ("annotations_api", "/api/jobs/1/annotations/nothing", "/api/jobs/{id}/annotations/{proxy+}"),
         ("webhooks_api", "/api/webhooks", "/api/webhooks"),
     ],
 )

@@ -48,6 +48,8 @@ class Repos:
     requests: ports.RequestRepository
     task_data: ports.TaskDataRepository
     tus_uploads: ports.TusUploadRepository
+    issues: ports.IssueRepository
+    comments: ports.CommentRepository
     access_tokens: ports.AccessTokenRepository
     sessions: ports.SessionRepository
     login_attempts: ports.LoginAttemptRepository
@@ -59,7 +61,7 @@ class Repos:
             users=self.users, organizations=self.organizations, memberships=self.memberships,
             invitations=self.invitations, projects=self.projects, tasks=self.tasks, segments=self.segments,
             jobs=self.jobs, labels=self.labels, requests=self.requests, task_data=self.task_data,
-            tus_uploads=self.tus_uploads,
+            tus_uploads=self.tus_uploads, issues=self.issues, comments=self.comments,
         )
 
     @property
@@ -87,6 +89,8 @@ def _bundle(backend: str, core: ports.Repositories, auth: ports.AuthRepositories
         requests=core.requests,
         task_data=core.task_data,
         tus_uploads=core.tus_uploads,
+        issues=core.issues,
+        comments=core.comments,
         access_tokens=auth.access_tokens,
         sessions=auth.sessions,
         login_attempts=auth.login_attempts,

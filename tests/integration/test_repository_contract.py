@@ -21,6 +21,7 @@ import repository_backends as backends
 from cvat_serverless.adapters.aws import dynamo_store
 from cvat_serverless.domain.auth import AccessToken, Session
 from cvat_serverless.domain.errors import ConflictError, NotFoundError
+from cvat_serverless.domain.issues import Comment, Issue
 from cvat_serverless.domain.jobs import Job, JobStage, Segment
 from cvat_serverless.domain.labels import Label
 from cvat_serverless.domain.organizations import Invitation, Membership, Organization, OrgRole
@@ -53,6 +54,16 @@ def _job(i: int, task: int, org: int | None = None) -> Job:
                organization_id=org)
 
 
+def _issue(i: int, job: int = 1, task: int = 1, owner: int | None = 1, assignee: int | None = None) -> Issue:
+    return Issue(id=i, job_id=job, task_id=task, frame=0, position=[1.5, 2.0, 3.0, 4.25], owner_id=owner,
+                 assignee_id=assignee, created_date=NOW, updated_date=NOW)
+
+
+def _comment(i: int, issue: int = 1, task: int = 1, owner: int | None = 1) -> Comment:
+    return Comment(id=i, issue_id=issue, job_id=1, task_id=task, frame=0, message=f"m{i}", owner_id=owner,
+                   created_date=NOW, updated_date=NOW)
+
+
 def _label(i: int, name: str, task: int = 1) -> Label:
     return Label(id=i, name=name, color="#000000", task_id=task)
 
@@ -83,6 +94,8 @@ KINDS: dict[str, Kind] = {
     "job": Kind("jobs", lambda i: _job(i, task=1), ("stage", JobStage.VALIDATION)),
     "label": Kind("labels", lambda i: Label(id=i, name=f"l{i}", color="#ff0000", task_id=1), ("name", "changed")),
     "access token": Kind("access_tokens", _token, ("name", "changed")),
+    "issue": Kind("issues", _issue, ("resolved", True)),
+    "comment": Kind("comments", _comment, ("message", "changed")),
 }
 
 each_kind = pytest.mark.parametrize("kind", [pytest.param(KINDS[k], id=k) for k in sorted(KINDS)])
@@ -405,6 +418,42 @@ def test_jobs_are_listed_by_task_and_organization_and_move_with_a_save(repos: Re
     jobs.delete_by_task(1)  # idempotent
     jobs.delete(3)
     assert jobs.list_all() == []
+
+
+def test_issues_are_listed_by_job_task_and_user_and_move_with_a_save(repos: Repos) -> None:
+    issues = repos.issues
+    for issue in (_issue(2, job=1, task=1, owner=5), _issue(1, job=2, task=1, owner=6, assignee=5),
+                  _issue(3, job=3, task=2, owner=6)):
+        issues.add(issue)
+    assert [i.id for i in issues.list_all()] == [1, 2, 3]
+    assert issues.get(1).position == [1.5, 2.0, 3.0, 4.25]
+    assert [i.id for i in issues.list_by_job(1)] == [2]
+    assert [i.id for i in issues.list_by_jobs([3, 2])] == [1, 3]
+    assert [i.id for i in issues.list_by_tasks([1])] == [1, 2]
+    assert [i.id for i in issues.list_by_user(5)] == [1, 2]
+    assert issues.count_by_jobs([1, 3, 9]) == {1: 1, 3: 1, 9: 0}
+    moved = issues.save(replace(issues.get(1), assignee_id=7, resolved=True))
+    assert [i.id for i in issues.list_by_user(5)] == [2]
+    assert issues.list_by_user(7) == [moved]
+    issues.delete_by_task(1)
+    assert [i.id for i in issues.list_all()] == [3]
+    assert issues.list_by_user(7) == [] and issues.list_by_job(2) == []
+    issues.delete_by_task(1)  # idempotent
+
+
+def test_comments_are_listed_by_issue_task_and_owner(repos: Repos) -> None:
+    comments = repos.comments
+    for comment in (_comment(1, issue=1, owner=5), _comment(2, issue=2, owner=6), _comment(3, issue=1, task=2)):
+        comments.add(comment)
+    assert [c.id for c in comments.list_by_issue(1)] == [1, 3]
+    assert [c.id for c in comments.list_by_issues([2, 1])] == [1, 2, 3]
+    assert [c.id for c in comments.list_by_tasks([1])] == [1, 2]
+    assert [c.id for c in comments.list_by_owner(5)] == [1]
+    assert comments.count_by_issues([1, 2, 4]) == {1: 2, 2: 1, 4: 0}
+    comments.delete_by_issue(1)
+    assert [c.id for c in comments.list_all()] == [2]
+    comments.delete_by_task(1)
+    assert comments.list_all() == [] and comments.list_by_owner(6) == []
 
 
 # --------------------------------------------------------------------------- batches

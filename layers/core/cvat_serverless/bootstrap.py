@@ -19,6 +19,7 @@ from .config import Settings, get_settings
 if TYPE_CHECKING:
     from .api.cvat_api import CvatApi
     from .ports import (
+        AnnotationStore,
         AuthRepositories,
         BlobStore,
         Clock,
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
         UserRepository,
         WorkflowStarter,
     )
+    from .services.annotations import AnnotationService
     from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
     from .services.direct_uploads import DirectUploadService
     from .services.ingest import IngestService
+    from .services.issues import CommentService, IssueService
     from .services.jobs import JobService
     from .services.labels import LabelService
     from .services.organizations import OrganizationService
@@ -118,6 +121,12 @@ class Container:
         return StepFunctionsWorkflowStarter({"task-data": self.settings.task_data_state_machine_arn})
 
     @cached_property
+    def annotation_store(self) -> AnnotationStore:
+        from .adapters.aws.annotations import DynamoS3AnnotationStore
+
+        return DynamoS3AnnotationStore(self.settings.table_name, self.settings.media_bucket)
+
+    @cached_property
     def passwords(self) -> PasswordHasher:
         from .adapters.passwords import Argon2PasswordHasher
 
@@ -160,6 +169,25 @@ class Container:
         from .services.jobs import JobService
 
         return JobService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def annotations(self) -> AnnotationService:
+        from .services.annotations import AnnotationService
+
+        return AnnotationService(self.repos, self.ids, self.clock, self.events, self.annotation_store,
+                                 blobs=self.blobs)
+
+    @cached_property
+    def issues(self) -> IssueService:
+        from .services.issues import IssueService
+
+        return IssueService(self.repos, self.ids, self.clock, self.events)
+
+    @cached_property
+    def comments(self) -> CommentService:
+        from .services.issues import CommentService
+
+        return CommentService(self.repos, self.ids, self.clock, self.events)
 
     @cached_property
     def user_service(self) -> UserService:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Final, Generic, Protocol, TypeVar
 
+from .domain.annotations import LabeledData
 from .domain.auth import AccessToken, Session
 from .domain.drops import DropMarker
+from .domain.issues import Comment, Issue
 from .domain.jobs import Job, Segment
 from .domain.labels import Label
 from .domain.organizations import Invitation, Membership, Organization
@@ -417,6 +419,72 @@ class LabelRepository(Protocol):
         ...
 
 
+class IssueRepository(Protocol):
+    """Review issues. Each list is a read of the named partitions, sorted by id."""
+
+    def add(self, issue: Issue) -> Issue: ...
+
+    def get(self, issue_id: int) -> Issue: ...
+
+    def save(self, issue: Issue) -> Issue: ...
+
+    def delete(self, issue_id: int) -> None: ...
+
+    def list_all(self) -> list[Issue]:
+        """Every issue (for admins)."""
+        ...
+
+    def list_by_job(self, job_id: int) -> list[Issue]: ...
+
+    def list_by_jobs(self, job_ids: Iterable[int]) -> list[Issue]: ...
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Issue]:
+        """The issues of several tasks' jobs (one partition read each, concurrently)."""
+        ...
+
+    def list_by_user(self, user_id: int) -> list[Issue]:
+        """Issues the user owns or is assigned to."""
+        ...
+
+    def count_by_jobs(self, job_ids: Iterable[int]) -> dict[int, int]:
+        """How many issues each job has (every given id is a key)."""
+        ...
+
+    def delete_by_task(self, task_id: int) -> None:
+        """Remove every issue of the task's jobs (no error when there is none)."""
+        ...
+
+
+class CommentRepository(Protocol):
+    """Comments of review issues. Each list is a read of the named partitions, sorted by id."""
+
+    def add(self, comment: Comment) -> Comment: ...
+
+    def get(self, comment_id: int) -> Comment: ...
+
+    def save(self, comment: Comment) -> Comment: ...
+
+    def delete(self, comment_id: int) -> None: ...
+
+    def list_all(self) -> list[Comment]: ...
+
+    def list_by_issue(self, issue_id: int) -> list[Comment]: ...
+
+    def list_by_issues(self, issue_ids: Iterable[int]) -> list[Comment]: ...
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Comment]: ...
+
+    def list_by_owner(self, user_id: int) -> list[Comment]: ...
+
+    def count_by_issues(self, issue_ids: Iterable[int]) -> dict[int, int]:
+        """How many comments each issue has (every given id is a key)."""
+        ...
+
+    def delete_by_issue(self, issue_id: int) -> None: ...
+
+    def delete_by_task(self, task_id: int) -> None: ...
+
+
 class RequestRepository(Protocol):
     """Background requests (ids are strings: CVAT's rq_id)."""
 
@@ -520,6 +588,49 @@ class LoginAttemptRepository(Protocol):
     def clear(self, key: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AnnotationHead:
+    """One saved state of a job's annotations: its ``version`` (0: never saved), object counts,
+    the storage's id of that snapshot (``snapshot_id``: an S3 object version id), who saved it
+    and when."""
+
+    job_id: int
+    version: int = 0
+    shapes: int = 0
+    tracks: int = 0
+    tags: int = 0
+    snapshot_id: str = ""
+    updated_by: int | None = None
+    updated_date: datetime | None = None
+
+
+class AnnotationStore(Protocol):
+    """Each job's annotations as one snapshot, with a head that versions it (optimistic lock)."""
+
+    def read(self, job_id: int) -> tuple[LabeledData, AnnotationHead]:
+        """The current snapshot and its head (empty data and version 0 when never saved)."""
+        ...
+
+    def write(self, job_id: int, data: LabeledData, *, expected_version: int, actor_id: int | None,
+              when: datetime) -> AnnotationHead:
+        """Store ``data`` as version ``expected_version + 1``; ConflictError when the stored
+        version is not ``expected_version`` (nothing is changed then)."""
+        ...
+
+    def history(self, job_id: int) -> list[AnnotationHead]:
+        """Every save of the job, newest first."""
+        ...
+
+    def read_version(self, job_id: int, version: int) -> tuple[LabeledData, AnnotationHead]:
+        """The snapshot of one earlier save; NotFoundError when there is none."""
+        ...
+
+    def allocate_ids(self, count: int) -> int:
+        """Reserve ``count`` consecutive annotation object ids; answer the first (atomic, never
+        reused)."""
+        ...
+
+
 # --- bundles: what the composition root hands to the services -----------------------------------
 
 
@@ -539,6 +650,8 @@ class Repositories:
     requests: RequestRepository
     task_data: TaskDataRepository
     tus_uploads: TusUploadRepository
+    issues: IssueRepository
+    comments: CommentRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from cvat_serverless.domain.permissions import (
 from cvat_serverless.domain.users import SystemRole
 
 ME, OTHER, ORG = 1, 2, 10
-CREATE_LIKE = {"create", "list", "create@project", "import:backup"}
+CREATE_LIKE = {"create", "list", "create@project", "create@job", "create@issue", "import:backup"}
 
 _REL_FIELD = {
     Rel.OWNER: "owner_id",
@@ -31,6 +31,9 @@ _REL_FIELD = {
     Rel.PROJECT_ASSIGNEE: "project_assignee_id",
     Rel.TASK_OWNER: "task_owner_id",
     Rel.TASK_ASSIGNEE: "task_assignee_id",
+    Rel.JOB_ASSIGNEE: "job_assignee_id",
+    Rel.ISSUE_OWNER: "issue_owner_id",
+    Rel.ISSUE_ASSIGNEE: "issue_assignee_id",
     Rel.SELF: "user_id",
     Rel.INVITEE: "user_id",
 }

@@ -130,6 +130,51 @@ def test_keypoints_round_trip(view: DatasetView) -> None:
     assert _carried(flat_shapes(got, 5), skel) == _carried(flat_shapes(view.annotations, 5), skel)
 
 
+def _keypoints_doc(names: list[str], kps: list[float]) -> bytes:
+    doc = {
+        "images": [{"id": 1, "file_name": "img_0.jpg", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "face", "keypoints": names, "skeleton": []}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": kps, "bbox": [0, 0, 1, 1]}],
+    }
+    return json.dumps(doc).encode()
+
+
+def test_keypoints_are_matched_by_name_not_position(view: DatasetView) -> None:
+    # the file lists the skeleton's points in another order: each point keeps its own sublabel
+    doc = _keypoints_doc(["nose", "left_eye", "right_eye"], [20, 20, 2, 10, 10, 1, 30, 10, 0])
+    got = IMPORT_KP(io.BytesIO(doc), view, "kp.json")
+    validate_annotations(got, view.labels, frame_count=6)
+    (skeleton,) = got.shapes
+    by_name = {31: "left_eye", 32: "right_eye", 33: "nose"}
+    points = {by_name[e.label_id]: (e.points, e.occluded, e.outside) for e in skeleton.elements}
+    assert points == {
+        "nose": ([20, 20], False, False),
+        "left_eye": ([10, 10], True, False),
+        "right_eye": ([30, 10], False, True),
+    }
+    assert [e.label_id for e in skeleton.elements] == [31, 32, 33]  # the skeleton's own order
+
+
+def test_keypoints_the_file_does_not_name_come_back_outside(view: DatasetView) -> None:
+    got = IMPORT_KP(io.BytesIO(_keypoints_doc(["nose"], [20, 20, 2])), view, "kp.json")
+    validate_annotations(got, view.labels, frame_count=6)
+    (skeleton,) = got.shapes
+    assert [(e.label_id, e.outside) for e in skeleton.elements] == [(31, True), (32, True), (33, False)]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["left_eye", "right_eye", "mouth"], r"kp.json: categories\[0\]: keypoint\(s\) 'mouth' are not points"),
+        (["left_eye", "left_eye", "nose"], "names a point twice"),
+        ("left_eye", "must be a list of point names"),
+    ],
+)
+def test_keypoint_names_the_skeleton_lacks_are_refused(view: DatasetView, names: Any, message: str) -> None:
+    with pytest.raises(FormatError, match=message):
+        IMPORT_KP(io.BytesIO(_keypoints_doc(names, [1, 1, 2] * 3)), view, "kp.json")
+
+
 def test_bare_json_and_compressed_rle_are_read(view: DatasetView) -> None:
     doc = _json(export_bytes(EXPORT, view), "annotations/instances_default.json")
     for ann in doc["annotations"]:

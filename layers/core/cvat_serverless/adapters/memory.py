@@ -19,9 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from ..domain.annotations import LabeledData
 from ..domain.auth import AccessToken, Session
 from ..domain.drops import DropMarker
 from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from ..domain.issues import Comment, Issue
 from ..domain.jobs import Job, Segment
 from ..domain.labels import Label
 from ..domain.organizations import Invitation, Membership, Organization
@@ -30,7 +32,7 @@ from ..domain.requests import BackgroundRequest
 from ..domain.task_data import TaskData, TusUpload
 from ..domain.tasks import Task
 from ..domain.users import User
-from ..ports import ALL_ORGANIZATIONS, AuthRepositories, Repositories, Scope, Window
+from ..ports import ALL_ORGANIZATIONS, AnnotationHead, AuthRepositories, Repositories, Scope, Window
 from .content_disposition import attachment_disposition
 
 E = TypeVar("E")
@@ -475,6 +477,97 @@ class InMemoryLabelRepository:
         return self._s.find(lambda _: True)
 
 
+class InMemoryIssueRepository:
+    def __init__(self) -> None:
+        self._s: _Store[int, Issue] = _Store("issue", lambda i: i.id)
+
+    def add(self, issue: Issue) -> Issue:
+        return self._s.add(issue)
+
+    def get(self, issue_id: int) -> Issue:
+        return self._s.get(issue_id)
+
+    def save(self, issue: Issue) -> Issue:
+        return self._s.save(issue)
+
+    def delete(self, issue_id: int) -> None:
+        self._s.delete(issue_id)
+
+    def list_all(self) -> list[Issue]:
+        return self._s.find(lambda _: True)
+
+    def list_by_job(self, job_id: int) -> list[Issue]:
+        return self._s.find(lambda i: i.job_id == job_id)
+
+    def list_by_jobs(self, job_ids: Iterable[int]) -> list[Issue]:
+        wanted = set(job_ids)
+        return self._s.find(lambda i: i.job_id in wanted)
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Issue]:
+        wanted = set(task_ids)
+        return self._s.find(lambda i: i.task_id in wanted)
+
+    def list_by_user(self, user_id: int) -> list[Issue]:
+        return self._s.find(lambda i: user_id in (i.owner_id, i.assignee_id))
+
+    def count_by_jobs(self, job_ids: Iterable[int]) -> dict[int, int]:
+        ids = list(dict.fromkeys(job_ids))
+        counts = dict.fromkeys(ids, 0)
+        for issue in self.list_by_jobs(ids):
+            counts[issue.job_id] += 1
+        return counts
+
+    def delete_by_task(self, task_id: int) -> None:
+        self._s.delete_where(lambda i: i.task_id == task_id)
+
+
+class InMemoryCommentRepository:
+    def __init__(self) -> None:
+        self._s: _Store[int, Comment] = _Store("comment", lambda c: c.id)
+
+    def add(self, comment: Comment) -> Comment:
+        return self._s.add(comment)
+
+    def get(self, comment_id: int) -> Comment:
+        return self._s.get(comment_id)
+
+    def save(self, comment: Comment) -> Comment:
+        return self._s.save(comment)
+
+    def delete(self, comment_id: int) -> None:
+        self._s.delete(comment_id)
+
+    def list_all(self) -> list[Comment]:
+        return self._s.find(lambda _: True)
+
+    def list_by_issue(self, issue_id: int) -> list[Comment]:
+        return self._s.find(lambda c: c.issue_id == issue_id)
+
+    def list_by_issues(self, issue_ids: Iterable[int]) -> list[Comment]:
+        wanted = set(issue_ids)
+        return self._s.find(lambda c: c.issue_id in wanted)
+
+    def list_by_tasks(self, task_ids: Iterable[int]) -> list[Comment]:
+        wanted = set(task_ids)
+        return self._s.find(lambda c: c.task_id in wanted)
+
+    def list_by_owner(self, user_id: int) -> list[Comment]:
+        return self._s.find(lambda c: c.owner_id == user_id)
+
+    def count_by_issues(self, issue_ids: Iterable[int]) -> dict[int, int]:
+        ids = list(dict.fromkeys(issue_ids))
+        counts = dict.fromkeys(ids, 0)
+        for comment in self.list_by_issues(ids):
+            counts[comment.issue_id] += 1
+        return counts
+
+    def delete_by_issue(self, issue_id: int) -> None:
+        self._s.delete_where(lambda c: c.issue_id == issue_id)
+
+    def delete_by_task(self, task_id: int) -> None:
+        self._s.delete_where(lambda c: c.task_id == task_id)
+
+
 def _creation_order(r: BackgroundRequest) -> tuple[datetime, str]:
     created = r.created_date or _EPOCH
     return (created if created.tzinfo else created.replace(tzinfo=UTC)), r.id
@@ -885,6 +978,8 @@ def memory_repositories() -> Repositories:
         requests=InMemoryRequestRepository(),
         task_data=InMemoryTaskDataRepository(),
         tus_uploads=InMemoryTusUploadRepository(),
+        issues=InMemoryIssueRepository(),
+        comments=InMemoryCommentRepository(),
     )
 
 
@@ -910,3 +1005,53 @@ class InMemoryDropMarkerRepository:
 
     def save(self, marker: DropMarker) -> DropMarker:
         return self._s.save(marker)
+
+
+class InMemoryAnnotationStore:
+    """Each job's saves as (head, snapshot) pairs; the snapshot is kept as CVAT's JSON, so a
+    caller's later change to its objects cannot reach the stored ones (as with S3)."""
+
+    def __init__(self) -> None:
+        self._saves: dict[int, list[tuple[AnnotationHead, dict[str, Any]]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._next_id = 1
+
+    def read(self, job_id: int) -> tuple[LabeledData, AnnotationHead]:
+        with self._lock:
+            saves = self._saves.get(job_id)
+            if not saves:
+                return LabeledData(), AnnotationHead(job_id)
+            head, snapshot = saves[-1]
+        return LabeledData.from_dict(snapshot), head
+
+    def write(self, job_id: int, data: LabeledData, *, expected_version: int, actor_id: int | None,
+              when: datetime) -> AnnotationHead:
+        snapshot = data.to_dict()
+        with self._lock:
+            saves = self._saves[job_id]
+            current = saves[-1][0].version if saves else 0
+            if current != expected_version:
+                raise ConflictError("The annotations were saved by someone else meanwhile.")
+            head = AnnotationHead(job_id, version=current + 1, shapes=len(data.shapes), tracks=len(data.tracks),
+                                  tags=len(data.tags), snapshot_id=uuid.uuid4().hex, updated_by=actor_id,
+                                  updated_date=when)
+            snapshot["version"] = head.version
+            saves.append((head, snapshot))
+            return head
+
+    def history(self, job_id: int) -> list[AnnotationHead]:
+        with self._lock:
+            return [head for head, _ in reversed(self._saves.get(job_id, []))]
+
+    def read_version(self, job_id: int, version: int) -> tuple[LabeledData, AnnotationHead]:
+        with self._lock:
+            for head, snapshot in self._saves.get(job_id, []):
+                if head.version == version:
+                    return LabeledData.from_dict(snapshot), head
+        raise NotFoundError(f"Annotations version {version} of job {job_id} not found.")
+
+    def allocate_ids(self, count: int) -> int:
+        with self._lock:
+            first = self._next_id
+            self._next_id += max(count, 0)
+            return first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -22,6 +23,17 @@ REQUEST_ID_HEADER = "X-Request-Id"
 API_VERSION = "2.80.0"
 SERVICES_KEY = "services"
 """Where the routes find the app's services (``router.context``, powertools' per-request context)."""
+_SERVING: ContextVar[tuple[APIGatewayRestResolver, ApiServices]] = ContextVar("cvat_api_serving")
+
+
+def serving() -> tuple[APIGatewayRestResolver, ApiServices] | None:
+    """The resolver and services of the request this thread is handling (None outside one).
+
+    Routes read their event and services here rather than through their Router: a powertools
+    Router answers through the last resolver that included it, and one process may hold two apps
+    that include the same router (the embedded runtime serves every function in one interpreter;
+    the core API includes the annotations and media routers for its OpenAPI document)."""
+    return _SERVING.get(None)
 
 
 class CvatApi:
@@ -119,7 +131,11 @@ class CvatApi:
             self.include_for(str(event.get("path") or ""))
         # Cleared by the resolver after each request; routers included in this app share it.
         self.resolver.append_context(**{SERVICES_KEY: self.services})
-        response = self.resolver.resolve(dict(event), context)
+        token = _SERVING.set((self.resolver, self.services))
+        try:
+            response = self.resolver.resolve(dict(event), context)
+        finally:
+            _SERVING.reset(token)
         request_id = request_id_of(event)
         if request_id:
             # Set here rather than in a middleware so error and not-found answers carry it too.

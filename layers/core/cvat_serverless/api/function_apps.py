@@ -16,6 +16,9 @@ MEDIA_READS = _ROUTERS + "media_reads"
 API includes them too, so that its OpenAPI document describes the whole API. Routers are included
 in name order: media_reads comes before task_data, whose ``PATCH /api/tasks/{id}/data/{upload}``
 would otherwise take ``PATCH .../data/meta``."""
+ANNOTATIONS = _ROUTERS + "annotations"
+"""Annotations of tasks and jobs: the annotations API function serves them; the core API includes
+them for its OpenAPI document."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -33,19 +36,22 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/memberships": _ROUTERS + "organizations",
             "/api/invitations": _ROUTERS + "organizations",
             "/api/projects": (_ROUTERS + "projects", MEDIA_READS),
-            "/api/tasks": (_ROUTERS + "tasks", _ROUTERS + "task_data", _ROUTERS + "direct_uploads", MEDIA_READS),
-            "/api/jobs": (_ROUTERS + "jobs", MEDIA_READS),
+            "/api/tasks": (ANNOTATIONS, _ROUTERS + "tasks", _ROUTERS + "task_data", _ROUTERS + "direct_uploads",
+                           MEDIA_READS),
+            "/api/jobs": (ANNOTATIONS, _ROUTERS + "jobs", MEDIA_READS),
             "/api/labels": _ROUTERS + "labels",
+            "/api/issues": _ROUTERS + "issues",
+            "/api/comments": _ROUTERS + "issues",
             "/api/requests": _ROUTERS + "requests",
         },
     )
 
 
 def annotations_api(services: ApiServices) -> CvatApi:
-    """/api/tasks/{id}/annotations and /api/jobs/{id}/annotations: their own function, so heavy
-    annotation payloads scale and time out apart from the core API. Its routes land with the
-    annotations issue; until then it answers CVAT's 404 body."""
-    return CvatApi(services, title="CVAT annotations API")
+    """/api/tasks/{id}/annotations and /api/jobs/{id}/annotations[/history...]: their own
+    function, so heavy annotation payloads scale and time out apart from the core API."""
+    return CvatApi(services, title="CVAT annotations API", lazy_routers={
+        prefix: ANNOTATIONS for prefix in ("/api/tasks", "/api/jobs")})
 
 
 def webhooks_api(services: ApiServices) -> CvatApi:

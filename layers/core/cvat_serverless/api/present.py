@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..services.views import Related
 from . import http
 from .schemas import auth as sa
+from .schemas import issues as si
 from .schemas import jobs as sj
 from .schemas import labels as sl
 from .schemas import organizations as so
@@ -25,6 +26,7 @@ from .schemas.common import BasicUser, LabelsSummary, LocationEnum, Storage
 if TYPE_CHECKING:
     # Only for typing: the routes stay importable without the domain model (cold start).
     from ..domain import auth as dauth
+    from ..domain import issues as dissues
     from ..domain import labels as dlabels
     from ..domain import organizations as dorgs
     from ..domain.jobs import Job
@@ -192,7 +194,8 @@ class Presenter:
             data_original_chunk_type=_value(t.data_original_chunk_type),
             created_date=j.created_date,
             updated_date=j.updated_date,
-            issues=sj.IssuesSummary(url=self.url("/api/issues", job_id=j.id), count=0),
+            issues=sj.IssuesSummary(url=self.url("/api/issues", job_id=j.id),
+                                    count=self.related.issue_counts.get(j.id, 0)),
             labels=LabelsSummary(url=self.url("/api/labels", job_id=j.id)),
             type=j.type.value,
             organization=t.organization_id,
@@ -200,6 +203,33 @@ class Presenter:
             source_storage=self.storage(t.source_storage),
             assignee_updated_date=j.assignee_updated_date,
             parent_job_id=j.parent_job_id,
+        )
+
+    # --- issues and comments -------------------------------------------------------------
+
+    def issue(self, i: dissues.Issue) -> si.IssueRead:
+        return si.IssueRead(
+            id=i.id,
+            frame=i.frame,
+            position=list(i.position),
+            job=i.job_id,
+            owner=self.basic_user(i.owner_id),
+            assignee=self.basic_user(i.assignee_id),
+            created_date=i.created_date,
+            updated_date=i.updated_date,
+            resolved=i.resolved,
+            comments=si.CommentsSummary(count=self.related.comment_counts.get(i.id, 0),
+                                        url=self.url("/api/comments", issue_id=i.id)),
+        )
+
+    def comment(self, c: dissues.Comment) -> si.CommentRead:
+        return si.CommentRead(
+            id=c.id,
+            issue=c.issue_id,
+            owner=self.basic_user(c.owner_id),
+            message=c.message,
+            created_date=c.created_date,
+            updated_date=c.updated_date,
         )
 
     # --- labels ----------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     # Only for typing: a cold start imports a service module when a route first uses it.
+    from ..services.annotations import AnnotationService
     from ..services.auth import AccessTokenService, AccountService, SessionService
     from ..services.direct_uploads import DirectUploadService
+    from ..services.issues import CommentService, IssueService
     from ..services.jobs import JobService
     from ..services.labels import LabelService
     from ..services.organizations import OrganizationService
@@ -37,6 +39,15 @@ class ApiServices(Protocol):
 
     @property
     def labels(self) -> LabelService: ...
+
+    @property
+    def issues(self) -> IssueService: ...
+
+    @property
+    def comments(self) -> CommentService: ...
+
+    @property
+    def annotations(self) -> AnnotationService: ...
 
     @property
     def user_service(self) -> UserService: ...

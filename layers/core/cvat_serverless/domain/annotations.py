@@ -31,10 +31,10 @@ Standard library only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from .errors import ValidationError
 from .labels import ANNOTATION_VALUE_MAX, AttributeSpec, InputType, LabelType  # one label vocabulary
@@ -45,6 +45,7 @@ __all__ = [
     "AttributeVal",
     "DatasetView",
     "FrameInfo",
+    "FrameSizes",
     "InputType",
     "LabelSpec",
     "LabelType",
@@ -56,6 +57,10 @@ __all__ = [
     "ShapeType",
     "Source",
     "TrackedShape",
+    "check_bounds",
+    "check_geometry",
+    "check_label_type",
+    "check_raster_size",
     "mask_bbox",
     "mask_runs",
     "validate_annotations",
@@ -638,8 +643,110 @@ def check_geometry(type_: ShapeType, points: Sequence[float], rotation: float = 
     return None
 
 
+def check_label_type(label: LabelSpec, type_: ShapeType | None) -> str | None:
+    """Return why ``label`` cannot carry a ``type_`` shape (``None``: a tag), or ``None``.
+
+    As CVAT: a label of type ``any`` takes every shape but a skeleton, a typed label takes its
+    own type, a skeleton label (one with sublabels) only skeletons, a ``tag`` label only tags;
+    a skeleton's sublabels are checked by their skeleton."""
+    if type_ is None:
+        if label.type not in (LabelType.ANY, LabelType.TAG) or label.sublabels:
+            return f"label '{label.name}' of type {label.type} cannot tag"
+        return None
+    if type_ == ShapeType.SKELETON:
+        return None if label.sublabels else f"label '{label.name}' is not a skeleton"
+    if label.sublabels:
+        return f"skeleton label '{label.name}' needs skeleton shapes, not {type_}"
+    if label.type not in (LabelType.ANY, type_.value) and label.parent_id is None:
+        return f"label '{label.name}' is of type {label.type}, not {type_}"
+    return None
+
+
+# A mask's inclusive box may end one pixel past the frame (a box drawn to the frame's edge and
+# rounded up); the exporters clip that pixel. Anything further out is refused, because mask
+# export and import allocate width x height of the box.
+MASK_EDGE_TOLERANCE = 1
+# CVAT lets shapes lie partly outside the frame; coordinates are only bounded so that numbers
+# which drive rasterising and clipping stay sane: this many frame sizes beyond each edge, and
+# never less than COORD_MARGIN_MIN pixels (rasters are always the frame's size, so this bound
+# guards arithmetic, not memory).
+COORD_MARGIN_FRAMES = 10
+COORD_MARGIN_MIN = 100_000
+
+
+def check_raster_size(width: int, height: int, frame_width: int, frame_height: int, what: str = "mask") -> str | None:
+    """Return why a ``width`` x ``height`` raster (a mask box, a declared RLE size) does not fit
+    a ``frame_width`` x ``frame_height`` frame, or ``None``. Callers check it *before*
+    allocating anything of that size; importers and the annotations API share it."""
+    if width < 0 or height < 0:
+        return f"{what} size {width}x{height} is negative"
+    if width > frame_width + MASK_EDGE_TOLERANCE or height > frame_height + MASK_EDGE_TOLERANCE:
+        return f"{what} size {width}x{height} exceeds the frame's {frame_width}x{frame_height}"
+    return None
+
+
+def check_bounds(type_: ShapeType, points: Sequence[float], frame_width: int, frame_height: int) -> str | None:
+    """Return why a shape's ``points`` do not fit a ``frame_width`` x ``frame_height`` frame.
+
+    A mask's box must lie within the frame (one pixel of tolerance at the right/bottom edge);
+    other shapes may lie partly outside the frame, as in CVAT, but every coordinate must be
+    finite and within :data:`COORD_MARGIN_FRAMES` frame sizes (at least
+    :data:`COORD_MARGIN_MIN` pixels) of it. Run totals are
+    :func:`check_geometry`'s business; this check only needs the points' numbers.
+    """
+    if type_ == ShapeType.MASK:
+        if len(points) < 4 or not all(math.isfinite(v) for v in points[-4:]):
+            return "a mask needs a finite bounding box"
+        left, top, right, bottom = mask_bbox(points)
+        limit_x, limit_y = frame_width - 1 + MASK_EDGE_TOLERANCE, frame_height - 1 + MASK_EDGE_TOLERANCE
+        if left < 0 or top < 0 or right > limit_x or bottom > limit_y:
+            return (
+                f"mask bounding box {[left, top, right, bottom]} is outside the frame"
+                f" ({frame_width}x{frame_height})"
+            )
+        return None
+    margin = max(COORD_MARGIN_FRAMES * max(frame_width, frame_height), COORD_MARGIN_MIN)
+    for i, value in enumerate(points):
+        if not math.isfinite(value):
+            return "points must be finite numbers"
+        extent = frame_width if i % 2 == 0 else frame_height
+        if not -margin <= value <= extent + margin:
+            axis = "x" if i % 2 == 0 else "y"
+            return f"{axis} = {value} is too far outside the frame ({frame_width}x{frame_height})"
+    return None
+
+
+FrameSizes: TypeAlias = (
+    Callable[[int], tuple[int, int] | None] | Sequence[tuple[int, int]] | Mapping[int, tuple[int, int]]
+)
+"""Frame sizes for :func:`validate_annotations`: ``frame -> (width, height)`` as a callable
+(``None`` for an unknown frame), a sequence indexed by frame, or a mapping."""
+
+
+def _size_lookup(sizes: FrameSizes | None) -> Callable[[int], tuple[int, int] | None]:
+    if sizes is None:
+        return lambda frame: None
+    if isinstance(sizes, Mapping):
+        return sizes.get
+    if isinstance(sizes, Sequence):
+        seq = sizes
+
+        def by_index(frame: int) -> tuple[int, int] | None:
+            return seq[frame] if 0 <= frame < len(seq) else None
+
+        return by_index
+    return sizes
+
+
 class _Validator:
-    def __init__(self, labels: Sequence[LabelSpec], frame_count: int | None, max_errors: int) -> None:
+    def __init__(
+        self,
+        labels: Sequence[LabelSpec],
+        frame_count: int | None,
+        max_errors: int,
+        frame_sizes: FrameSizes | None = None,
+    ) -> None:
+        self.frame_size = _size_lookup(frame_sizes)
         self.labels: dict[int, LabelSpec] = {}
         self.parents: dict[int, LabelSpec] = {}
         for label in labels:
@@ -690,15 +797,16 @@ class _Validator:
                 self.error(p, f"attribute '{spec.name}': {why}")
 
     def shape_type(self, type_: ShapeType, label: LabelSpec, path: str) -> None:
-        if label.type not in (LabelType.ANY, type_.value) and label.parent_id is None:
-            self.error(f"{path}.type", f"label '{label.name}' is of type {label.type}, not {type_}")
-        if type_ == ShapeType.SKELETON and not label.sublabels:
-            self.error(f"{path}.type", f"label '{label.name}' is not a skeleton")
-        if type_ != ShapeType.SKELETON and label.sublabels:
-            self.error(f"{path}.type", f"skeleton label '{label.name}' needs skeleton shapes")
+        why = check_label_type(label, type_)
+        if why:
+            self.error(f"{path}.type", why)
 
-    def geometry(self, type_: ShapeType, points: Sequence[float], rotation: float, path: str) -> None:
+    def geometry(self, type_: ShapeType, points: Sequence[float], rotation: float, path: str, frame: int) -> None:
         why = check_geometry(type_, points, rotation)
+        if why is None:
+            size = self.frame_size(frame)
+            if size is not None:
+                why = check_bounds(type_, points, size[0], size[1])
         if why:
             self.error(f"{path}.points", why)
 
@@ -720,7 +828,7 @@ class _Validator:
         self.group(shape.group, path)
         self.score(shape.score, path)
         label = self.label(shape.label_id, path, parent=parent)
-        self.geometry(shape.type, shape.points, shape.rotation, path)
+        self.geometry(shape.type, shape.points, shape.rotation, path, shape.frame)
         if label is None:
             return
         self.shape_type(shape.type, label, path)
@@ -758,7 +866,7 @@ class _Validator:
             previous = shape.frame
             if shape.type != type_:
                 self.error(f"{p}.type", f"all shapes of a track are {type_}")
-            self.geometry(shape.type, shape.points, shape.rotation, p)
+            self.geometry(shape.type, shape.points, shape.rotation, p, shape.frame)
             if label is not None:
                 self.attributes(shape.attributes, label, p)
         if label is None:
@@ -780,8 +888,9 @@ class _Validator:
         label = self.label(tag.label_id, path, parent=None)
         if label is None:
             return
-        if label.type not in (LabelType.ANY, LabelType.TAG):
-            self.error(f"{path}.label_id", f"label '{label.name}' of type {label.type} cannot tag")
+        why = check_label_type(label, None)
+        if why:
+            self.error(f"{path}.label_id", why)
         self.attributes(tag.attributes, label, path)
 
 
@@ -795,13 +904,18 @@ def validate_annotations(
     *,
     frame_count: int | None = None,
     max_errors: int = 50,
+    frame_sizes: FrameSizes | None = None,
 ) -> None:
     """Check ``data`` against the task's labels (and frame count, when given).
+
+    With ``frame_sizes`` (``frame -> (width, height)``), every shape is also bounded by its
+    frame (:func:`check_bounds`): masks lie within it, other coordinates near it, so nothing
+    stored can make a later export allocate more than the frame.
 
     Raises :class:`AnnotationValidationError` whose ``fields`` map paths such as
     ``shapes[3].points`` to messages (at most ``max_errors`` paths are collected).
     """
-    v = _Validator(labels, frame_count, max_errors)
+    v = _Validator(labels, frame_count, max_errors, frame_sizes)
     try:
         for i, tag in enumerate(data.tags):
             v.tag(tag, f"tags[{i}]")

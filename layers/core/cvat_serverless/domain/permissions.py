@@ -39,6 +39,8 @@ class Resource(StrEnum):
     JOB = "job"
     LABEL = "label"
     USER = "user"
+    ISSUE = "issue"
+    COMMENT = "comment"
 
 
 class Context(StrEnum):
@@ -56,6 +58,9 @@ class Rel(StrEnum):
     PROJECT_ASSIGNEE = "project:assignee"
     TASK_OWNER = "task:owner"
     TASK_ASSIGNEE = "task:assignee"
+    JOB_ASSIGNEE = "job:assignee"
+    ISSUE_OWNER = "issue:owner"
+    ISSUE_ASSIGNEE = "issue:assignee"
     SELF = "self"  # a membership or user object that is the user's own
     INVITEE = "invitee"
     MEMBER = "member"  # a member of the organization object itself
@@ -109,6 +114,9 @@ class ResourceRef:
     project_assignee_id: int | None = None
     task_owner_id: int | None = None
     task_assignee_id: int | None = None
+    job_assignee_id: int | None = None  # issues and comments: their job's assignee
+    issue_owner_id: int | None = None  # comments: their issue's owner and assignee
+    issue_assignee_id: int | None = None
     user_id: int | None = None  # memberships/users: whose; invitations: the invitee
     role: OrgRole | None = None  # memberships/invitations: the role held or offered
     organization_owner_id: int | None = None  # organizations: the owner
@@ -123,6 +131,9 @@ class ResourceRef:
             (Rel.PROJECT_ASSIGNEE, self.project_assignee_id),
             (Rel.TASK_OWNER, self.task_owner_id),
             (Rel.TASK_ASSIGNEE, self.task_assignee_id),
+            (Rel.JOB_ASSIGNEE, self.job_assignee_id),
+            (Rel.ISSUE_OWNER, self.issue_owner_id),
+            (Rel.ISSUE_ASSIGNEE, self.issue_assignee_id),
         )
         rels.update(rel for rel, who in pairs if who is not None and who == uid)
         if self.kind == Resource.INVITATION and self.user_id == uid:
@@ -203,6 +214,12 @@ _JOB_VIEW = "view export:dataset export:annotations view:annotations view:data v
 _JOB_EDIT = "update:state update:annotations delete:annotations import:annotations update:metadata"
 _JOB_STAFF = "assignee task:owner task:assignee project:owner project:assignee"
 _JOB_TASK_STAFF = "task:owner task:assignee project:owner project:assignee"
+ISS, CMT = Resource.ISSUE, Resource.COMMENT
+_ISSUE_JOB_STAFF = f"job:assignee {_JOB_TASK_STAFF}"
+_ISSUE_STAFF = f"owner assignee {_ISSUE_JOB_STAFF}"
+_ISSUE_ADMIN = f"owner {_JOB_TASK_STAFF}"
+_COMMENT_ISSUE_STAFF = f"issue:owner issue:assignee {_ISSUE_JOB_STAFF}"
+_COMMENT_STAFF = f"owner {_COMMENT_ISSUE_STAFF}"
 
 RULES: tuple[Rule, ...] = (
     # --- organizations (organizations.rego) ---
@@ -295,6 +312,30 @@ RULES: tuple[Rule, ...] = (
     _rules(J, f"{_JOB_VIEW} {_JOB_EDIT}", ORG, "assignee", WORKER, strict=True),
     _rules(J, "update:stage update:assignee", SBX, _JOB_TASK_STAFF, WORKER),
     _rules(J, "update:stage update:assignee", ORG, _JOB_TASK_STAFF, WORKER, MEMBER),
+    # --- issues (issues.rego): the issue's owner and assignee, the job's staff ---
+    _rules(ISS, "create@job", SBX, _ISSUE_JOB_STAFF, WORKER),
+    _rules(ISS, "create@job", ORG, "", USER, MAINTAINER),
+    _rules(ISS, "create@job", ORG, _ISSUE_JOB_STAFF, WORKER, MEMBER),
+    _rules(ISS, "list", SBX),
+    _rules(ISS, "list", ORG, "", None, MEMBER),
+    _rules(ISS, "view", SBX, _ISSUE_STAFF),
+    _rules(ISS, "view", ORG, _ISSUE_STAFF, None, MEMBER),
+    _rules(ISS, "view update delete", ORG, "", USER, MAINTAINER),
+    _rules(ISS, "update", SBX, _ISSUE_STAFF, WORKER),
+    _rules(ISS, "update", ORG, _ISSUE_STAFF, WORKER, MEMBER),
+    _rules(ISS, "delete", SBX, _ISSUE_ADMIN, WORKER),
+    _rules(ISS, "delete", ORG, _ISSUE_ADMIN, WORKER, MEMBER),
+    # --- comments (comments.rego): the comment's owner and the issue's staff ---
+    _rules(CMT, "create@issue", SBX, _COMMENT_ISSUE_STAFF, WORKER),
+    _rules(CMT, "create@issue", ORG, "", USER, MAINTAINER),
+    _rules(CMT, "create@issue", ORG, _COMMENT_ISSUE_STAFF, WORKER, MEMBER),
+    _rules(CMT, "list", SBX),
+    _rules(CMT, "list", ORG, "", None, MEMBER),
+    _rules(CMT, "view", SBX, _COMMENT_STAFF),
+    _rules(CMT, "view", ORG, _COMMENT_STAFF, None, MEMBER),
+    _rules(CMT, "view update delete", ORG, "", USER, MAINTAINER),
+    _rules(CMT, "update delete", SBX, _COMMENT_STAFF, WORKER),
+    _rules(CMT, "update delete", ORG, _COMMENT_STAFF, WORKER, MEMBER),
     # --- users (users.csv) ---
     _rules(Resource.USER, "list", SBX),
     _rules(Resource.USER, "list", ORG, "", None, MEMBER),
@@ -338,7 +379,7 @@ def is_allowed(actor: Actor, scope: str, resource: ResourceRef, *, request_org_i
     """
     if actor.is_admin:
         return True
-    if scope in ("create", "list", "create@project", "import:backup"):
+    if scope in ("create", "list", "create@project", "create@job", "create@issue", "import:backup"):
         org_id = request_org_id
         if (
             scope != "list"
@@ -404,6 +445,10 @@ _STAFF_BY_KIND: dict[Resource, frozenset[Rel]] = {
     ),
     # labels: their task's and project's owner/assignee (CVAT's labels.rego filter)
     Resource.LABEL: frozenset({Rel.TASK_OWNER, Rel.TASK_ASSIGNEE, Rel.PROJECT_OWNER, Rel.PROJECT_ASSIGNEE}),
+    Resource.ISSUE: frozenset({Rel.OWNER, Rel.ASSIGNEE, Rel.JOB_ASSIGNEE, Rel.TASK_OWNER, Rel.TASK_ASSIGNEE,
+                               Rel.PROJECT_OWNER, Rel.PROJECT_ASSIGNEE}),
+    Resource.COMMENT: frozenset({Rel.OWNER, Rel.ISSUE_OWNER, Rel.ISSUE_ASSIGNEE, Rel.JOB_ASSIGNEE, Rel.TASK_OWNER,
+                                 Rel.TASK_ASSIGNEE, Rel.PROJECT_OWNER, Rel.PROJECT_ASSIGNEE}),
 }
 
 
@@ -454,7 +499,7 @@ def visible_in_list(actor: Actor, resource: ResourceRef, scope: OrgScope) -> boo
             return True
         return bool(resource.relations(actor) & {Rel.OWNER, Rel.INVITEE})
 
-    # projects, tasks, jobs, labels
+    # projects, tasks, jobs, labels, issues, comments
     if actor.is_admin:
         return True
     if scope.org_id is not None and sees_organization(actor, scope.org_id):

@@ -89,6 +89,19 @@ SPECS: dict[str, ListSpec] = {
         ("name", "parent", "type", "color", "parent_id"),
         ("id",),
     ),
+    # CVAT's IssueViewSet / CommentViewSet (``frame_id`` is the issue's frame)
+    "issue": ListSpec(
+        ("owner", "assignee", "id", "job_id", "task_id", "resolved", "frame_id"),
+        ("owner", "assignee"),
+        ("owner", "assignee", "id", "job_id", "task_id", "resolved", "frame_id"),
+        ("owner", "assignee", "job_id", "task_id", "resolved", "frame_id"),
+    ),
+    "comment": ListSpec(
+        ("owner", "id", "issue_id", "frame_id", "job_id"),
+        ("owner",),
+        ("owner", "id", "issue_id", "frame_id", "job_id"),
+        ("owner", "issue_id", "frame_id", "job_id"),
+    ),
     "user": ListSpec(
         ("username", "first_name", "last_name", "id", "is_active"),
         ("username", "first_name", "last_name"),

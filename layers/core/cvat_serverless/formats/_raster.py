@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cvat_serverless.domain.annotations import LabeledShape, ShapeType
+from cvat_serverless.domain.annotations import FrameInfo, LabeledShape, ShapeType
 from cvat_serverless.domain.errors import FormatError
 
 from .common import cvat_mask_to_bitmap
@@ -94,12 +94,18 @@ def png_bytes(indices: npt.NDArray[Any], palette: Sequence[Rgb]) -> bytes:
     return buf.getvalue()
 
 
-def open_mask_image(data: bytes, file: str) -> Any:
-    """A mask image, decoded; anything Pillow cannot read is a FormatError naming the file."""
+def open_mask_image(data: bytes, file: str, frame: FrameInfo | None = None) -> Any:
+    """A mask image, decoded; anything Pillow cannot read is a FormatError naming the file.
+
+    With ``frame``, the size the PNG declares must be the frame's, checked from its header
+    before decoding: a few kilobytes of PNG can declare gigapixels."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         image = Image.open(io.BytesIO(data))
+        if frame is not None and tuple(image.size) != (frame.width, frame.height):
+            width, height = image.size
+            raise FormatError(f"{file}: mask size {width}x{height} is not the frame's {frame.width}x{frame.height}")
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         # SyntaxError: Pillow's word for a broken PNG chunk
@@ -107,7 +113,9 @@ def open_mask_image(data: bytes, file: str) -> Any:
     return image
 
 
-def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt.NDArray[np.int64]:
+def read_png(
+    data: bytes, file: str, colors: Sequence[Rgb] | None = None, frame: FrameInfo | None = None
+) -> npt.NDArray[np.int64]:
     """Class / instance indices of a PNG mask.
 
     Palette PNGs give their indices directly. Other images are mapped colour -> index through
@@ -115,7 +123,7 @@ def read_png(data: bytes, file: str, colors: Sequence[Rgb] | None = None) -> npt
     """
     import numpy as np
 
-    image = open_mask_image(data, file)
+    image = open_mask_image(data, file, frame)
     if image.mode == "P":
         return np.asarray(image, dtype=np.int64)
     if image.mode in ("L", "I", "I;16") and colors is None:

@@ -18,7 +18,12 @@ COCO Keypoints 1.0 carries skeletons only: one annotation per skeleton with ``ke
 ``[x, y, v, ...]`` in sublabel order (``v``: 0 = outside, 1 = occluded, 2 = visible), its
 ``bbox`` and ``num_keypoints``; categories list ``keypoints`` (sublabel names) and ``skeleton``
 (1-based edges from the label's svg). A point with ``v = 0`` comes back at its exported
-position marked ``outside``.
+position marked ``outside``. The importer maps points by the category's ``keypoints`` names, not
+by position (names the skeleton lacks are refused; points the file does not name come back
+``outside``); a category without names is read in sublabel order.
+
+Imports are bounded by the frame before anything is allocated: an RLE's declared ``size`` and
+run total, every coordinate (``check_bounds``), and the label's type against the shape's.
 
 Numbers keep full precision: every float is written as the shortest text that reads back as
 the same float (no rounding), by orjson, which formats them ~10x faster than ``json``; exponents
@@ -47,7 +52,6 @@ from cvat_serverless.domain.annotations import (
     LabeledShape,
     LabelSpec,
     ShapeType,
-    check_geometry,
 )
 from cvat_serverless.domain.errors import FormatError
 
@@ -59,6 +63,8 @@ from .common import (
     ImageProvider,
     LabelMap,
     bitmap_to_cvat_mask,
+    check_label,
+    check_shape,
     coco_rle_to_bitmap,
     points_bbox,
     polygon_area,
@@ -334,14 +340,20 @@ class _CocoReader:
         self.frames = FrameMap(view.frames)
         self.sizes = {f.frame: (f.height, f.width) for f in view.frames}
         self.shapes: list[tuple[LabeledShape, Any, bool]] = []
+        # category id -> the skeleton's sublabels in the order of the category's "keypoints"
+        self.keypoint_order: dict[int, list[LabelSpec]] = {}
 
     def read(self, doc: Any, file: str) -> None:
         if not isinstance(doc, Mapping):
             raise FormatError(f"{file}: the top level must be a JSON object")
         categories: dict[int, LabelSpec] = {}
+        self.keypoint_order = {}
         for i, cat in enumerate(_need(doc, "categories", list, file)):
             where = f"{file}: categories[{i}]"
-            categories[_need(cat, "id", int, where)] = self.labels.resolve(_need(cat, "name", str, where), where)
+            cat_id = _need(cat, "id", int, where)
+            label = categories[cat_id] = self.labels.resolve(_need(cat, "name", str, where), where)
+            if self.keypoints and "keypoints" in cat:
+                self.keypoint_order[cat_id] = self.keypoint_names(cat["keypoints"], label, where)
         images: dict[int, int] = {}
         for i, img in enumerate(_need(doc, "images", list, file)):
             where = f"{file}: images[{i}]"
@@ -352,12 +364,42 @@ class _CocoReader:
             frame = images.get(image_id)
             if frame is None:
                 raise FormatError(f"{where}: image_id {image_id} is not in 'images'")
-            label = categories.get(_need(ann, "category_id", int, where))
-            if label is None:
-                raise FormatError(f"{where}: category_id {ann['category_id']} is not in 'categories'")
-            self.annotation(ann, frame, label, where)
+            category_id = _need(ann, "category_id", int, where)
+            found = categories.get(category_id)
+            if found is None:
+                raise FormatError(f"{where}: category_id {category_id} is not in 'categories'")
+            self.annotation(ann, frame, found, where, self.keypoint_order.get(category_id))
 
-    def annotation(self, ann: Mapping[str, Any], frame: int, label: LabelSpec, where: str) -> None:
+    def keypoint_names(self, names: Any, label: LabelSpec, where: str) -> list[LabelSpec]:
+        """The sublabels of skeleton ``label`` in the order of a category's ``keypoints``.
+
+        Points are matched by name, never by position: a file that lists the skeleton's points
+        in another order keeps each point on its own sublabel. Names the skeleton does not have
+        are refused; sublabels the file does not name come back ``outside``."""
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise FormatError(f"{where}: 'keypoints' must be a list of point names")
+        if not names:  # the exporter lists every label, non-skeletons with no points
+            return []
+        check_label(label, ShapeType.SKELETON, where)
+        if len(set(names)) != len(names):
+            raise FormatError(f"{where}: 'keypoints' names a point twice")
+        unknown = [n for n in names if label.sublabel_by_name(n) is None]
+        if unknown:
+            known = ", ".join(s.name for s in label.sublabels)
+            raise FormatError(
+                f"{where}: keypoint(s) {', '.join(repr(n) for n in unknown)} are not points of skeleton"
+                f" '{label.name}' (its points: {known})"
+            )
+        return [sub for n in names if (sub := label.sublabel_by_name(n)) is not None]
+
+    def annotation(
+        self,
+        ann: Mapping[str, Any],
+        frame: int,
+        label: LabelSpec,
+        where: str,
+        keypoint_order: list[LabelSpec] | None = None,
+    ) -> None:
         attrs = ann.get("attributes") or {}
         if not isinstance(attrs, Mapping):
             raise FormatError(f"{where}: 'attributes' must be an object")
@@ -367,24 +409,29 @@ class _CocoReader:
             "occluded": bool(attrs.get("occluded", False)),
             "attributes": self.labels.attributes(label, attrs, where, ignore=_RESERVED),
         }
+        info = self.frames.info(frame)
         track = attrs.get("track_id")
         keyframe = bool(attrs.get("keyframe", True))
         new: list[LabeledShape] = []
         if self.keypoints:
             if "keypoints" not in ann:
                 return
-            new.append(self.skeleton(ann, label, common, where))
+            check_label(label, ShapeType.SKELETON, where)
+            new.append(self.skeleton(ann, label, common, where, keypoint_order))
         else:
             seg = ann.get("segmentation")
             if isinstance(seg, Mapping):
-                bitmap = coco_rle_to_bitmap(seg, where)
+                check_label(label, ShapeType.MASK, where)
+                bitmap = coco_rle_to_bitmap(seg, where, frame=info)
                 points = bitmap_to_cvat_mask(bitmap)
                 if points is not None:
+                    check_shape(ShapeType.MASK, points, where, frame=info)
                     new.append(LabeledShape(ShapeType.MASK, points=points, **common))
             elif isinstance(seg, list) and seg:
+                check_label(label, ShapeType.POLYGON, where)
                 for poly in seg:
                     pts = _floats(poly, where, "segmentation")
-                    self.check(ShapeType.POLYGON, pts, where)
+                    check_shape(ShapeType.POLYGON, pts, where, frame=info)
                     new.append(LabeledShape(ShapeType.POLYGON, points=pts, **common))
             else:
                 bbox = _need(ann, "bbox", list, where)
@@ -394,30 +441,37 @@ class _CocoReader:
                 (rotation,) = _floats([attrs.get("rotation", 0.0) or 0.0], where, "attributes.rotation")
                 rotation %= 360.0
                 pts = [x, y, x + w, y + h]
-                self.check(ShapeType.RECTANGLE, pts, where, rotation)
+                check_label(label, ShapeType.RECTANGLE, where)
+                check_shape(ShapeType.RECTANGLE, pts, where, rotation=rotation, frame=info)
                 new.append(LabeledShape(ShapeType.RECTANGLE, points=pts, rotation=rotation, **common))
         for shape in new:
             self.shapes.append((shape, track, keyframe))
 
-    def skeleton(self, ann: Mapping[str, Any], label: LabelSpec, common: dict[str, Any], where: str) -> LabeledShape:
+    def skeleton(
+        self,
+        ann: Mapping[str, Any],
+        label: LabelSpec,
+        common: dict[str, Any],
+        where: str,
+        order: list[LabelSpec] | None,
+    ) -> LabeledShape:
         kps = _need(ann, "keypoints", list, where)
-        if not label.sublabels:
-            raise FormatError(f"{where}: label '{label.name}' is not a skeleton")
-        if len(kps) != 3 * len(label.sublabels):
-            raise FormatError(f"{where}: {len(kps) // 3} keypoints, skeleton '{label.name}' has {len(label.sublabels)}")
-        elements = []
-        for i, sub in enumerate(label.sublabels):
+        if order is None:  # a category without "keypoints" names: the skeleton's own order
+            order = label.sublabels
+        if len(kps) != 3 * len(order):
+            raise FormatError(f"{where}: {len(kps) // 3} keypoints, the category names {len(order)}")
+        frame = common["frame"]
+        info = self.frames.info(frame)
+        placed: dict[int, LabeledShape] = {}
+        for i, sub in enumerate(order):
             x, y, v = _floats(kps[3 * i : 3 * i + 3], where, "keypoints")
-            elements.append(
-                LabeledShape(ShapeType.POINTS, common["frame"], sub.id, [x, y], outside=v == 0, occluded=v == 1)
-            )
+            check_shape(ShapeType.POINTS, [x, y], f"{where}: keypoint '{sub.name}'", frame=info)
+            placed[sub.id] = LabeledShape(ShapeType.POINTS, frame, sub.id, [x, y], outside=v == 0, occluded=v == 1)
+        elements = [
+            placed.get(sub.id) or LabeledShape(ShapeType.POINTS, frame, sub.id, [0.0, 0.0], outside=True)
+            for sub in label.sublabels
+        ]
         return LabeledShape(ShapeType.SKELETON, points=[], elements=elements, **common)
-
-    @staticmethod
-    def check(type_: ShapeType, pts: list[float], where: str, rotation: float = 0.0) -> None:
-        why = check_geometry(type_, pts, rotation)
-        if why:
-            raise FormatError(f"{where}: {why}")
 
     def result(self) -> LabeledData:
         tracks, plain = rebuild_tracks(((s, t) for s, t, _ in self.shapes), self.view)

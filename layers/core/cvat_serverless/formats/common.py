@@ -31,7 +31,12 @@ from cvat_serverless.domain.annotations import (
     LabeledShape,
     LabeledTrack,
     LabelSpec,
+    ShapeType,
     TrackedShape,
+    check_bounds,
+    check_geometry,
+    check_label_type,
+    check_raster_size,
 )
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import shapes_to_tracks, track_to_shapes
@@ -48,6 +53,8 @@ __all__ = [
     "FrameShapes",
     "ImageProvider",
     "LabelMap",
+    "check_label",
+    "check_shape",
     "format_error",
     "group_by_frame",
     "shapes_by_frame",
@@ -62,6 +69,31 @@ or ``None`` to skip it. The caller decides where bytes come from (S3, a chunk, a
 def format_error(file: str, message: str, line: int | None = None) -> FormatError:
     where = f"{file}, line {line}" if line is not None else file
     return FormatError(f"{where}: {message}")
+
+
+def check_shape(
+    type_: ShapeType,
+    points: Sequence[float],
+    where: str,
+    *,
+    rotation: float = 0.0,
+    frame: FrameInfo | None = None,
+) -> None:
+    """Raise a :class:`FormatError` at ``where`` when a shape's geometry is invalid or (with
+    ``frame``) does not fit the frame: the checks the annotations API applies, before anything
+    sized by the points is allocated."""
+    why = check_geometry(type_, points, rotation)
+    if why is None and frame is not None:
+        why = check_bounds(type_, points, frame.width, frame.height)
+    if why:
+        raise FormatError(f"{where}: {why}")
+
+
+def check_label(label: LabelSpec, type_: ShapeType | None, where: str) -> None:
+    """Raise a :class:`FormatError` when ``label`` cannot carry a ``type_`` shape (``None``: a tag)."""
+    why = check_label_type(label, type_)
+    if why:
+        raise FormatError(f"{where}: {why}")
 
 
 # --------------------------------------------------------------------------- labels
@@ -339,12 +371,17 @@ def cvat_mask_to_bitmap(points: Sequence[float], width: int, height: int) -> npt
 
     left, top, right, bottom = (round(v) for v in points[-4:])
     w, h = right - left + 1, bottom - top + 1
+    # Masks stored before frame bounds were enforced must fail here, not with a MemoryError.
+    why = check_raster_size(w, h, width, height)
+    if why:
+        raise FormatError(why)
     runs = np.asarray([round(v) for v in points[:-4]], dtype=np.int64)
+    total = int(runs.sum()) if runs.size else 0
+    if total != w * h or (runs < 0).any():
+        raise FormatError(f"mask runs cover {total} pixels, the box has {w * h}")
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)
-    if flat.size != w * h:
-        raise FormatError(f"mask runs cover {flat.size} pixels, the box has {w * h}")
     crop = flat.reshape(h, w)
     full = np.zeros((height, width), dtype=bool)
     y1, x1 = min(bottom + 1, height), min(right + 1, width)
@@ -394,22 +431,41 @@ def bitmap_to_coco_rle(bitmap: npt.NDArray[Any]) -> dict[str, Any]:
     return {"counts": _runs(mask.reshape(-1, order="F")), "size": [int(h), int(w)]}
 
 
-def coco_rle_to_bitmap(rle: Mapping[str, Any], where: str = "") -> npt.NDArray[np.bool_]:
+def coco_rle_to_bitmap(
+    rle: Mapping[str, Any], where: str = "", *, frame: FrameInfo | None = None
+) -> npt.NDArray[np.bool_]:
+    """A bitmap from a COCO RLE (counts as a list or a compressed string).
+
+    The declared ``size`` is checked against ``frame`` and the counts' total against the size
+    before anything is allocated: a few bytes of RLE can declare any size."""
     import numpy as np
 
     try:
-        h, w = (int(v) for v in rle["size"])
+        size = rle["size"]
+        if not isinstance(size, list | tuple) or len(size) != 2:
+            raise ValueError("'size' must be [height, width]")
+        h, w = (int(v) for v in size)
         counts = rle["counts"]
-        runs = rle_string_decode(counts) if isinstance(counts, str | bytes) else [int(c) for c in counts]
-    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(counts, str | bytes):
+            runs = rle_string_decode(counts)
+        elif isinstance(counts, list):
+            runs = [int(c) for c in counts]
+        else:
+            raise ValueError("'counts' must be a list or a string")
+    except (KeyError, TypeError, ValueError, OverflowError, UnicodeDecodeError) as exc:
         raise FormatError(f"{where}: malformed RLE segmentation ({exc})") from exc
     if h < 0 or w < 0 or any(r < 0 for r in runs):
         raise FormatError(f"{where}: malformed RLE segmentation (negative size or run length)")
+    if frame is not None:
+        why = check_raster_size(w, h, frame.width, frame.height, "RLE")
+        if why:
+            raise FormatError(f"{where}: {why}")
+    total = sum(runs)
+    if total != h * w:
+        raise FormatError(f"{where}: RLE covers {total} pixels, size {h}x{w} has {h * w}")
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, np.asarray(runs, dtype=np.int64))
-    if flat.size != h * w:
-        raise FormatError(f"{where}: RLE covers {flat.size} pixels, size {h}x{w} has {h * w}")
     return flat.reshape((h, w), order="F")
 
 
@@ -431,6 +487,9 @@ def rle_string_encode(counts: Sequence[int]) -> str:
     return "".join(out)
 
 
+_RLE_MAX_DIGITS = 13  # 13 x 5 bits >= 64 bits
+
+
 def rle_string_decode(data: str | bytes) -> list[int]:
     """Counts of a COCO compressed RLE string (as pycocotools ``rleFrString``)."""
     text = data.decode("ascii") if isinstance(data, bytes) else data
@@ -443,6 +502,10 @@ def rle_string_decode(data: str | bytes) -> list[int]:
         while more:
             if p >= len(text):
                 raise ValueError("truncated RLE string")
+            if k >= _RLE_MAX_DIGITS:
+                # pycocotools reads counts into 64 bits; longer runs of digits are hostile
+                # (each digit makes Python's int wider: quadratic time).
+                raise ValueError("RLE count too long")
             c = ord(text[p]) - 48
             x |= (c & 0x1F) << (5 * k)
             more = bool(c & 0x20)

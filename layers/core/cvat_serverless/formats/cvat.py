@@ -41,7 +41,9 @@ from cvat_serverless.domain.annotations import (
     LabelSpec,
     ShapeType,
     TrackedShape,
+    check_bounds,
     check_geometry,
+    check_label_type,
 )
 from cvat_serverless.domain.errors import FormatError
 from cvat_serverless.domain.interpolation import FrameShape, interpolate_track
@@ -449,7 +451,7 @@ class _Handler(xml.sax.handler.ContentHandler):
     def flag(self, attrs: Any, key: str) -> bool:
         return str(attrs.get(key, "0")).strip().lower() in ("1", "true")
 
-    def points(self, tag: str, attrs: Any) -> tuple[ShapeType, list[float], float]:
+    def points(self, tag: str, attrs: Any, frame: int | None = None) -> tuple[ShapeType, list[float], float]:
         type_ = _TYPE_OF[tag]
         rotation = self.num(attrs, "rotation") if (attrs.get("rotation") or "").strip() else 0.0
         if type_ == ShapeType.RECTANGLE:
@@ -478,6 +480,11 @@ class _Handler(xml.sax.handler.ContentHandler):
             except ValueError:
                 raise self.error(f"'points'='{raw[:50]}' is not 'x,y;x,y;...'") from None
         why = check_geometry(type_, pts, rotation)
+        if why is None and frame in self.valid_frames:
+            # Bounded before anything is stored: a mask box beyond the frame would make every
+            # later export of the task allocate its size.
+            info = self.frames.info(frame)
+            why = check_bounds(type_, pts, info.width, info.height)
         if why:
             raise self.error(why)
         return type_, pts, rotation
@@ -509,6 +516,9 @@ class _Handler(xml.sax.handler.ContentHandler):
             self.start_shape(name, attrs)
         elif name == "tag":
             label = self.labels.resolve(attrs.get("label", ""), self.where())
+            why = check_label_type(label, None)
+            if why:
+                raise self.error(why)
             frame = self.frame
             if attrs.get("frame") is not None:
                 frame = self.integer(attrs, "frame", None)
@@ -538,13 +548,16 @@ class _Handler(xml.sax.handler.ContentHandler):
             label = self.labels.resolve(attrs.get("label", ""), self.where())
         if self.track is None and parent is None and self.frame is None:
             raise self.error(f"<{tag}> is outside an <image> or <track>")
-        type_, pts, rotation = self.points(tag, attrs)
         frame_raw = attrs.get("frame")
         frame = (
             self.integer(attrs, "frame", None)
             if frame_raw is not None
             else (parent["frame"] if parent is not None else self.frame)
         )
+        type_, pts, rotation = self.points(tag, attrs, frame)
+        why = check_label_type(label, type_)
+        if why:
+            raise self.error(why)
         self.stack.append(
             {
                 "kind": "shape",

@@ -38,7 +38,6 @@ from cvat_serverless.domain.annotations import (
     LabeledShape,
     LabelSpec,
     ShapeType,
-    check_geometry,
 )
 from cvat_serverless.domain.errors import FormatError
 
@@ -52,6 +51,8 @@ from .common import (
     LabelMap,
     bitmap_to_coco_rle,
     bitmap_to_cvat_mask,
+    check_label,
+    check_shape,
     coco_rle_to_bitmap,
     cvat_mask_to_bitmap,
     rebuild_tracks,
@@ -290,6 +291,7 @@ class _Reader:
         values = self.labels.attributes(label, attrs, where, ignore=_RESERVED)
         group = int(ann.get("group") or 0)
         if kind == "label":
+            check_label(label, None, where)
             self.tags.append(LabeledImage(frame=frame, label_id=label.id, group=group, attributes=values))
             return
         common: dict[str, Any] = {
@@ -304,6 +306,7 @@ class _Reader:
         score = attrs.get("score")
         if isinstance(score, int | float) and not isinstance(score, bool) and 0.0 <= score <= 1.0:
             common["score"] = float(score)
+        info = self.frames.info(frame)
         rotation = float(attrs.get("rotation", 0.0) or 0.0) % 360.0
         pts = [float(v) for v in ann.get("points") or []] if kind != "cuboid_2d" else []
         if kind == "bbox":
@@ -330,15 +333,17 @@ class _Reader:
             rle = ann.get("rle")
             if not isinstance(rle, Mapping):
                 raise FormatError(f"{where}: a mask needs 'rle'")
-            points = bitmap_to_cvat_mask(coco_rle_to_bitmap(rle, where))
+            check_label(label, ShapeType.MASK, where)
+            points = bitmap_to_cvat_mask(coco_rle_to_bitmap(rle, where, frame=info))
             if points is None:
                 return
             shape = LabeledShape(ShapeType.MASK, points=points, **common)
         else:
             return  # captions, 3D, ... have no CVAT 2D counterpart
-        why = check_geometry(shape.type, shape.points, shape.rotation)
-        if why:
-            raise FormatError(f"{where}: {why}")
+        check_label(label, shape.type, where)
+        check_shape(shape.type, shape.points, where, rotation=shape.rotation, frame=info)
+        for k, element in enumerate(shape.elements):
+            check_shape(element.type, element.points, f"{where}.elements[{k}]", frame=info)
         self.shapes.append((shape, attrs.get("track_id")))
 
     def skeleton(  # noqa: PLR0917 - private helper

@@ -30,7 +30,7 @@ from cvat_serverless.domain.annotations import DatasetView, FrameInfo, LabeledDa
 from cvat_serverless.domain.errors import FormatError
 
 from .archive import ExportArchive, ImportFiles, open_import
-from .common import FrameMap, ImageProvider, LabelMap, format_error, group_by_frame
+from .common import FrameMap, ImageProvider, LabelMap, check_label, format_error, group_by_frame
 from .registry import exporter, importer
 
 __all__ = ["export_imagenet", "import_imagenet"]
@@ -104,6 +104,7 @@ def _read_lists(files: ImportFiles, view: DatasetView, labels_file: str) -> Labe
                 if not 0 <= idx < len(names):
                     raise format_error(name, f"label index {idx} is not in {LABELS_FILE} ({len(names)} names)", line_no)
                 label = labels.resolve(names[idx], where)
+                check_label(label, None, where)
                 if label.id not in seen:
                     seen.add(label.id)
                     tags.append(LabeledImage(frame, label.id))
@@ -124,6 +125,7 @@ def _read_folders(files: ImportFiles, view: DatasetView) -> LabeledData:
         if folder == NO_LABEL:
             continue
         label = labels.resolve(folder, name)
+        check_label(label, None, name)
         frame = frames.match(rest, name)
         tags.setdefault((frame, label.id), LabeledImage(frame, label.id))
     return LabeledData(tags=list(tags.values()))

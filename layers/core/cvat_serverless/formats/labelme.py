@@ -54,6 +54,7 @@ from .common import (
     ImageProvider,
     LabelMap,
     bitmap_to_cvat_mask,
+    check_label,
     cvat_mask_to_bitmap,
     fmt,
     format_error,
@@ -235,7 +236,7 @@ def export_labelme(view: DatasetView, out: BinaryIO, images: ImageProvider | Non
 def _read_mask(data: bytes, file: str, frame: FrameInfo) -> Any:
     import numpy as np
 
-    image = open_mask_image(data, file)
+    image = open_mask_image(data, file, frame)
     if image.mode == "RGBA":
         bitmap = np.asarray(image)[..., 3] > 0
     else:
@@ -304,6 +305,7 @@ class _Reader:
             mask_name = segm.child_text("mask")
             if not mask_name:
                 raise format_error(file, "<segm> has no <mask>", segm.line)
+            check_label(label, ShapeType.MASK, where)
             bitmap = _read_mask(self.files.read_bytes(self.mask_path(mask_name, file, segm.line)), mask_name, frame)
             points = bitmap_to_cvat_mask(bitmap)
             if points is None:
@@ -325,14 +327,13 @@ class _Reader:
                 box = [min(xs), min(ys), max(xs), max(ys)]
                 shape = LabeledShape(
                     ShapeType.RECTANGLE,
-                    points=checked(ShapeType.RECTANGLE, box, file, polygon.line, rotation),
+                    points=checked(ShapeType.RECTANGLE, box, file, polygon.line, rotation, frame=frame, label=label),
                     rotation=rotation,
                     **common,
                 )
             else:
-                shape = LabeledShape(
-                    ShapeType.POLYGON, points=checked(ShapeType.POLYGON, pts, file, polygon.line), **common
-                )
+                pts = checked(ShapeType.POLYGON, pts, file, polygon.line, frame=frame, label=label)
+                shape = LabeledShape(ShapeType.POLYGON, points=pts, **common)
         else:
             raise format_error(file, "<object> has neither <polygon> nor <segm>", obj.line)
         self.pairs.append((shape, values.get("track_id")))

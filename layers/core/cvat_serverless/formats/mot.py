@@ -135,6 +135,7 @@ def _csv_rows(reader: Any, file: str) -> Iterator[list[str]]:
 def import_mot(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
     labels = LabelMap(view.labels)
     frames = {f.frame for f in view.frames}
+    by_number = {f.frame: f for f in view.frames}
     pairs: list[tuple[LabeledShape, int | None]] = []
     with open_import(src, filename) as files:
         root = _root_of(files.names(), filename)
@@ -175,7 +176,9 @@ def import_mot(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
                 ShapeType.RECTANGLE,
                 frame_id - 1,
                 label.id,
-                checked(ShapeType.RECTANGLE, [x, y, x + w, y + h], gt, line),
+                checked(
+                    ShapeType.RECTANGLE, [x, y, x + w, y + h], gt, line, frame=by_number[frame_id - 1], label=label
+                ),
                 occluded=visibility <= 0.0,
                 attributes=labels.attributes(label, values, f"{gt}, line {line}"),
             )

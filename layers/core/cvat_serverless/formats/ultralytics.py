@@ -358,7 +358,10 @@ class _Reader:
                 raise format_error(file, "box width and height must not be negative", line)
             pts = [(cx - w / 2) * W, (cy - h / 2) * H, (cx + w / 2) * W, (cy + h / 2) * H]
             shape = LabeledShape(
-                ShapeType.RECTANGLE, frame.frame, label.id, checked(ShapeType.RECTANGLE, pts, file, line)
+                ShapeType.RECTANGLE,
+                frame.frame,
+                label.id,
+                checked(ShapeType.RECTANGLE, pts, file, line, frame=frame, label=label),
             )
         elif self.kind == "obb":
             values, track = self.split_track(tokens[1:], lambda n: n == 8)
@@ -376,14 +379,19 @@ class _Reader:
                 ShapeType.RECTANGLE,
                 frame.frame,
                 label.id,
-                checked(ShapeType.RECTANGLE, pts, file, line, angle),
+                checked(ShapeType.RECTANGLE, pts, file, line, angle, frame=frame, label=label),
                 rotation=angle,
             )
         elif self.kind == "segmentation":
             values, track = self.split_track(tokens[1:], lambda n: n % 2 == 0)
             coords = parse_floats(values, file, line)
             pts = [v * (W if i % 2 == 0 else H) for i, v in enumerate(coords)]
-            shape = LabeledShape(ShapeType.POLYGON, frame.frame, label.id, checked(ShapeType.POLYGON, pts, file, line))
+            shape = LabeledShape(
+                ShapeType.POLYGON,
+                frame.frame,
+                label.id,
+                checked(ShapeType.POLYGON, pts, file, line, frame=frame, label=label),
+            )
         else:
             shape, track = self.skeleton(tokens, label, frame, file, line)
         self.pairs.append((shape, track))
@@ -413,7 +421,9 @@ class _Reader:
                     ShapeType.POINTS,
                     frame.frame,
                     sub.id,
-                    [point[0] * frame.width, point[1] * frame.height],
+                    checked(
+                        ShapeType.POINTS, [point[0] * frame.width, point[1] * frame.height], file, line, frame=frame
+                    ),
                     outside=v == 0,
                     occluded=v == 1,
                 )

@@ -67,6 +67,7 @@ from .common import (
     ImageProvider,
     LabelMap,
     bitmap_to_cvat_mask,
+    check_label,
     fmt,
     format_error,
     group_by_frame,
@@ -377,7 +378,7 @@ class VocReader:
             ShapeType.RECTANGLE,
             frame.frame,
             label.id,
-            checked(ShapeType.RECTANGLE, points, file, obj.line, rotation),
+            checked(ShapeType.RECTANGLE, points, file, obj.line, rotation, frame=frame, label=label),
             occluded=_flag(obj, "occluded"),
             rotation=rotation,
             attributes=self.labels.attributes(label, values, where, ignore=("rotation", "track_id", "keyframe")),
@@ -397,10 +398,12 @@ class VocReader:
             file = obj_name if stem in stems else cls_name
             frame = self.frame_of(stem, file)
             classes = (
-                read_png(self.files.read_bytes(cls_name), cls_name, self.labelmap.colors) if cls_name in names else None
+                read_png(self.files.read_bytes(cls_name), cls_name, self.labelmap.colors, frame)
+                if cls_name in names
+                else None
             )
             if stem in stems:
-                instances = read_png(self.files.read_bytes(obj_name), obj_name, voc_colormap())
+                instances = read_png(self.files.read_bytes(obj_name), obj_name, voc_colormap(), frame)
                 if classes is None:
                     raise FormatError(f"{obj_name}: {cls_name} is missing (it gives the instances' labels)")
             else:
@@ -427,6 +430,7 @@ class VocReader:
             if cls >= len(self.labelmap.names):
                 raise FormatError(f"{file}: class index {cls} is not in the label map")
             label = self.labels.resolve(self.labelmap.names[cls], f"{file}, instance {index}")
+            check_label(label, ShapeType.MASK, f"{file}, instance {index}")
             points = bitmap_to_cvat_mask(bitmap)
             if points is not None:
                 self.shapes.append((LabeledShape(ShapeType.MASK, frame.frame, label.id, points), None))
@@ -454,6 +458,7 @@ class VocReader:
                 if int(fields[1]) != 1:
                     continue
                 label = self.labels.resolve(label_name, f"{name}, line {line_no}")
+                check_label(label, None, f"{name}, line {line_no}")
                 frame = self.frame_of(fields[0], f"{name}, line {line_no}")
                 self.tags.append(LabeledImage(frame.frame, label.id))
 

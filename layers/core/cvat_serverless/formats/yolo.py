@@ -37,8 +37,11 @@ from cvat_serverless.domain.annotations import (
     FrameInfo,
     LabeledData,
     LabeledShape,
+    LabelSpec,
     ShapeType,
+    check_bounds,
     check_geometry,
+    check_label_type,
 )
 from cvat_serverless.domain.errors import FormatError
 
@@ -109,8 +112,21 @@ def center_of(points: list[float], frame: FrameInfo) -> str:
     return " ".join(norm(v) for v in ((x0 + x1) / 2 / W, (y0 + y1) / 2 / H, (x1 - x0) / W, (y1 - y0) / H))
 
 
-def checked(type_: ShapeType, points: list[float], file: str, line: int, rotation: float = 0.0) -> list[float]:
-    why = check_geometry(type_, points, rotation)
+def checked(
+    type_: ShapeType,
+    points: list[float],
+    file: str,
+    line: int,
+    rotation: float = 0.0,
+    *,
+    frame: FrameInfo | None = None,
+    label: LabelSpec | None = None,
+) -> list[float]:
+    """``points``, once the label takes ``type_`` and the geometry is valid within ``frame``."""
+    why = check_label_type(label, type_) if label is not None else None
+    why = why or check_geometry(type_, points, rotation)
+    if why is None and frame is not None:
+        why = check_bounds(type_, points, frame.width, frame.height)
     if why:
         raise format_error(file, why, line)
     return points
@@ -219,7 +235,7 @@ def import_yolo(src: BinaryIO, view: DatasetView, filename: str) -> LabeledData:
                         ShapeType.RECTANGLE,
                         frame.frame,
                         label.id,
-                        checked(ShapeType.RECTANGLE, points, member, line),
+                        checked(ShapeType.RECTANGLE, points, member, line, frame=frame, label=label),
                     )
                 )
     return LabeledData(shapes=shapes)

@@ -473,13 +473,16 @@ class TaskDataPipeline:
     def _previews(self, keys: DataKeys, plan: Plan) -> None:
         """The task's preview (its first frame) and each job's (its segment's first frame), made
         from the compressed chunks, fitted into 256x256."""
+        from .blob_range import StoredZips
+
+        # One ranged read of the frame's member per preview (an hour of video has hundreds of
+        # jobs: their chunks, tens of MB each, are never downloaded or held whole).
+        zips = StoredZips(self.blobs)
         wanted = {None: 0} | {i: start for i, (start, _stop) in enumerate(plan.segments)}
-        chunks: dict[int, bytes] = {}
         for segment, frame in wanted.items():
             number, position = frame // plan.chunk_size, frame % plan.chunk_size
-            if number not in chunks:
-                chunks[number] = self.blobs.get(keys.chunk("compressed", number, "zip"))
-            self.blobs.put(keys.preview(segment), _thumbnail(chunks[number], position), content_type="image/jpeg")
+            _name, picture = zips.member(keys.chunk("compressed", number, "zip"), position)
+            self.blobs.put(keys.preview(segment), _thumbnail(picture), content_type="image/jpeg")
 
     # ================================================================== failure
 
@@ -522,17 +525,14 @@ def _frames_meta(manifest: Any, plan: Plan) -> list[dict[str, Any]]:
             for f in manifest.frames]
 
 
-def _thumbnail(chunk: bytes, position: int) -> bytes:
+def _thumbnail(picture: bytes) -> bytes:
     import io
-    import zipfile
 
     from PIL import Image
 
-    with zipfile.ZipFile(io.BytesIO(chunk)) as archive:
-        member = archive.infolist()[position]
-        opened = Image.open(io.BytesIO(archive.read(member)))
-        opened.draft("RGB", PREVIEW_SIZE)
-        image = opened.convert("RGB")
+    opened = Image.open(io.BytesIO(picture))
+    opened.draft("RGB", PREVIEW_SIZE)
+    image = opened.convert("RGB")
     image.thumbnail(PREVIEW_SIZE)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)

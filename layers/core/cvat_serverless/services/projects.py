@@ -189,6 +189,8 @@ class ProjectService(ServiceBase):
         perm.check(ctx.actor, "delete", project_ref(project))
         task_ids = []
         for task in self.repos.tasks.list_by_project(project_id):
+            self.repos.comments.delete_by_task(task.id)
+            self.repos.issues.delete_by_task(task.id)
             self.repos.jobs.delete_by_task(task.id)
             self.repos.segments.delete_by_task(task.id)
             self.labels.delete_all(task_id=task.id)

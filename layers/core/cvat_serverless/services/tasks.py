@@ -335,6 +335,9 @@ class TaskService(ServiceBase):
         ctx.require_write()
         task = self.repos.tasks.get(task_id)
         perm.check(ctx.actor, "delete", self._ref(task))
+        # review issues go first: a list skips an issue whose job is gone, never the reverse
+        self.repos.comments.delete_by_task(task_id)
+        self.repos.issues.delete_by_task(task_id)
         self.repos.jobs.delete_by_task(task_id)
         self.repos.segments.delete_by_task(task_id)
         self.labels.delete_all(task_id=task_id)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the presenter imports this module: keep the edge's first re
     from datetime import datetime
 
     from ..domain.auth import AccessToken
+    from ..domain.issues import Comment, Issue
     from ..domain.jobs import Job
     from ..domain.labels import Label
     from ..domain.organizations import Invitation, Membership, Organization
@@ -39,6 +40,8 @@ class Related:
     tasks: Mapping[int, Task] = field(default_factory=dict)
     task_counts: Mapping[int, int] = field(default_factory=dict)  # project id -> its number of tasks
     sublabels: Mapping[int, Sequence[Label]] = field(default_factory=dict)  # skeleton id -> sublabels
+    issue_counts: Mapping[int, int] = field(default_factory=dict)  # job id -> its number of issues
+    comment_counts: Mapping[int, int] = field(default_factory=dict)  # issue id -> its number of comments
     now: datetime | None = None  # the time the representation is made (invitations expire)
 
 
@@ -121,7 +124,17 @@ class RelatedLoader:
             users=self.users((j.assignee_id for j in jobs), users),
             tasks=by_id,
             projects=self.projects((t.project_id for t in by_id.values()), projects),
+            issue_counts=self.repos.issues.count_by_jobs([j.id for j in jobs]) if jobs else {},
         )
+
+    def for_issues(self, issues: Sequence[Issue], *, users: Mapping[int, User] | None = None) -> Related:
+        return Related(
+            users=self.users((u for i in issues for u in (i.owner_id, i.assignee_id)), users),
+            comment_counts=self.repos.comments.count_by_issues([i.id for i in issues]) if issues else {},
+        )
+
+    def for_comments(self, comments: Sequence[Comment], *, users: Mapping[int, User] | None = None) -> Related:
+        return Related(users=self.users((c.owner_id for c in comments), users))
 
     def for_labels(self, labels: Sequence[Label], *, pool: Iterable[Label] | None = None) -> Related:
         """Sublabels of the skeletons among ``labels``, found in ``pool`` (the labels of the same

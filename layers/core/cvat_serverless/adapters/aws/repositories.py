@@ -21,6 +21,10 @@ table pk / sk                                             written by
   LABELNAME#T<t|->#P<p|->#<parent|->#<name> / UNIQUE
   SEGMENT#<id> / SEGMENT, TASK#<t>#SEGMENTS / <id>        dynamo_jobs
   JOB#<id> / JOB, ALL#JOBS / <id>, TASK#<t>#JOBS / <id>, ORG#<o|->#JOBS / <id>, USER#<u>#JOBS / <id>
+  ISSUE#<id> / ISSUE, ALL#ISSUES / <id>, JOB#<j>#ISSUES / <id>,   dynamo_issues
+  TASK#<t>#ISSUES / <id>, USER#<u>#ISSUES / <id>,
+  COMMENT#<id> / COMMENT, ALL#COMMENTS / <id>, ISSUE#<i>#COMMENTS / <id>,
+  TASK#<t>#COMMENTS / <id>, USER#<owner>#COMMENTS / <id>
   TOKEN#<id> / TOKEN, USER#<u>#TOKENS / <id>,             dynamo_auth
   TOKENDIGEST#<sha256> / UNIQUE
   SESSION#<sha256> / SESSION, USER#<u>#SESSIONS / <sha256>, LOGINFAIL#<key> / <utc time>#<random>
@@ -32,6 +36,9 @@ table pk / sk                                             written by
   TUS#<file id> / TUS, TASK#<t>#TUS / <file id>
   DROP#<sha256 of bucket, key, ETag> / DROP               dynamo_drops (drop-folder markers; expire
                                                           30 days after their claim)
+  JOB#<j>#ANNOTATIONS / HEAD, JOB#<j>#ANNOTATIONS / <version>   annotations (the head of a job's
+  COUNTER#annotation / COUNTER                            annotations and one item per save; the
+                                                          snapshots are S3 object versions)
 The USER#<u>#<KIND>S copies exist for the owner and the assignee (one copy when they are the same
 user; jobs: the assignee only). ``ALL#<KIND>S`` are one partition per kind, for admins' lists.
 
@@ -45,6 +52,7 @@ from __future__ import annotations
 
 from ...ports import AuthRepositories, Repositories, UserRepository
 from .dynamo_auth import DynamoAccessTokenRepository, DynamoLoginAttemptRepository, DynamoSessionRepository
+from .dynamo_issues import DynamoCommentRepository, DynamoIssueRepository
 from .dynamo_jobs import DynamoJobRepository, DynamoSegmentRepository
 from .dynamo_orgs import DynamoInvitationRepository, DynamoMembershipRepository, DynamoOrganizationRepository
 from .dynamo_projects import DynamoLabelRepository, DynamoProjectRepository, DynamoTaskRepository
@@ -66,6 +74,8 @@ def dynamo_repositories(table_name: str, *, users: UserRepository) -> Repositori
         requests=DynamoRequestRepository(table_name),
         task_data=DynamoTaskDataRepository(table_name),
         tus_uploads=DynamoTusUploadRepository(table_name),
+        issues=DynamoIssueRepository(table_name),
+        comments=DynamoCommentRepository(table_name),
     )
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ...domain.errors import ValidationError
 from .. import auth, http
-from ..cvat_api import SERVICES_KEY
+from ..cvat_api import SERVICES_KEY, serving
 from ..schemas.common import RequestModel, StorageRequest
 
 if TYPE_CHECKING:
@@ -34,8 +34,13 @@ class Call:
     resolves the organization context; ``call.show(result, Presenter.task)`` formats a result."""
 
     def __init__(self, router: Router) -> None:
-        self.event = router.current_event
-        self.services: ApiServices = router.context[SERVICES_KEY]
+        current = serving()
+        if current is None:  # a resolver used without CvatApi.handle
+            self.event = router.current_event
+            self.services: ApiServices = router.context[SERVICES_KEY]
+        else:
+            resolver, self.services = current
+            self.event = resolver.current_event
 
     @cached_property
     def principal(self) -> auth.Principal:

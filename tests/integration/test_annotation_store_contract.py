@@ -1,0 +1,118 @@
+"""The annotation store, held to one contract on both backends: the in-memory fake and
+DynamoS3AnnotationStore (a head item per job on the data table, a gzip snapshot per job in a
+versioned bucket, on moto). Saves version the head, a stale version conflicts and changes nothing,
+every save stays readable (history, read_version), ids are never handed out twice."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+import repository_backends as backends
+
+from cvat_serverless.adapters import memory as mem
+from cvat_serverless.adapters.aws.annotations import DynamoS3AnnotationStore, snapshot_key
+from cvat_serverless.domain.annotations import LabeledData
+from cvat_serverless.domain.errors import ConflictError, NotFoundError
+from cvat_serverless.ports import AnnotationStore
+
+dynamo_moto, table = backends.dynamo_moto, backends.table
+BUCKET = "annotations-contract"
+T0 = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+
+
+@pytest.fixture(params=backends.BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[AnnotationStore]:
+    if request.param == "memory":
+        yield mem.InMemoryAnnotationStore()
+        return
+    table_name = request.getfixturevalue("table")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    yield DynamoS3AnnotationStore(table_name, BUCKET)
+    for v in s3.list_object_versions(Bucket=BUCKET).get("Versions", []):
+        s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+def sample(n: int) -> LabeledData:
+    return LabeledData.from_dict({
+        "shapes": [{"id": 100 + i, "type": "rectangle", "frame": i, "label_id": 1, "points": [1.5, 2, 3, 4.25],
+                    "attributes": [{"spec_id": 2, "value": "ключ ✓"}], "source": "auto", "score": 0.5}
+                   for i in range(n)],
+        "tags": [{"id": 7, "frame": 0, "label_id": 1}],
+        "tracks": [{"id": 8, "frame": 0, "label_id": 1, "shapes": [
+            {"id": 9, "type": "polygon", "frame": 0, "points": [0, 0, 1, 0, 1, 1]},
+            {"id": 10, "type": "polygon", "frame": 3, "points": [0, 0, 2, 0, 2, 2], "outside": True}]}],
+    })
+
+
+def test_an_unsaved_job_reads_empty_at_version_0(store: AnnotationStore) -> None:
+    data, head = store.read(5)
+    assert data.to_dict() == LabeledData().to_dict()
+    assert (head.job_id, head.version, head.snapshot_id) == (5, 0, "")
+    assert store.history(5) == []
+
+
+def test_saves_round_trip_and_count_versions(store: AnnotationStore) -> None:
+    first = store.write(5, sample(2), expected_version=0, actor_id=3, when=T0)
+    assert (first.version, first.shapes, first.tracks, first.tags, first.updated_by) == (1, 2, 1, 1, 3)
+    assert first.updated_date == T0 and first.snapshot_id
+    second = store.write(5, sample(4), expected_version=1, actor_id=None, when=T0 + timedelta(seconds=1))
+    data, head = store.read(5)
+    assert head == second and head.version == 2 and head.updated_by is None
+    expected = sample(4)
+    expected.version = 2
+    assert data.to_dict() == expected.to_dict()
+    assert store.read(6)[1].version == 0  # jobs do not share snapshots
+
+
+def test_a_stale_version_conflicts_and_changes_nothing(store: AnnotationStore) -> None:
+    store.write(5, sample(1), expected_version=0, actor_id=3, when=T0)
+    with pytest.raises(ConflictError):
+        store.write(5, sample(3), expected_version=0, actor_id=4, when=T0)
+    with pytest.raises(ConflictError):
+        store.write(5, sample(3), expected_version=2, actor_id=4, when=T0)
+    data, head = store.read(5)
+    assert head.version == 1 and len(data.shapes) == 1
+    assert [h.version for h in store.history(5)] == [1]
+
+
+def test_history_keeps_every_save_readable(store: AnnotationStore) -> None:
+    for v in range(3):
+        store.write(5, sample(v), expected_version=v, actor_id=3, when=T0 + timedelta(minutes=v))
+    history = store.history(5)
+    assert [(h.version, h.shapes) for h in history] == [(3, 2), (2, 1), (1, 0)]
+    assert [h.updated_date for h in history] == [T0 + timedelta(minutes=m) for m in (2, 1, 0)]
+    old, head = store.read_version(5, 2)
+    assert head == history[1] and len(old.shapes) == 1 and old.version == 2
+    with pytest.raises(NotFoundError):
+        store.read_version(5, 4)
+
+
+def test_ids_are_reserved_in_blocks_never_twice(store: AnnotationStore) -> None:
+    a = store.allocate_ids(3)
+    b = store.allocate_ids(2)
+    c = store.allocate_ids(1)
+    assert len({*range(a, a + 3), *range(b, b + 2), c}) == 6 and min(a, b, c) >= 1
+
+
+def test_the_snapshot_is_one_gzip_json_object_per_job_in_a_versioned_bucket(table: str) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    store.write(5, sample(1), expected_version=0, actor_id=3, when=T0)
+    head = store.write(5, sample(2), expected_version=1, actor_id=3, when=T0)
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=snapshot_key(5))["Versions"]
+    assert len(versions) == 2
+    body = s3.get_object(Bucket=BUCKET, Key=snapshot_key(5), VersionId=head.snapshot_id)["Body"].read()
+    assert len(json.loads(gzip.decompress(body))["shapes"]) == 2
+    for v in versions:
+        s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
+    s3.delete_bucket(Bucket=BUCKET)
