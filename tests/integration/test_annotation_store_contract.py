@@ -9,6 +9,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -19,6 +20,7 @@ from cvat_serverless.adapters.aws.annotations import DynamoS3AnnotationStore, sn
 from cvat_serverless.domain.annotations import LabeledData
 from cvat_serverless.domain.errors import ConflictError, NotFoundError
 from cvat_serverless.ports import AnnotationStore
+from cvat_serverless_tools.local.template import Template
 
 dynamo_moto, table = backends.dynamo_moto, backends.table
 BUCKET = "annotations-contract"
@@ -35,7 +37,12 @@ def store(request: pytest.FixtureRequest) -> Iterator[AnnotationStore]:
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     yield DynamoS3AnnotationStore(table_name, BUCKET)
-    for v in s3.list_object_versions(Bucket=BUCKET).get("Versions", []):
+    empty_bucket(s3)
+
+
+def empty_bucket(s3: Any) -> None:
+    listed = s3.list_object_versions(Bucket=BUCKET)
+    for v in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]:
         s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
     s3.delete_bucket(Bucket=BUCKET)
 
@@ -100,6 +107,54 @@ def test_ids_are_reserved_in_blocks_never_twice(store: AnnotationStore) -> None:
     b = store.allocate_ids(2)
     c = store.allocate_ids(1)
     assert len({*range(a, a + 3), *range(b, b + 2), c}) == 6 and min(a, b, c) >= 1
+
+
+def test_delete_forgets_the_job_and_its_history_and_nothing_else(store: AnnotationStore) -> None:
+    for v in range(3):
+        store.write(5, sample(v), expected_version=v, actor_id=3, when=T0)
+    store.write(6, sample(1), expected_version=0, actor_id=3, when=T0)
+
+    store.delete(5)
+
+    data, head = store.read(5)
+    assert (head.version, data.to_dict()) == (0, LabeledData().to_dict())
+    assert store.history(5) == []
+    with pytest.raises(NotFoundError):
+        store.read_version(5, 1)
+    assert [h.version for h in store.history(6)] == [1] and len(store.read(6)[0].shapes) == 1
+    store.delete(5)  # again, and a job never saved: nothing to do
+    store.delete(7)
+    assert store.write(5, sample(1), expected_version=0, actor_id=3, when=T0).version == 1
+
+
+def test_delete_removes_the_items_and_the_current_object_leaving_versions_to_expire(table: str) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    saves = 30  # more than one BatchWriteItem (25)
+    for v in range(saves):
+        store.write(5, sample(1), expected_version=v, actor_id=3, when=T0)
+
+    store.delete(5)
+
+    items = boto3.client("dynamodb").query(TableName=table, KeyConditionExpression="pk = :pk",
+                                           ExpressionAttributeValues={":pk": {"S": "JOB#5#ANNOTATIONS"}})["Items"]
+    assert items == []
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="annotations/jobs/5/").get("KeyCount") == 0
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix="annotations/jobs/5/")
+    # the lifecycle rule ExpireOldVersions (template.yaml) removes these after 30 days
+    assert len(listed["Versions"]) == saves and not any(v["IsLatest"] for v in listed["Versions"])
+    assert len(listed["DeleteMarkers"]) == 1
+    empty_bucket(s3)
+
+
+def test_the_lifecycle_rule_expires_a_deleted_jobs_versions_and_marker(template: Template) -> None:
+    rules = template.resources["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rule = next(r for r in rules if r["Id"] == "ExpireOldVersions")
+    assert "Prefix" not in rule and rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert rule["ExpiredObjectDeleteMarker"] is True
 
 
 def test_the_snapshot_is_one_gzip_json_object_per_job_in_a_versioned_bucket(table: str) -> None:

@@ -156,13 +156,15 @@ class Container:
     def projects(self) -> ProjectService:
         from .services.projects import ProjectService
 
-        return ProjectService(self.repos, self.ids, self.clock, self.events, self.labels)
+        return ProjectService(self.repos, self.ids, self.clock, self.events, self.labels,
+                              annotations=self.annotation_store)
 
     @cached_property
     def tasks(self) -> TaskService:
         from .services.tasks import TaskService
 
-        return TaskService(self.repos, self.ids, self.clock, self.events, self.labels)
+        return TaskService(self.repos, self.ids, self.clock, self.events, self.labels,
+                           annotations=self.annotation_store)
 
     @cached_property
     def jobs(self) -> JobService:

@@ -630,6 +630,11 @@ class AnnotationStore(Protocol):
         reused)."""
         ...
 
+    def delete(self, job_id: int) -> None:
+        """Forget the job's annotations and their history (the job is being deleted); the job
+        then reads empty at version 0. Deleting an unsaved job does nothing."""
+        ...
+
 
 # --- bundles: what the composition root hands to the services -----------------------------------
 

@@ -1055,3 +1055,7 @@ class InMemoryAnnotationStore:
             first = self._next_id
             self._next_id += max(count, 0)
             return first
+
+    def delete(self, job_id: int) -> None:
+        with self._lock:
+            self._saves.pop(job_id, None)

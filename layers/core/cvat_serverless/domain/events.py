@@ -51,10 +51,13 @@ class DomainEvent:
     job_id: int | None = None
     obj: Any = None  # the object after the change (before it, for deletes)
     before_update: Mapping[str, Any] = field(default_factory=dict)
+    # analytics events about many objects (``create:shapes``...): the shape type and how many
+    obj_name: str | None = None
+    count: int | None = None
 
     def detail(self) -> dict[str, Any]:
         """The JSON detail put on the event bus."""
-        return {
+        detail = {
             "event": self.scope,
             "resource": self.resource,
             "id": self.resource_id,
@@ -69,3 +72,7 @@ class DomainEvent:
             "before_update": to_plain(dict(self.before_update)),
             "changed_fields": ",".join(sorted(self.before_update)),
         }
+        if self.count is not None:
+            detail["obj_name"] = self.obj_name
+            detail["count"] = self.count
+        return detail

@@ -17,6 +17,9 @@ first keyframe; an update or delete goes to the job that holds the id. Approxima
 in the API): CVAT copies objects of overlap frames into both jobs and splits tracks that cross a
 segment boundary; here each object lives in exactly one job and a read of the task lists every
 object once. Task-level writes are atomic per job, not across jobs.
+
+Every stored save publishes CVAT's annotation events for its job (``annotation_events``:
+``create|update|delete:tags|shapes|tracks``, chunked to fit the event bus) and ``update:job``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from ..domain.projects import Project
 from ..domain.task_data import DataKeys
 from ..domain.tasks import Task
 from ..ports import AnnotationHead, AnnotationStore, BlobStore, Clock, EventPublisher, IdGenerator, Repositories
+from .annotation_events import annotation_events, removed_objects
 from .common import ServiceBase, job_ref, task_ref
 
 SAVE_ATTEMPTS: Final = 5
@@ -271,9 +275,11 @@ class AnnotationService(ServiceBase):
         return data
 
     # --- saving one job ------------------------------------------------------------------------------
-    def _save(self, ctx: RequestContext, job_id: int, change: LabeledData, action: Action | None) -> LabeledData:
+    def _save(self, ctx: RequestContext, task: Task, job: Job, change: LabeledData,
+              action: Action | None) -> LabeledData:
         """Apply ``change`` (``action`` None: replace everything) on the newest snapshot; retried
-        on a concurrent save."""
+        on a concurrent save. Publishes the change's events once it is stored."""
+        job_id = job.id
         for attempt in range(SAVE_ATTEMPTS):
             current, head = self.store.read(job_id)
             new = change if action is None else apply_change(current, action, change)
@@ -284,8 +290,32 @@ class AnnotationService(ServiceBase):
                 if attempt == SAVE_ATTEMPTS - 1:
                     raise
                 continue
+            self._publish_change(ctx, task, job, current, change, action=action)
             return replace(change, version=saved.version)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _publish_change(self, ctx: RequestContext, task: Task, job: Job, current: LabeledData,
+                        change: LabeledData, *, action: Action | None) -> None:
+        """CVAT's events of a save (see ``annotation_events``), then ``update:job`` (CVAT touches
+        the job on every save that changed something, which its webhooks report)."""
+        if action is None:  # PUT, DELETE, restore: what was there goes, the new data comes
+            parts = [(Action.DELETE, current), (Action.CREATE, change)]
+        elif action == Action.DELETE:
+            parts = [(Action.DELETE, removed_objects(current, change))]
+        else:
+            parts = [(action, change)]
+        def publish(scope: str, obj: Any, obj_name: str | None = None, count: int | None = None) -> None:
+            self._publish(ctx, scope, obj, resource_id=job.id, organization_id=task.organization_id,
+                          project_id=task.project_id, task_id=task.id, job_id=job.id, obj_name=obj_name,
+                          count=count)
+
+        changed = False
+        for act, data in parts:
+            for event in annotation_events(act.value, data):
+                changed = True
+                publish(event.scope, event.objects, event.obj_name, len(event.objects))
+        if changed:
+            publish("update:job", job)
 
     def _with_new_ids(self, data: LabeledData) -> LabeledData:
         count = _id_count(data)
@@ -310,7 +340,7 @@ class AnnotationService(ServiceBase):
         job, task = self._job(ctx, job_id, "update:annotations")
         data = self._parse(task, body)
         _check_job_frames(job, data)
-        return self._save(ctx, job_id, self._with_new_ids(data), None)
+        return self._save(ctx, task, job, self._with_new_ids(data), None)
 
     def patch_job(self, ctx: RequestContext, job_id: int, action: str | None, body: Mapping[str, Any]) -> LabeledData:
         """``create`` adds objects (new ids), ``update`` replaces objects by id, ``delete`` removes
@@ -326,12 +356,12 @@ class AnnotationService(ServiceBase):
             if act == Action.UPDATE:
                 _check_job_frames(job, data)
                 data = self._with_kept_ids(data)
-        return self._save(ctx, job_id, data, act)
+        return self._save(ctx, task, job, data, act)
 
     def delete_job(self, ctx: RequestContext, job_id: int) -> None:
         """Remove every annotation of the job."""
-        self._job(ctx, job_id, "delete:annotations")
-        self._save(ctx, job_id, LabeledData(), None)
+        job, task = self._job(ctx, job_id, "delete:annotations")
+        self._save(ctx, task, job, LabeledData(), None)
 
     def history(self, ctx: RequestContext, job_id: int) -> list[HistoryEntry]:
         """Every save of the job, newest first, with who saved it."""
@@ -342,9 +372,9 @@ class AnnotationService(ServiceBase):
 
     def restore(self, ctx: RequestContext, job_id: int, version: int) -> LabeledData:
         """Save an earlier version again as the newest one (objects keep that version's ids)."""
-        self._job(ctx, job_id, "update:annotations")
+        job, task = self._job(ctx, job_id, "update:annotations")
         old, _ = self.store.read_version(job_id, version)
-        return self._save(ctx, job_id, old, None)
+        return self._save(ctx, task, job, old, None)
 
     # --- tasks ---------------------------------------------------------------------------------------
     def get_task(self, ctx: RequestContext, task_id: int) -> LabeledData:
@@ -396,8 +426,10 @@ class AnnotationService(ServiceBase):
         """Replace the task's annotations (split into its jobs by frame); answers them as stored."""
         task = self._task(ctx, task_id, "update:annotations")
         data = self._with_new_ids(self._parse(task, body))
-        parts = self._split(self._jobs(task), data)
-        return self._merge_answers(self._save(ctx, job_id, part, None) for job_id, part in parts.items())
+        jobs = self._jobs(task)
+        by_id = {job.id: job for job in jobs}
+        parts = self._split(jobs, data)
+        return self._merge_answers(self._save(ctx, task, by_id[job_id], part, None) for job_id, part in parts.items())
 
     def patch_task(self, ctx: RequestContext, task_id: int, action: str | None,
                    body: Mapping[str, Any]) -> LabeledData:
@@ -413,7 +445,8 @@ class AnnotationService(ServiceBase):
             if act == Action.UPDATE:
                 data = self._with_kept_ids(data)
             parts = self._by_holder(jobs, data, act)
-        answers = [self._save(ctx, job_id, part, act) for job_id, part in parts.items() if len(part)]
+        by_id = {job.id: job for job in jobs}
+        answers = [self._save(ctx, task, by_id[job_id], part, act) for job_id, part in parts.items() if len(part)]
         answer = self._merge_answers(answers)
         if not answers:
             answer.version = self._read_task(task).version
@@ -441,4 +474,4 @@ class AnnotationService(ServiceBase):
         """Remove every annotation of the task's jobs."""
         task = self._task(ctx, task_id, "delete:annotations")
         for job in self._jobs(task):
-            self._save(ctx, job.id, LabeledData(), None)
+            self._save(ctx, task, job, LabeledData(), None)

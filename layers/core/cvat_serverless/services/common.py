@@ -82,6 +82,8 @@ class ServiceBase:
         task_id: int | None = None,
         job_id: int | None = None,
         before_update: Mapping[str, Any] | None = None,
+        obj_name: str | None = None,
+        count: int | None = None,
     ) -> None:
         event = DomainEvent(
             scope=scope,
@@ -96,6 +98,8 @@ class ServiceBase:
             job_id=job_id,
             obj=obj,
             before_update=dict(before_update or {}),
+            obj_name=obj_name,
+            count=count,
         )
         self.events.publish(scope, event.detail())
 

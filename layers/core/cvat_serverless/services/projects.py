@@ -13,7 +13,7 @@ from ..domain.events import diff_fields
 from ..domain.labels import LabelInput
 from ..domain.projects import Project, validate_bug_tracker, validate_name
 from ..domain.query import Page
-from ..ports import Clock, EventPublisher, IdGenerator, Repositories
+from ..ports import AnnotationStore, Clock, EventPublisher, IdGenerator, Repositories
 from .common import UNSET, ServiceBase, StorageInput, Unset, check_version, list_page, project_ref, username_of
 from .labels import LabelService
 from .views import Shown
@@ -50,9 +50,12 @@ class ProjectService(ServiceBase):
         clock: Clock,
         events: EventPublisher,
         labels: LabelService,
+        *,
+        annotations: AnnotationStore,
     ) -> None:
         super().__init__(repos, ids, clock, events)
         self.labels = labels
+        self.annotations = annotations
 
     def _shown(self, project: Project) -> Shown[Project]:
         return Shown(project, self.related.for_projects([project]))
@@ -191,6 +194,8 @@ class ProjectService(ServiceBase):
         for task in self.repos.tasks.list_by_project(project_id):
             self.repos.comments.delete_by_task(task.id)
             self.repos.issues.delete_by_task(task.id)
+            for job in self.repos.jobs.list_by_task(task.id):
+                self.annotations.delete(job.id)
             self.repos.jobs.delete_by_task(task.id)
             self.repos.segments.delete_by_task(task.id)
             self.labels.delete_all(task_id=task.id)

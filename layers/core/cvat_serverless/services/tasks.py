@@ -28,7 +28,7 @@ from ..domain.tasks import (
     validate_segmentation,
     validate_subset,
 )
-from ..ports import Clock, EventPublisher, IdGenerator, Repositories
+from ..ports import AnnotationStore, Clock, EventPublisher, IdGenerator, Repositories
 from .common import UNSET, ServiceBase, StorageInput, Unset, check_version, list_page, task_ref, username_of
 from .labels import LabelService
 from .views import Shown
@@ -92,9 +92,12 @@ class TaskService(ServiceBase):
         clock: Clock,
         events: EventPublisher,
         labels: LabelService,
+        *,
+        annotations: AnnotationStore,
     ) -> None:
         super().__init__(repos, ids, clock, events)
         self.labels = labels
+        self.annotations = annotations
 
     def _project(self, project_id: int | None) -> Project | None:
         return self.repos.projects.get(project_id) if project_id is not None else None
@@ -331,13 +334,16 @@ class TaskService(ServiceBase):
                 self.repos.jobs.save(job)
 
     def delete(self, ctx: RequestContext, task_id: int) -> None:
-        """Delete a task with its segments, jobs and labels."""
+        """Delete a task with its segments, jobs (and their annotations) and labels."""
         ctx.require_write()
         task = self.repos.tasks.get(task_id)
         perm.check(ctx.actor, "delete", self._ref(task))
         # review issues go first: a list skips an issue whose job is gone, never the reverse
         self.repos.comments.delete_by_task(task_id)
         self.repos.issues.delete_by_task(task_id)
+        # annotations before their jobs: a failure leaves the jobs, so deleting again finishes
+        for job in self.repos.jobs.list_by_task(task_id):
+            self.annotations.delete(job.id)
         self.repos.jobs.delete_by_task(task_id)
         self.repos.segments.delete_by_task(task_id)
         self.labels.delete_all(task_id=task_id)

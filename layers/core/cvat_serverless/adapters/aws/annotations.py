@@ -12,6 +12,12 @@ history item in one transaction on condition ``version = <expected>`` (or no hea
 Reads go through the head's S3 version id, never "the latest object": a save that lost the race
 leaves an S3 version nobody points at (noncurrent; a lifecycle rule may expire such versions),
 and never a snapshot that readers would see without its head.
+
+Deleting a job's annotations deletes its items and the snapshot's current object (a delete
+marker): its versions are then all noncurrent, and the bucket's lifecycle rule ExpireOldVersions
+(template.yaml: noncurrent versions after 30 days, then the lone delete marker) removes them. So
+the functions need no ``s3:DeleteObjectVersion``, and a deleted task's history stays restorable
+from S3 by an operator for those 30 days.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ except ImportError:  # pragma: no cover - orjson is a runtime dependency
 
 GZIP_LEVEL = 6
 HEAD = "HEAD"
+BATCH_WRITE = 25  # DynamoDB's BatchWriteItem limit
+BATCH_ATTEMPTS = 5  # unprocessed items (throttling) are sent again this often, then it is an error
 
 
 def snapshot_key(job_id: int) -> str:
@@ -175,6 +183,31 @@ class DynamoS3AnnotationStore:
             raise NotFoundError(f"Annotations version {version} of job {job_id} not found.")
         head = _head_from_item(job_id, item)
         return self._snapshot(head), head
+
+    def delete(self, job_id: int) -> None:
+        key = snapshot_key(job_id)
+        with aws_errors(f"deleting s3://{self.bucket}/{key}"):
+            client("s3").delete_object(Bucket=self.bucket, Key=key)
+        pages = client("dynamodb").get_paginator("query").paginate(
+            TableName=self.table_name, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _partition(job_id)}, ProjectionExpression="pk, sk",
+            ConsistentRead=True)
+        with aws_errors(f"deleting the annotations of job {job_id}"):
+            keys = [item for page in pages for item in page.get("Items", [])]
+            # HEAD sorts after the history items, so it goes last: a failure halfway leaves a
+            # head, and deleting again finishes the job
+            for start in range(0, len(keys), BATCH_WRITE):
+                self._delete_items(keys[start:start + BATCH_WRITE])
+
+    def _delete_items(self, keys: list[dict[str, Any]]) -> None:
+        requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in keys]
+        for _ in range(BATCH_ATTEMPTS):
+            answer = client("dynamodb").batch_write_item(RequestItems={self.table_name: requests})
+            requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
+            if not requests:
+                return
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": (
+            f"{len(requests)} annotation items not deleted after {BATCH_ATTEMPTS} attempts")}}, "BatchWriteItem")
 
     def allocate_ids(self, count: int) -> int:
         with aws_errors("allocating annotation ids"):
