@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import operator
 import statistics
 import sys
 import tempfile
@@ -39,10 +38,8 @@ import urllib3
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import figure, verdict
 from _runtime import EmbeddedRuntimeProcess
-
-OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
-missed: list[str] = []
 
 WIDTH, HEIGHT, FRAMES = 640, 480, 8
 SKELETON = {
@@ -55,11 +52,6 @@ SKELETON = {
 CLIENTS, PER_CLIENT = 20, 50
 
 
-def figure(name: str, value: float, op: str, target: float, unit: str = "") -> None:
-    ok = OPS[op](value, target)
-    if not ok:
-        missed.append(name)
-    print(f"{name}: {value:.3g}{unit} (target {op} {target:.3g}{unit}){'' if ok else '  MISSED'}", flush=True)
 
 
 def images(folder: Path) -> list[str]:
@@ -248,9 +240,7 @@ def main() -> int:
     figure("concurrent_creates_stored", after - before, "==", CLIENTS * PER_CLIENT)
     figure("concurrent_creates_failed", len(failures), "==", 0)
 
-    if missed:
-        print(f"# missed: {', '.join(missed)}")
-    return 1 if missed else 0
+    return verdict()
 
 
 if __name__ == "__main__":

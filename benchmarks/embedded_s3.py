@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -43,19 +43,13 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import figure, verdict
 from _runtime import EmbeddedRuntimeProcess, peak_rss_mb
 
 MiB, GiB = 1 << 20, 1 << 30
 BUCKET = "bench-media"
-OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge}
-missed: list[str] = []
 
 
-def figure(name: str, value: float, op: str, target: float, unit: str = "") -> None:
-    ok = OPS[op](value, target)
-    if not ok:
-        missed.append(name)
-    print(f"{name}: {value:.3g}{unit} (target {op} {target:.3g}{unit}){'' if ok else '  MISSED'}", flush=True)
 
 
 class Media:
@@ -257,9 +251,7 @@ def main() -> int:
             figure("read_back_mismatches", mismatches, "<=", 0)
         finally:
             runtime.stop()
-    if missed:
-        print(f"# missed: {', '.join(missed)}")
-    return 1 if missed else 0
+    return verdict()
 
 
 if __name__ == "__main__":
