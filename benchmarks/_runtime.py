@@ -3,6 +3,7 @@ and the runtime's own peak memory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -116,3 +118,14 @@ class EmbeddedRuntimeProcess:
 def about(api_url: str) -> dict[str, object]:
     with urllib.request.urlopen(f"{api_url}/api/server/about", timeout=10) as answer:  # loopback only
         return dict(json.loads(answer.read()))
+
+
+@contextlib.contextmanager
+def log_on_error(folder: Path) -> Iterator[None]:
+    """The runtime's log goes with a temporary folder: show its end when something fails."""
+    try:
+        yield
+    except Exception:
+        for log in folder.glob("up-*.log"):
+            print(f"# the end of {log.name}:", *log.read_text(errors="replace").splitlines()[-40:], sep="\n")
+        raise

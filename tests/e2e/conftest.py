@@ -112,6 +112,19 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         rt.stop()
 
 
+def sdk_client(runtime: Runtime, cache_dir: Path, username: str, password: str) -> Iterator[object]:
+    """A superuser made with the CLI, and cvat-sdk's Client logged in as it (for a module's
+    ``client`` fixture: ``yield from conftest.sdk_client(...)``)."""
+    from cvat_sdk import Client, Config
+
+    made = cli("createsuperuser", "--username", username, "--email", f"{username}@example.com",
+               "--password", password, data_dir=runtime.data_dir)
+    assert made.returncode == 0, made.stderr
+    with Client(runtime.url, config=Config(status_check_period=0.2, cache_dir=cache_dir)) as c:
+        c.login((username, password))
+        yield c
+
+
 @pytest.fixture
 def fresh_runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt = Runtime(tmp_path / "data")

@@ -186,13 +186,13 @@ def test_a_video_task(client: Client, sources: Path, tmp_path: Path):
             assert image.size == SIZE and diff(image, picture(i * 3)) < 4, (policy, i)
 
 
-def test_auto_annotate_a_video_task(client: Client, sources: Path, monkeypatch: pytest.MonkeyPatch):
-    """`cvat-cli task auto-annotate` runs cvat_sdk.auto_annotation over TaskDataset's frames."""
+def test_auto_annotate_a_video_task(client: Client, sources: Path):
+    """`cvat-cli task auto-annotate` runs cvat_sdk.auto_annotation over TaskDataset's frames and
+    stores what the function found through the annotations API (source "auto")."""
     from cvat_sdk import auto_annotation as cvataa
 
     task = create(client, "e2e video auto-annotate", [sources / "clip.mp4"])
     seen: list[float] = []
-    uploaded: list[models.PatchedLabeledDataRequest] = []
 
     class WholeFrame:
         spec = cvataa.DetectionFunctionSpec(labels=[cvataa.label_spec("thing", 0)])
@@ -201,14 +201,11 @@ def test_auto_annotate_a_video_task(client: Client, sources: Path, monkeypatch: 
             seen.append(diff(image, picture(len(seen) * 3)))
             return [cvataa.rectangle(0, [0, 0, image.width - 1, image.height - 1])]
 
-    # the annotations API is not served yet: keep what the driver uploads
-    monkeypatch.setattr(client.tasks.api, "partial_update_annotations",
-                        lambda action, task_id, patched_labeled_data_request: uploaded.append(
-                            patched_labeled_data_request))
     cvataa.annotate_task(client, task.id, WholeFrame())
     assert len(seen) == 10 and max(seen) < 4
-    (request,) = uploaded
-    assert [(s.frame, s.points) for s in request.shapes] == [(i, [0, 0, SIZE[0] - 1, SIZE[1] - 1]) for i in range(10)]
+    stored = task.get_annotations().shapes
+    assert sorted((s.frame, s.points, s.source) for s in stored) == [
+        (i, [0, 0, SIZE[0] - 1, SIZE[1] - 1], "auto") for i in range(10)]
 
 
 def test_a_video_task_with_zip_chunks_feeds_the_dataset(client: Client, sources: Path):

@@ -42,8 +42,8 @@ def run_workflow(api: Api) -> list[dict[str, Any]]:
     """Run every started task-data execution's steps, as the state machine does (Fail on error)."""
     c = api.container
     done = []
-    for _workflow, _name, payload in list(c.workflows.started):
-        if payload.get("_ran"):
+    for workflow, _name, payload in list(c.workflows.started):
+        if payload.get("_ran") or workflow != "task-data":
             continue
         payload["_ran"] = True
         ids = (payload["request_id"], payload["task_id"], payload["data_id"])

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .services.annotations import AnnotationService
     from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
     from .services.direct_uploads import DirectUploadService
+    from .services.exports import ExportService
+    from .services.import_worker import AnnotationImportWorker
+    from .services.imports import ImportService
     from .services.ingest import IngestService
     from .services.issues import CommentService, IssueService
     from .services.jobs import JobService
@@ -43,11 +46,13 @@ if TYPE_CHECKING:
     from .services.pipeline import TaskDataPipeline
     from .services.projects import ProjectService
     from .services.requests import RequestService
+    from .services.restores import RestoreService
     from .services.share import ShareService
     from .services.superuser import SuperuserService
     from .services.task_data import TaskDataService
     from .services.task_media import TaskMediaService
     from .services.tasks import TaskService
+    from .services.uploads import UploadService
     from .services.users import UserService
 
 
@@ -118,7 +123,12 @@ class Container:
     def workflows(self) -> WorkflowStarter:
         from .adapters.aws.stepfunctions import StepFunctionsWorkflowStarter
 
-        return StepFunctionsWorkflowStarter({"task-data": self.settings.task_data_state_machine_arn})
+        return StepFunctionsWorkflowStarter({
+            "task-data": self.settings.task_data_state_machine_arn,
+            "dataset-export": self.settings.export_state_machine_arn,
+            "import-annotations": self.settings.import_annotations_state_machine_arn,
+            "backup-restore": self.settings.restore_state_machine_arn,
+        })
 
     @cached_property
     def annotation_store(self) -> AnnotationStore:
@@ -277,6 +287,42 @@ class Container:
         from .services.task_media import TaskMediaService
 
         return TaskMediaService(self.repos, self.blobs, self.clock, PyAvFrameDecoder())
+
+    @cached_property
+    def exports(self) -> ExportService:
+        from .services.exports import ExportService
+
+        return ExportService(self.repos, self.blobs, self.workflows, self.clock, store=self.annotation_store,
+                             media=self.task_media, requests=self.requests, events=self.events)
+
+    @cached_property
+    def uploads(self) -> UploadService:
+        from .services.uploads import UploadService
+
+        return UploadService(self.blobs, self.clock, max_request_bytes=int(self.settings.max_request_bytes or 0))
+
+    @cached_property
+    def restores(self) -> RestoreService:
+        from .services.restores import RestoreService
+
+        return RestoreService(self.repos, self.ids, self.clock, self.events, blobs=self.blobs, uploads=self.uploads,
+                              workflows=self.workflows, requests=self.requests, organizations=self.organizations,
+                              projects=self.projects, tasks=self.tasks, task_data=self.task_data,
+                              annotations=self.annotations)
+
+    @cached_property
+    def imports(self) -> ImportService:
+        from .services.imports import ImportService
+
+        return ImportService(self.repos, self.uploads, self.workflows, self.clock)
+
+    @cached_property
+    def import_worker(self) -> AnnotationImportWorker:
+        from .services.import_worker import AnnotationImportWorker
+
+        return AnnotationImportWorker(self.repos, self.ids, self.clock, self.events, blobs=self.blobs,
+                                      uploads=self.uploads, annotations=self.annotations, requests=self.requests,
+                                      actor_for=self.organizations.actor_for)
 
     @cached_property
     def pipeline(self) -> TaskDataPipeline:

@@ -29,6 +29,9 @@ class Settings:
     share_prefix: str
     event_bus_name: str
     task_data_state_machine_arn: str
+    export_state_machine_arn: str
+    restore_state_machine_arn: str
+    import_annotations_state_machine_arn: str
     stage: str
     server_version: str
     allow_loopback_egress: str
@@ -72,6 +75,9 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     # Only the functions that start task-data executions get it (a Globals entry would make the
     # state machine depend on itself through its own step functions).
     "task_data_state_machine_arn": ("CVAT_TASK_DATA_STATE_MACHINE_ARN", ""),
+    "export_state_machine_arn": ("CVAT_EXPORT_STATE_MACHINE_ARN", ""),
+    "restore_state_machine_arn": ("CVAT_RESTORE_STATE_MACHINE_ARN", ""),
+    "import_annotations_state_machine_arn": ("CVAT_IMPORT_ANNOTATIONS_STATE_MACHINE_ARN", ""),
     "stage": ("CVAT_STAGE", "dev"),
     "server_version": ("CVAT_SERVER_VERSION", "2.80.0"),
     "allow_loopback_egress": ("CVAT_ALLOW_LOOPBACK_EGRESS", "false"),

@@ -103,7 +103,8 @@ class BlobStore(Protocol):
         ...
 
     def head(self, key: str) -> Mapping[str, Any]:
-        """size, content_type, etag; NotFoundError when the object does not exist."""
+        """size, content_type, etag (and last_modified, an aware datetime, where the store keeps
+        it); NotFoundError when the object does not exist."""
         ...
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
@@ -155,6 +156,15 @@ class BlobStore(Protocol):
 
     def presigned_part(self, key: str, upload_id: str, part_number: int, *, expires: int = 3600) -> str:
         """A URL that PUTs part ``part_number`` (1-based) of a multipart upload."""
+        ...
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+        """Write part ``part_number`` of a multipart upload; its ETag."""
+        ...
+
+    def copy_part(self, key: str, upload_id: str, part_number: int, source_key: str, *, start: int, end: int) -> str:
+        """Part ``part_number`` as bytes ``start``..``end`` (inclusive) of another object, copied
+        by the store (no bytes through the caller); its ETag."""
         ...
 
     def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:

@@ -37,6 +37,8 @@ def attr(name, input_type, values, default=None, mutable=False, **kw):
     [
         ("checkbox", ["false"], None, (["false"], "false")),
         ("checkbox", ["TRUE"], "false", (["true"], "false")),
+        ("checkbox", ["true", "false"], None, (["true", "false"], "false")),  # FiftyOne, CVAT >= 2.5
+        ("checkbox", ["True", "False"], "true", (["true", "false"], "true")),
         ("radio", ["a", "b"], None, (["a", "b"], "a")),
         ("select", ["a", "b"], "b", (["a", "b"], "b")),
         ("number", ["0", "10", "2"], None, (["0", "10", "2"], "0")),
@@ -53,7 +55,9 @@ def test_valid_attribute_specs(input_type, values, default, expected):
     ("input_type", "values", "default"),
     [
         ("checkbox", ["maybe"], None),
-        ("checkbox", ["true", "false"], None),
+        ("checkbox", ["true", "true"], None),
+        ("checkbox", ["true", "false", "maybe"], None),
+        ("checkbox", [], None),
         ("checkbox", ["true"], "yes"),
         ("radio", [], None),
         ("select", ["a", "a"], None),

@@ -851,6 +851,17 @@ class InMemoryBlobStore:
             raise ValidationError(f"Part numbers are 1 to 10000, not {part_number}.")
         return self._presign(_Presigned("PUT", key, expires, {}, upload_id, part_number))
 
+    def upload_part(self, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+        with self._lock:
+            upload = self.multipart.get(upload_id)
+            if upload is None or upload.key != key:
+                raise NotFoundError(f"Upload {upload_id} of {key}: not found.")
+            upload.parts[part_number] = bytes(body)
+            return _etag(body)
+
+    def copy_part(self, key: str, upload_id: str, part_number: int, source_key: str, *, start: int, end: int) -> str:
+        return self.upload_part(key, upload_id, part_number, self.get_range(source_key, start, end))
+
     def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
         with self._lock:
             upload = self.multipart.get(upload_id)

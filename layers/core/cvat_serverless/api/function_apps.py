@@ -16,9 +16,15 @@ MEDIA_READS = _ROUTERS + "media_reads"
 API includes them too, so that its OpenAPI document describes the whole API. Routers are included
 in name order: media_reads comes before task_data, whose ``PATCH /api/tasks/{id}/data/{upload}``
 would otherwise take ``PATCH .../data/meta``."""
+EXPORTS = _ROUTERS + "exports"
+"""Dataset exports and their downloads (the core API: starting a workflow and a redirect are light)."""
 ANNOTATIONS = _ROUTERS + "annotations"
 """Annotations of tasks and jobs: the annotations API function serves them; the core API includes
 them for its OpenAPI document."""
+IMPORTS = _ROUTERS + "imports"
+"""Imports with CVAT's upload protocol: the annotations API function serves a task's or a job's
+(``/api/tasks|jobs/{id}/annotations``), the core API a project's dataset (``/api/projects/{id}/dataset``,
+beside the dataset exports under that path) and includes the rest for its OpenAPI document."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -35,10 +41,10 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/organizations": _ROUTERS + "organizations",
             "/api/memberships": _ROUTERS + "organizations",
             "/api/invitations": _ROUTERS + "organizations",
-            "/api/projects": (_ROUTERS + "projects", MEDIA_READS),
-            "/api/tasks": (ANNOTATIONS, _ROUTERS + "tasks", _ROUTERS + "task_data", _ROUTERS + "direct_uploads",
-                           MEDIA_READS),
-            "/api/jobs": (ANNOTATIONS, _ROUTERS + "jobs", MEDIA_READS),
+            "/api/projects": (_ROUTERS + "backups", _ROUTERS + "projects", MEDIA_READS, EXPORTS, IMPORTS),
+            "/api/tasks": (ANNOTATIONS, _ROUTERS + "backups", _ROUTERS + "tasks", _ROUTERS + "task_data",
+                           _ROUTERS + "direct_uploads", MEDIA_READS, EXPORTS, IMPORTS),
+            "/api/jobs": (ANNOTATIONS, _ROUTERS + "jobs", MEDIA_READS, EXPORTS, IMPORTS),
             "/api/labels": _ROUTERS + "labels",
             "/api/issues": _ROUTERS + "issues",
             "/api/comments": _ROUTERS + "issues",
@@ -51,7 +57,7 @@ def annotations_api(services: ApiServices) -> CvatApi:
     """/api/tasks/{id}/annotations and /api/jobs/{id}/annotations[/history...]: their own
     function, so heavy annotation payloads scale and time out apart from the core API."""
     return CvatApi(services, title="CVAT annotations API", lazy_routers={
-        prefix: ANNOTATIONS for prefix in ("/api/tasks", "/api/jobs")})
+        prefix: (ANNOTATIONS, IMPORTS) for prefix in ("/api/tasks", "/api/jobs")})
 
 
 def webhooks_api(services: ApiServices) -> CvatApi:

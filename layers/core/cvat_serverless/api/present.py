@@ -352,7 +352,8 @@ class Presenter:
             finished_date=r.finished_date,
             expiry_date=r.expiry_date,
             owner=sr.RequestOwner(id=owner.id, username=owner.username) if owner is not None else None,
-            result_url=r.result_url,
+            # exports keep the download's path: the URL is made on the host the client asked
+            result_url=self.url(r.result_url) if r.result_url and r.result_url.startswith("/") else r.result_url,
             result_id=r.result_id,
         )
 

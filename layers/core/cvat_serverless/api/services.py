@@ -11,12 +11,15 @@ if TYPE_CHECKING:
     from ..services.annotations import AnnotationService
     from ..services.auth import AccessTokenService, AccountService, SessionService
     from ..services.direct_uploads import DirectUploadService
+    from ..services.exports import ExportService
+    from ..services.imports import ImportService
     from ..services.issues import CommentService, IssueService
     from ..services.jobs import JobService
     from ..services.labels import LabelService
     from ..services.organizations import OrganizationService
     from ..services.projects import ProjectService
     from ..services.requests import RequestService
+    from ..services.restores import RestoreService
     from ..services.share import ShareService
     from ..services.task_data import TaskDataService
     from ..services.task_media import TaskMediaService
@@ -75,6 +78,15 @@ class ApiServices(Protocol):
 
     @property
     def requests(self) -> RequestService: ...
+
+    @property
+    def exports(self) -> ExportService: ...
+
+    @property
+    def restores(self) -> RestoreService: ...
+
+    @property
+    def imports(self) -> ImportService: ...
 
     @property
     def server_version(self) -> str: ...

@@ -30,9 +30,11 @@ class ValidationError(CvatServerlessError):
         *,
         fields: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        super().__init__(message or "Invalid input.")
         # CVAT's field-error shape: {"field": ["message", ...]}
         self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
+        # without a message, the fields' messages say it (a background request shows only this text)
+        details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in self.fields.items())
+        super().__init__(message or details or "Invalid input.")
 
 
 class AuthenticationError(CvatServerlessError):

@@ -166,9 +166,10 @@ def normalize_attribute(
 
     if input_type == InputType.CHECKBOX:
         vals = [v.lower() for v in vals]
-        if len(vals) != 1 or vals[0] not in ("true", "false"):
-            raise ValidationError(fields={key: ["A checkbox has one value: 'true' or 'false'."]})
-        default = (default_value or vals[0]).lower()
+        # CVAT's UI sends one value (the default); FiftyOne sends both for CVAT >= 2.5
+        if not 1 <= len(vals) <= 2 or len(set(vals)) != len(vals) or not set(vals) <= {"true", "false"}:
+            raise ValidationError(fields={key: ["A checkbox has the values 'true' and/or 'false'."]})
+        default = (default_value or (vals[0] if len(vals) == 1 else "false")).lower()
         if default not in ("true", "false"):
             raise ValidationError(fields={key: ["The default of a checkbox is 'true' or 'false'."]})
         return vals, default

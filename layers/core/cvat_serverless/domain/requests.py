@@ -8,6 +8,7 @@ until one of the two and never gives up, so every path that starts a request mus
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -61,6 +62,9 @@ class BackgroundRequest:
     expiry_date: datetime | None = None
     result_url: str | None = None
     result_id: int | None = None
+    # An export's result: the stored object and the name it is downloaded as.
+    result_key: str = ""
+    result_filename: str = ""
     # The workflow doing the work: its name (WorkflowStarter), its input, the execution running it
     # ("" before it starts) and, after the embedded runtime resumed it, the first execution's name.
     workflow: str = ""
@@ -120,3 +124,31 @@ def task_creation_request_id(task_id: int, attempt: str) -> str:
     """``create:task-<task id>-<attempt>``: CVAT-like (``create:task-7``), unique per upload
     attempt so that a task whose processing failed can take a new upload."""
     return f"create:task-{task_id}-{attempt}"
+
+
+def failure_message(error: str, cause: str, what: str = "processing") -> str:
+    """The message of a failed request, from the state machine's error and cause: a Lambda's
+    ``{"errorMessage", "errorType"}`` JSON, or Step Functions' own text. ``what`` names the work
+    (``processing``, ``import``, ``export``, ``restore``)."""
+    try:
+        detail = json.loads(cause)
+    except (TypeError, ValueError):
+        detail = None
+    if isinstance(detail, dict) and detail.get("errorMessage"):
+        kind = str(detail.get("errorType") or error)
+        text = str(detail["errorMessage"])
+        if kind in _USER_ERRORS:
+            return text
+        return f"The {what} failed ({kind}): {text}"
+    if error.startswith("States.Timeout"):
+        return f"The {what} took too long and was stopped."
+    return f"The {what} failed ({error or 'unknown error'}){': ' + cause if cause else ''}"
+
+
+# errors whose message is written for the user (they name the file and what is wrong with it)
+_USER_ERRORS = frozenset({
+    "ValidationError", "MediaError", "FormatError", "CorruptMediaError", "EmptyMediaError", "UnsupportedMediaError",
+    "NoVideoStreamError", "DecompressionBombError", "MixedMediaError", "UnsafeArchiveError", "ArchiveBombError",
+    "NotFoundError", "PayloadTooLargeError", "ArchiveError", "AnnotationValidationError", "UnknownFormatError",
+    "PermissionDeniedError",
+})

@@ -36,6 +36,7 @@ from cvat_serverless.domain.errors import FormatError
 __all__ = [
     "ArchiveError",
     "ExportArchive",
+    "ImageSlot",
     "ImportFiles",
     "open_import",
 ]
@@ -45,7 +46,20 @@ class ArchiveError(FormatError):
     """The uploaded file is not a readable archive."""
 
 
-ImageData = bytes | BinaryIO | IO[bytes] | None
+class ImageSlot:
+    """A frame's image that another worker writes into the archive (an export's images are
+    copied in parallel, then joined with the annotations: :mod:`.zipjoin`). The exporter names
+    the member as it always does; the archive records ``(member name, frame)`` in ``placed``
+    instead of writing anything."""
+
+    __slots__ = ("frame", "placed")
+
+    def __init__(self, frame: int, placed: list[tuple[str, int]]) -> None:
+        self.frame = frame
+        self.placed = placed
+
+
+ImageData = bytes | BinaryIO | IO[bytes] | ImageSlot | None
 
 
 class ExportArchive:
@@ -106,6 +120,10 @@ class ExportArchive:
         """Store an image (bytes or a file object, as the callback gave it); False if none."""
         if data is None:
             return False
+        if isinstance(data, ImageSlot):
+            self._claim(name)
+            data.placed.append((name, data.frame))
+            return True
         if isinstance(data, bytes | bytearray | memoryview):
             self.write_bytes(name, bytes(data), compress=False)  # media is compressed already
         else:

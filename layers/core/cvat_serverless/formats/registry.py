@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # Modules of this package that are helpers, not formats.
-_HELPER_MODULES = frozenset({"registry", "archive", "common"})
+_HELPER_MODULES = frozenset({"registry", "archive", "common", "zipjoin", "backup"})
 
 
 class UnknownFormatError(ValidationError):

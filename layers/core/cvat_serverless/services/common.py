@@ -4,7 +4,10 @@ see (the candidates a list reads: never the whole system unless the caller may s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -269,3 +272,15 @@ def list_page(
     query = parse_list_query(params, spec)
     visible = ((obj, row(obj)) for obj in items if perm.visible_in_list(ctx.actor, ref(obj), ctx.org))
     return apply_list_query(visible, spec, query)
+
+
+@contextlib.contextmanager
+def scratch_file(prefix: str) -> Iterator[str]:
+    """A local file for one workflow step's bytes (Lambda's /tmp), removed after."""
+    fd, path = tempfile.mkstemp(prefix=prefix)
+    os.close(fd)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -273,4 +273,4 @@ def describe(exc: CvatServerlessError) -> str:
     details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
     if not details:
         return exc.message
-    return details if exc.message == "Invalid input." else f"{exc.message} {details}"
+    return details if exc.message in ("Invalid input.", details) else f"{exc.message} {details}"

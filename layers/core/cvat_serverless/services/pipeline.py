@@ -30,12 +30,13 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from ..domain.errors import CvatServerlessError, NotFoundError, ValidationError
+from ..domain.requests import failure_message
 from ..domain.segments import FrameRange
 from ..domain.task_data import DataKeys, DataRequest, ResourceType, TaskData, ordered_by_upload
 from ..domain.tasks import ChunkType, SortingMethod, StorageMethod, StorageType, TaskMode
@@ -462,6 +463,12 @@ class TaskDataPipeline:
             raise ValidationError("The task has other data already.")
         info = self._data_info(None, plan.media_type, plan.frame_range, plan.chunk_size, plan.job_sizes, plan=plan,
                                data_id=data_id)
+        if plan.media_type == "video" and plan.source_prefix.startswith("staging/"):
+            # the uploaded video is the task's original (backups carry it): kept out of staging/,
+            # whose lifecycle rule removes what is left there
+            self.blobs.copy(plan.source_prefix + plan.video_name, keys.source(plan.video_name))
+            self.blobs.put(keys.plan, replace(plan, source_prefix=keys.source()).to_json(),
+                           content_type="application/json")
         self.tasks.attach_data(task_id, info)
         self.requests.finish(request_id, result_id=task_id)
         # Last: a retried or resumed step before this point still finds the uploaded media.
@@ -539,27 +546,3 @@ def _thumbnail(picture: bytes) -> bytes:
     return out.getvalue()
 
 
-def failure_message(error: str, cause: str) -> str:
-    """The message of a failed request, from the state machine's error and cause: a Lambda's
-    ``{"errorMessage", "errorType"}`` JSON, or Step Functions' own text."""
-    try:
-        detail = json.loads(cause)
-    except (TypeError, ValueError):
-        detail = None
-    if isinstance(detail, dict) and detail.get("errorMessage"):
-        kind = str(detail.get("errorType") or error)
-        text = str(detail["errorMessage"])
-        if kind in _USER_ERRORS:
-            return text
-        return f"The processing failed ({kind}): {text}"
-    if error.startswith("States.Timeout"):
-        return "The processing took too long and was stopped."
-    return f"The processing failed ({error or 'unknown error'}){': ' + cause if cause else ''}"
-
-
-# errors whose message is written for the user (they name the file and what is wrong with it)
-_USER_ERRORS = frozenset({
-    "ValidationError", "MediaError", "FormatError", "CorruptMediaError", "EmptyMediaError", "UnsupportedMediaError",
-    "NoVideoStreamError", "DecompressionBombError", "MixedMediaError", "UnsafeArchiveError", "ArchiveBombError",
-    "NotFoundError", "PayloadTooLargeError",
-})

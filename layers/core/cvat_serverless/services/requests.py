@@ -112,6 +112,11 @@ class RequestService:
                 continue
         raise ConflictError(f"Request {request_id} keeps changing; try again.")
 
+    def update(self, request_id: str, change: Callable[[BackgroundRequest], None]) -> BackgroundRequest:
+        """Apply ``change`` to the request and save it (retried on a concurrent save; a change
+        that raises ConflictError leaves the request as it is)."""
+        return self._update(request_id, change)
+
     def started(self, request_id: str, message: str = "", *, execution_name: str | None = None) -> BackgroundRequest:
         def change(r: BackgroundRequest) -> None:
             if r.status.ended:

@@ -172,6 +172,25 @@ class TaskMediaService:
             return self._frame(task, query.number, query.quality)
         raise NotFoundError("The frame has no context images.")
 
+    def original_images(self, task: Task, number: int) -> list[tuple[str, bytes]]:
+        """The frames of task chunk ``number`` at original quality, in order, as (file name,
+        bytes): an image task's files as they were uploaded, a video's frames as PNGs (decoded
+        from the MP4 chunk). For exports: no presigning, no caching."""
+        keys = DataKeys(task.id, task.data_id or 0)
+        quality = FrameQuality.ORIGINAL.value
+        if self._mp4_originals(task):
+            first = self._frame_list(task)[0]
+            chunk = self.blobs.get(keys.chunk(quality, number, "mp4"))
+            frames = self.frames.video_frames_png(chunk, width=first.width, height=first.height,
+                                                  name=f"{first.name} (chunk {number})")
+            return [(f"{position:06d}.png", png) for position, png in enumerate(frames)]
+        with zipfile.ZipFile(io.BytesIO(self.blobs.get(keys.chunk(quality, number, "zip")))) as z:
+            return [(info.filename, z.read(info)) for info in z.infolist()]
+
+    def frame_names(self, task: Task) -> tuple[FrameInfo, ...]:
+        """The task's frames meta (for a video: one entry, the video)."""
+        return self._frame_list(task)
+
     def _chunk(self, task: Task, ref: ChunkRef, quality: FrameQuality) -> Download:
         keys = DataKeys(task.id, task.data_id or 0)
         if quality is FrameQuality.ORIGINAL and _one_video_entry(task):

@@ -69,6 +69,7 @@ class S3BlobStore:
             "size": int(answer["ContentLength"]),
             "content_type": answer.get("ContentType", ""),
             "etag": str(answer.get("ETag", "")).strip('"'),
+            "last_modified": answer.get("LastModified"),
         }
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
@@ -190,6 +191,19 @@ class S3BlobStore:
             raise ValidationError(f"Part numbers are 1 to {MAX_PART_NUMBER}, not {part_number}.")
         return self._presign("upload_part", {"Key": key, "UploadId": upload_id, "PartNumber": part_number},
                              expires)
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+        with aws_errors(f"writing part {part_number} of {self._where(key)}"):
+            answer = client("s3").upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                              PartNumber=part_number, Body=body)
+        return str(answer["ETag"]).strip('"')
+
+    def copy_part(self, key: str, upload_id: str, part_number: int, source_key: str, *, start: int, end: int) -> str:
+        with aws_errors(f"copying {self._where(source_key)} into part {part_number} of {self._where(key)}"):
+            answer = client("s3").upload_part_copy(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=part_number,
+                CopySource={"Bucket": self.bucket, "Key": source_key}, CopySourceRange=f"bytes={start}-{end}")
+        return str(answer["CopyPartResult"]["ETag"]).strip('"')
 
     def complete_multipart(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
         numbers = [n for n, _ in parts]

@@ -6,23 +6,20 @@ TUS parts: ``PATCH``/``HEAD /api/tasks/{id}/data/{file id}``."""
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ...domain.errors import ValidationError
-from .. import http
+from .. import http, tus
 from ..schemas.requests import RqId
 from ._common import Call, ObjectId
 
 router = Router()
 TAGS = ["tasks"]
-TUS_VERSION = "1.0.0"
-UploadId = Annotated[str, Path(min_length=1, max_length=128)]
-TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
+UploadId = tus.UploadId
+TUS_HEADERS = tus.TUS_HEADERS
 
 
 def _json_body(event: http.Event) -> dict[str, Any]:
@@ -85,28 +82,13 @@ def _tus_create(call: Call, task_id: int) -> Response[Any]:
         length = int(http.header(event, "Upload-Length") or "")
     except ValueError:
         raise ValidationError("Upload-Length must be an integer.") from None
-    filename = _metadata(http.header(event, "Upload-Metadata") or "").get("filename")
+    filename = tus.metadata(http.header(event, "Upload-Metadata") or "").get("filename")
     if not filename:
         raise ValidationError("Upload-Metadata must name the file (filename <base64>).")
     upload = call.services.task_data.create_tus(call.ctx, task_id, filename, length)
     location = http.absolute(event, f"/api/tasks/{task_id}/data/{upload.id}")
-    headers = {**TUS_HEADERS, "Location": location, "Upload-Filename": upload.filename,
-               "Upload-Offset": str(upload.offset), "Tus-Version": TUS_VERSION, "Tus-Extension": "creation"}
+    headers = tus.created_headers(location, upload.filename, upload.offset)
     return Response(status_code=201, content_type="application/json", body="", headers=headers)
-
-
-def _metadata(value: str) -> dict[str, str]:
-    """TUS ``Upload-Metadata``: comma-separated ``key base64(value)`` pairs."""
-    out: dict[str, str] = {}
-    for pair in value.split(","):
-        key, _, encoded = pair.strip().partition(" ")
-        if not key:
-            continue
-        try:
-            out[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
-        except (ValueError, UnicodeDecodeError):
-            raise ValidationError(f"Upload-Metadata: the value of {key} is not base64 UTF-8.") from None
-    return out
 
 
 @router.patch("/api/tasks/<id>/data/<upload_id>", tags=TAGS, summary="TUS: the next part of an upload")
