@@ -169,9 +169,21 @@ def test_a_video_task_exports_its_frames_as_pngs(client: Client, tmp_path: Path)
     task.export_dataset("CVAT for video 1.1", out, include_images=True)
     with zipfile.ZipFile(out) as z:
         frames = sorted(n for n in z.namelist() if n.startswith("images/"))
-        assert len(frames) == 5
+        assert frames == [f"images/frame_{i:06d}.PNG" for i in range(5)] or \
+            frames == [f"images/default/frame_{i:06d}.PNG" for i in range(5)], frames
         first = Image.open(io.BytesIO(z.read(frames[0])))
     assert first.format == "PNG" and first.size == (64, 48)
+    stepped = client.tasks.create_from_data({"name": "video every other frame", "labels": [{"name": "car"}]},
+                                            resources=[str(path)], resource_type=ResourceType.LOCAL,
+                                            data_params={"frame_step": 2, "start_frame": 1})
+    out = tmp_path / "stepped.zip"
+    stepped.export_dataset("COCO 1.0", out, include_images=True)
+    meta = stepped.get_meta()
+    step = int(meta.frame_filter.split("=")[1]) if meta.frame_filter else 1
+    assert (meta.start_frame, step) == (1, 2), (meta.start_frame, meta.frame_filter)
+    with zipfile.ZipFile(out) as z:  # named by their number in the video, as CVAT names them
+        assert [i["file_name"] for i in json.loads(z.read("annotations/instances_default.json"))["images"]] == [
+            f"frame_{meta.start_frame + i * step:06d}.PNG" for i in range(meta.size)]
     backup = tmp_path / "video-backup.zip"
     task.download_backup(backup)
     with zipfile.ZipFile(backup) as z:  # the uploaded video itself, kept after processing

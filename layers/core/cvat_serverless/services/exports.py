@@ -45,6 +45,7 @@ from ..domain.exports import (
 from ..domain.jobs import Job
 from ..domain.projects import Project
 from ..domain.requests import BackgroundRequest, RequestAction, RequestStatus, failure_message
+from ..domain.segments import parse_frame_filter
 from ..domain.task_data import TaskData
 from ..domain.tasks import Task
 from ..ports import AnnotationStore, BlobStore, Clock, EventPublisher, Repositories, WorkflowStarter
@@ -343,9 +344,12 @@ class ExportService:
             infos = self.media.frame_names(task)
             video = len(infos) == 1 and task.size > 1
             subset = task.subset or "default"
+            first_source = task_data.start_frame if task_data is not None else 0
+            step = parse_frame_filter(task_data.frame_filter) if task_data is not None else 1
             for f in kept:
                 info = infos[0] if video else infos[f]
-                frame_name = f"frame_{f:06d}.PNG" if video else info.name
+                # a video's frames are named by their number in the video, as CVAT names them
+                frame_name = f"frame_{first_source + f * step:06d}.PNG" if video else info.name
                 if (subset, frame_name) in names_seen:  # two tasks of a project with one file name
                     frame_name = f"task_{task.id}/{frame_name}"
                 names_seen.add((subset, frame_name))
