@@ -19,6 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import powertools_patches
+
 log = logging.getLogger("cvat_serverless_tools.local")
 
 Handler = Callable[[Any, Any], Any]
@@ -73,6 +75,9 @@ class LocalFunction:
             return self._callable
         with _LOAD_LOCK:
             if self._callable is None:
+                # invocations run at once, in threads of this process: each needs its own request
+                # state in the event handler, as each execution environment has on AWS
+                powertools_patches.apply()
                 module_name, attr = self.handler.rsplit(".", 1)
                 path = self.code_dir / (module_name.replace(".", "/") + ".py")
                 unique = f"_cvat_fn_{self.logical_id}_{module_name.replace('.', '_')}"

@@ -1,3 +1,4 @@
+import json
 import textwrap
 import threading
 from pathlib import Path
@@ -81,3 +82,47 @@ def test_registry_finds_by_name_arn_partial_arn_and_qualifier(tmp_path):
         assert registry.find(ref) is fn, ref
     assert registry.find("other") is None
     assert registry.by_logical_id("Fn") is fn
+
+
+def test_api_requests_at_once_each_keep_their_own_event_and_route_arguments(tmp_path):
+    # On AWS an execution environment resolves one event at a time; here invocations are threads
+    # of one process, and powertools keeps the request being resolved on its classes and
+    # resolvers. The first request waits in its route until the second has been answered, then
+    # reads its event and routing context again, as a route does after a slow call (a decode).
+    fn = function(tmp_path, """
+        from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+        app = APIGatewayRestResolver(enable_validation=True)
+
+        @app.get("/api/tasks/<id>/data")
+        def task_data(id: str):
+            sync = app.current_event.raw_event["sync"]
+            if app.current_event.query_string_parameters["number"] == "0":
+                sync["first_in_route"].set()
+                assert sync["second_answered"].wait(30)
+            return {"path": app.current_event.path, "number": app.current_event.query_string_parameters["number"],
+                    "route_args": app.context.get("_route_args")}
+
+        def handler(event, context):
+            return app.resolve(event, context)
+    """)
+    sync = {"first_in_route": threading.Event(), "second_answered": threading.Event()}
+
+    def event(task: int, number: int) -> dict:
+        return {"path": f"/api/tasks/{task}/data", "httpMethod": "GET", "headers": {}, "sync": sync,
+                "queryStringParameters": {"type": "chunk", "number": str(number)}, "requestContext": {}}
+
+    answers = {}
+    first = threading.Thread(target=lambda: answers.update(first=fn.invoke(event(7, 0))))
+    first.start()
+    try:
+        assert sync["first_in_route"].wait(30), "the first request never reached its route"
+        answers["second"] = fn.invoke(event(8, 1))
+    finally:
+        sync["second_answered"].set()
+        first.join(30)
+    bodies = {name: json.loads(result.payload["body"]) for name, result in answers.items()}
+    assert bodies == {
+        "first": {"path": "/api/tasks/7/data", "number": "0", "route_args": {"id": "7"}},
+        "second": {"path": "/api/tasks/8/data", "number": "1", "route_args": {"id": "8"}},
+    }
