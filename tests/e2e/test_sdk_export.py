@@ -384,3 +384,25 @@ def test_backup_and_restore_through_the_cli(runtime, task: Task, tmp_path: Path)
     assert saved.name.startswith(f"task_{task.id}_backup_")
     new_id = int(cli("create-from-backup", str(saved), "--completion_verification_period", "0.2").split()[-1])
     assert new_id != task.id
+
+
+def test_images_bigger_than_a_part_are_joined_by_server_side_copies(client: Client, tmp_path: Path) -> None:
+    """Pieces of more than S3's 5 MiB part minimum are copied by the embedded S3 (UploadPartCopy),
+    not read back: the archive must still hold every byte."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    files = []
+    for i in range(3):  # ~5.8 MB each: noise does not compress
+        path = tmp_path / f"noise{i}.png"
+        Image.fromarray(rng.integers(0, 255, (1100, 1750, 3), dtype=np.uint8)).save(path, compress_level=1)
+        files.append(path)
+    task = client.tasks.create_from_data({"name": "big images", "labels": [{"name": "car"}]},
+                                         resources=[str(f) for f in files], resource_type=ResourceType.LOCAL,
+                                         data_params={"image_quality": 30, "chunk_size": 3})
+    out = tmp_path / "big.zip"
+    task.export_dataset("COCO 1.0", out, include_images=True)
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        for f in files:
+            assert z.read(f"images/default/{f.name}") == f.read_bytes()
