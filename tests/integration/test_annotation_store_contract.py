@@ -171,3 +171,86 @@ def test_the_snapshot_is_one_gzip_json_object_per_job_in_a_versioned_bucket(tabl
     for v in versions:
         s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
     s3.delete_bucket(Bucket=BUCKET)
+
+
+# --- DynamoS3AnnotationStore: encoded reads and the per-store snapshot cache ------------------------
+
+
+@pytest.fixture
+def versioned_bucket(table: str) -> Iterator[Any]:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    yield s3
+    empty_bucket(s3)
+
+
+def test_encoded_reads_answer_the_saves_json_with_its_version(table: str, versioned_bucket: Any) -> None:
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    raw, head = store.read_encoded(5)
+    assert head.version == 0 and json.loads(gzip.decompress(raw)) == LabeledData().to_dict()
+    store.write(5, sample(1), expected_version=0, actor_id=3, when=T0)
+    store.write(5, sample(3), expected_version=1, actor_id=3, when=T0)
+    expected = sample(3)
+    expected.version = 2
+    for reader in (store, DynamoS3AnnotationStore(table, BUCKET)):  # cached, and read from S3
+        raw, head = reader.read_encoded(5)
+        assert head.version == 2 and json.loads(gzip.decompress(raw)) == expected.to_dict()
+
+
+def test_appending_saves_encode_as_a_whole_one_would(table: str, versioned_bucket: Any) -> None:
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    store.write(5, sample(2), expected_version=0, actor_id=3, when=T0)
+    added = sample(4)
+    for version, change in enumerate([
+        {"shapes": added.shapes[2:3]},  # the same objects first, then new ones (PATCH create)
+        {"shapes": added.shapes[3:]},
+        {"shapes": [], "tracks": added.tracks},
+        {"tags": added.tags, "shapes": added.shapes[:1]},
+    ], start=2):
+        current, head = store.read(5)
+        for kind, objects in change.items():
+            getattr(current, kind).extend(objects)
+        store.write(5, current, expected_version=head.version, actor_id=3, when=T0)
+        expected = {**current.to_dict(), "version": version}
+        fresh = DynamoS3AnnotationStore(table, BUCKET)  # reads S3: what the first one encoded
+        assert json.loads(gzip.decompress(fresh.read_encoded(5)[0])) == expected
+        assert fresh.read(5)[0].to_dict() == store.read(5)[0].to_dict() == expected
+
+
+def test_a_save_by_another_store_is_never_answered_from_the_cache(table: str, versioned_bucket: Any) -> None:
+    mine, theirs = DynamoS3AnnotationStore(table, BUCKET), DynamoS3AnnotationStore(table, BUCKET)
+    mine.write(5, sample(1), expected_version=0, actor_id=3, when=T0)
+    assert len(mine.read(5)[0].shapes) == 1
+    theirs.write(5, sample(4), expected_version=1, actor_id=3, when=T0)  # another Lambda instance
+    data, head = mine.read(5)
+    assert head.version == 2 and len(data.shapes) == 4
+    assert len(json.loads(gzip.decompress(mine.read_encoded(5)[0]))["shapes"]) == 4
+    with pytest.raises(ConflictError):
+        mine.write(5, sample(2), expected_version=1, actor_id=3, when=T0)
+    theirs.delete(5)
+    assert mine.read(5)[1].version == 0 and mine.read(5)[0].to_dict() == LabeledData().to_dict()
+
+
+def test_reads_hand_out_lists_of_their_own(table: str, versioned_bucket: Any) -> None:
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    store.write(5, sample(2), expected_version=0, actor_id=3, when=T0)
+    first, _ = store.read(5)
+    first.shapes.clear()
+    first.version = 9
+    data, head = store.read(5)
+    assert len(data.shapes) == 2 and data.version == head.version == 1
+
+
+def test_a_snapshot_saved_without_its_version_is_answered_with_the_heads(table: str, versioned_bucket: Any) -> None:
+    store = DynamoS3AnnotationStore(table, BUCKET)
+    head = store.write(5, sample(2), expected_version=0, actor_id=3, when=T0)
+    old = sample(2)  # as saves before the version mark stored it: the version read, no metadata
+    answer = versioned_bucket.put_object(Bucket=BUCKET, Key=snapshot_key(5), Body=gzip.compress(
+        json.dumps(old.to_dict()).encode()), ContentType="application/json", ContentEncoding="gzip")
+    boto3.client("dynamodb").update_item(
+        TableName=table, Key={"pk": {"S": "JOB#5#ANNOTATIONS"}, "sk": {"S": "HEAD"}},
+        UpdateExpression="SET snapshot_id = :s", ExpressionAttributeValues={":s": {"S": answer["VersionId"]}})
+    fresh = DynamoS3AnnotationStore(table, BUCKET)
+    body = json.loads(gzip.decompress(fresh.read_encoded(5)[0]))
+    assert body["version"] == head.version == 1 and len(body["shapes"]) == 2

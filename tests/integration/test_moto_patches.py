@@ -78,7 +78,8 @@ def test_applying_twice_changes_nothing():
     assert Table.query is query
     assert moto_patches.describe() == (f"moto {moto_patches.MOTO_VERSION} with cvat-serverless patches: "
                                        "query-by-partition, fast-read-serialization, transaction-undo-log, "
-                                       "s3-object-files, map-tolerated-failures")
+                                       "s3-object-files, map-tolerated-failures, compiled-jsonpaths, "
+                                       "moto-modules-listed-once, sqs-send-without-counting")
 
 
 # ----------------------------------------------------------------------- transaction-undo-log
@@ -548,3 +549,20 @@ def test_tolerated_failures_let_the_map_succeed():
     assert "error" not in _run_map([0, 1, 2, 3], {"ToleratedFailureCount": 1})
     assert "error" not in _run_map([0, 1, 2, 3], {"ToleratedFailurePercentage": 25.0})
     assert "error" in _run_map([0, 1, 2, 3], {"ToleratedFailurePercentage": 20.0})
+
+
+# ----------------------------------------------------------------------- sqs-send-without-counting
+def test_sends_to_standard_and_fifo_queues_behave_as_before():
+    moto_patches.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        standard = sqs.create_queue(QueueName="standard")["QueueUrl"]
+        fifo = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        for i in range(3):
+            sqs.send_message(QueueUrl=standard, MessageBody=f"m{i}")
+        with pytest.raises(ClientError):  # a FIFO queue without content-based deduplication still checks
+            sqs.send_message(QueueUrl=fifo, MessageBody="x", MessageGroupId="g")
+        counted = sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["All"])["Attributes"]
+        assert counted["ApproximateNumberOfMessages"] == "3" and "ContentBasedDeduplication" not in counted
+        got = sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in got) == ["m0", "m1", "m2"]

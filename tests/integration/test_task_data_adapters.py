@@ -44,7 +44,8 @@ FULL_REQUEST = BackgroundRequest(
     organization_id=4, project_id=5, task_id=7, job_id=8, format="COCO 1.0", function_id="yolo-v8",
     status=RequestStatus.FAILED, progress=0.375, message="Bad frame ✗", created_date=T0, started_date=T1,
     finished_date=T2, expiry_date=T2 + timedelta(days=1), result_url="https://x.example/r?a=1", result_id=11,
-    result_key="exports/tasks/7/dataset-ab.zip", result_filename="task_7_dataset.zip", workflow="task-data", workflow_input={"task": 7, "keys": ["a", "b"], "ratio": 0.5, "nested": {"x": None}},
+    result_key="exports/tasks/7/dataset-ab.zip", result_filename="task_7_dataset.zip", workflow="task-data",
+    workflow_input={"task": 7, "keys": ["a", "b"], "ratio": 0.5, "nested": {"x": None}},
     execution_name="create-task-7-ab12cd34", execution_base="create-task-7", resumes=2, version=0,
 )
 FULL_DATA = TaskData(

@@ -39,6 +39,23 @@ state succeeds whatever its items did. On AWS a Map Run fails with
 States.ExceedToleratedFailureThreshold once more items failed than ToleratedFailureCount /
 ToleratedFailurePercentage allow (both 0 by default: any failed item fails the Map), and the
 state's Catch takes it. Here the Map Run does the same.
+
+compiled-jsonpaths: moto's EventBridge compiles each target's input paths (the eight of the
+default event template) with jsonpath_ng for every event it delivers, and jsonpath_ng builds a
+PLY parser for each compile: ~2 ms a path, so ~20 ms a PutEvents entry, which every API save
+pays once per annotation event. Compiled paths are immutable; here each is compiled once.
+
+moto-modules-listed-once: moto's server finds the backend of every request by listing moto's
+package folder (a listdir and a stat per entry, ~150) before matching the host; the listing
+is taken once. Likewise each request lists its response class's methods (inspect.getmembers
+over a few hundred attributes) to find the action's; a class's methods are listed once.
+
+sqs-send-without-counting: moto's SendMessage reads the queue's ``attributes`` for one FIFO
+setting, and building them counts the queue's messages three times (visible, in flight,
+delayed), each a walk over every message. The domain events queue has no consumer yet, so every
+annotation save (one message per event) got slower as it filled: ~4 ms a save after 500
+messages, and without bound on a long-running runtime. A standard queue has no such setting (the
+read answers None), so a send to one skips building them.
 """
 
 from __future__ import annotations
@@ -49,13 +66,14 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
 MOTO_VERSION = "5.2.5"
 PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log", "s3-object-files",
-           "map-tolerated-failures")
+           "map-tolerated-failures", "compiled-jsonpaths", "moto-modules-listed-once", "sqs-send-without-counting")
 
 _applied = threading.Lock()
 _state = {"done": False}
@@ -606,6 +624,66 @@ def _patch_map_tolerated_failures() -> None:
     cls._map_run = _map_run
 
 
+# ------------------------------------------------------------ compiled-jsonpaths, moto-modules-listed-once
+def _patch_compiled_jsonpaths() -> None:
+    import jsonpath_ng.ext
+
+    original = jsonpath_ng.ext.parse
+    cached = functools.lru_cache(maxsize=512)(original)
+    cached.moto_original = original  # type: ignore[attr-defined]
+    jsonpath_ng.ext.parse = cached  # moto.events.utils imports it on every call, so it finds this one
+
+
+def _patch_moto_modules_listed_once() -> None:
+    from moto import backends
+
+    original = backends.list_of_moto_modules
+    listed = tuple(original())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return listed
+
+    list_of_moto_modules.moto_original = original  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+    from moto.core import responses
+
+    names = responses.method_names_from_class
+    listed_names = functools.lru_cache(maxsize=None)(lambda clazz: frozenset(names(clazz)))
+    listed_names.moto_original = names  # type: ignore[attr-defined]
+    responses.method_names_from_class = listed_names  # type: ignore[assignment]  # read by ``in`` only
+
+
+# ------------------------------------------------------------------------- sqs-send-without-counting
+_SENDING_TO: ContextVar[Any] = ContextVar("moto_sqs_sending_to", default=None)
+
+
+def _patch_sqs_send_without_counting() -> None:
+    from moto.sqs import models
+
+    backend_type: Any = models.SQSBackend
+    queue_type: Any = models.Queue
+    send, attributes = backend_type.send_message, queue_type.attributes.fget
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        if queue.fifo_queue:
+            return send(self, queue_name, *args, **kwargs)
+        token = _SENDING_TO.set(queue)
+        try:
+            return send(self, queue_name, *args, **kwargs)
+        finally:
+            _SENDING_TO.reset(token)
+
+    def queue_attributes(self: Any) -> dict[str, Any]:
+        # a standard queue's attributes never hold ContentBasedDeduplication, all a send reads
+        return {} if _SENDING_TO.get() is self else attributes(self)
+
+    send_message.moto_original = send  # type: ignore[attr-defined]
+    backend_type.send_message = send_message
+    queue_type.attributes = property(queue_attributes)
+
+
 # --------------------------------------------------------------------------------------- apply
 def apply() -> None:
     """Install the patches once per process; raises MotoVersionError on any moto but MOTO_VERSION
@@ -624,4 +702,7 @@ def apply() -> None:
 
         s3_objects.install()
         _patch_map_tolerated_failures()
+        _patch_compiled_jsonpaths()
+        _patch_moto_modules_listed_once()
+        _patch_sqs_send_without_counting()
         _state["done"] = True

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from .template import REGION, Template, find_project_root, load_template
 log = logging.getLogger("cvat_serverless_tools.local")
 
 RUNTIME_FILE = "runtime.json"
+SWITCH_INTERVAL_S = 0.0005
+"""How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). Every
+request here is a thread of this process, and most of a request's time is a chain of short calls
+to the embedded AWS endpoint, each a hand-over between threads: with 5 ms, one request that parses
+a big body (a 20,000-shape PUT) makes each such hand-over of every other request wait up to 5 ms."""
 
 
 class DataDirBusyError(RuntimeError):
@@ -106,6 +112,7 @@ class EmbeddedRuntime:
         from . import moto_patches
 
         moto_patches.apply()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._lock_data_dir()
         store = SnapshotStore(self.data_dir) if self.config.persist else None
         if store is not None:

@@ -257,3 +257,50 @@ def test_skeleton_svg_edges_are_read(labels: list[LabelSpec]) -> None:
         'data-label-name="nose"></circle>'
     )
     assert face.skeleton_edges() == [(0, 2)]
+
+
+# --- the parser's fast path builds what the checked path builds ------------------------------------
+
+_FAST_CASES: list[dict[str, Any]] = [
+    {"shapes": [
+        {"type": "rectangle", "frame": 0, "label_id": 1, "points": [1, 2.5, 3, 4]},
+        {"type": "polygon", "frame": 2, "label_id": 1, "points": [0, 0, 1, 0, 1, 1], "occluded": True, "outside": False,
+         "z_order": 3, "rotation": 10, "id": 5, "group": None, "source": "auto", "score": 0.5,
+         "attributes": [{"spec_id": 1, "value": "x"}]},
+        {"type": "skeleton", "frame": 1, "label_id": 2, "points": None, "elements": [
+            {"type": "points", "frame": 1, "label_id": 3, "points": [1, 1], "elements": "ignored when nested"}]},
+    ], "tags": [{"frame": 0, "label_id": 1, "group": 2, "attributes": None}],
+     "tracks": [{"frame": 0, "label_id": 1, "id": None, "shapes": [
+         {"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1], "attributes": [], "id": 9},
+         {"type": "rectangle", "frame": 3, "points": [0, 0, 2, 2], "outside": True, "rotation": 5.5}],
+         "elements": [{"frame": 0, "label_id": 3, "shapes": None, "elements": 7}]}]},
+    {"shapes": [{"type": "rectangle", "frame": True, "label_id": 1, "points": [1, 2, 3, 4]}]},
+    {"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [1, "2", 3, 4]}]},
+    {"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [1, 2, 3, False]}]},
+    {"shapes": [{"type": "oval", "frame": 0, "label_id": 1}]},
+    {"shapes": [{"type": ["rectangle"], "frame": 0, "label_id": 1}]},
+    {"shapes": [{"type": "points", "frame": 0, "label_id": 1, "source": None}]},
+    {"shapes": [{"type": "points", "frame": 0, "label_id": 1, "group": 1.0}]},
+    {"shapes": [{"type": "points", "frame": 0, "label_id": 1, "attributes": [{"spec_id": 1}]}]},
+    {"shapes": [{"type": "points", "frame": 0, "label_id": 1, "elements": [{"type": "points", "frame": 0}]}]},
+    {"tracks": [{"frame": 0, "label_id": 1}]},
+    {"tracks": [{"frame": 0, "label_id": 1, "shapes": [{"type": "points", "frame": "0"}]}]},
+    {"tags": [{"frame": 0, "label_id": None}]},
+    {"tags": [{"frame": 0, "label_id": 1, "id": "3"}]},
+]
+
+
+@pytest.mark.parametrize("body", _FAST_CASES)
+def test_the_fast_parse_path_agrees_with_the_checked_one(body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvat_serverless.domain import annotations as model
+
+    def outcome() -> Any:
+        try:
+            return model.LabeledData.from_dict(body).to_dict()
+        except model.AnnotationValidationError as exc:
+            return exc.fields
+
+    fast = outcome()
+    for name in ("_fast_shape", "_fast_tracked_shape", "_fast_track", "_fast_tag"):
+        monkeypatch.setattr(model, name, lambda *args: None)
+    assert fast == outcome()

@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 from ..domain import permissions as perm
 from ..domain.annotations import (
@@ -57,6 +58,17 @@ SAVE_ATTEMPTS: Final = 5
 
 
 _SIZES_KEPT = 64  # tasks whose frame sizes a warm function remembers
+
+
+@runtime_checkable
+class EncodedAnnotationReader(Protocol):
+    """A store that can answer a job's annotations already encoded (DynamoS3AnnotationStore:
+    the stored snapshot's bytes), sparing the parse and the encoding of every object."""
+
+    def read_encoded(self, job_id: int) -> tuple[bytes, AnnotationHead]:
+        """CVAT's ``LabeledData`` JSON of the job, gzip-compressed, and its head."""
+        ...
+
 
 class Action(StrEnum):
     CREATE = "create"
@@ -218,6 +230,28 @@ class AnnotationService(ServiceBase):
         # (task, data) -> frame sizes: a task's frames never change once its data is processed
         self._sizes: OrderedDict[tuple[int, int], list[tuple[int, int]]] = OrderedDict()
         self._sizes_lock = threading.Lock()
+        # job id -> [lock, users]: saves of one job in this process queue instead of racing
+        self._saving: dict[int, list[Any]] = {}
+        self._saving_lock = threading.Lock()
+
+    @contextmanager
+    def _saving_job(self, job_id: int) -> Iterator[None]:
+        """Hold the job's save lock of this process. Concurrent saves of one job in one process
+        (the embedded runtime runs every request as a thread of one process) would otherwise
+        each read, change and write the whole snapshot, and all but one fail the version check
+        and start again; queued, each save succeeds at its first attempt. Saves from other
+        processes (other Lambda instances) are still serialized by the conditional write."""
+        with self._saving_lock:
+            entry = self._saving.setdefault(job_id, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._saving_lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._saving[job_id]
 
     def _frame_sizes(self, task: Task) -> list[tuple[int, int]] | None:
         """Each task frame's (width, height), from the task's frames.json (a video lists one
@@ -280,19 +314,21 @@ class AnnotationService(ServiceBase):
         """Apply ``change`` (``action`` None: replace everything) on the newest snapshot; retried
         on a concurrent save. Publishes the change's events once it is stored."""
         job_id = job.id
-        for attempt in range(SAVE_ATTEMPTS):
-            current, head = self.store.read(job_id)
-            new = change if action is None else apply_change(current, action, change)
-            try:
-                saved = self.store.write(job_id, new, expected_version=head.version, actor_id=ctx.user_id,
-                                         when=self.clock.now())
-            except ConflictError:
-                if attempt == SAVE_ATTEMPTS - 1:
-                    raise
-                continue
-            self._publish_change(ctx, task, job, current, change, action=action)
-            return replace(change, version=saved.version)
-        raise AssertionError("unreachable")  # pragma: no cover
+        with self._saving_job(job_id):
+            for attempt in range(SAVE_ATTEMPTS):
+                current, head = self.store.read(job_id)
+                new = change if action is None else apply_change(current, action, change)
+                try:
+                    saved = self.store.write(job_id, new, expected_version=head.version, actor_id=ctx.user_id,
+                                             when=self.clock.now())
+                except ConflictError:
+                    if attempt == SAVE_ATTEMPTS - 1:
+                        raise
+                    continue
+                break
+        # published once the lock is free: the next save of the job need not wait for the bus
+        self._publish_change(ctx, task, job, current, change, action=action)
+        return replace(change, version=saved.version)
 
     def _publish_change(self, ctx: RequestContext, task: Task, job: Job, current: LabeledData,
                         change: LabeledData, *, action: Action | None) -> None:
@@ -334,6 +370,14 @@ class AnnotationService(ServiceBase):
         """The job's annotations (``version``: its save count)."""
         self._job(ctx, job_id, "view:annotations")
         return self.store.read(job_id)[0]
+
+    def get_job_encoded(self, ctx: RequestContext, job_id: int) -> bytes | None:
+        """As :meth:`get_job`, as CVAT's JSON gzip-compressed, when the store keeps it so (None
+        otherwise: call :meth:`get_job`)."""
+        if not isinstance(self.store, EncodedAnnotationReader):
+            return None
+        self._job(ctx, job_id, "view:annotations")
+        return self.store.read_encoded(job_id)[0]
 
     def put_job(self, ctx: RequestContext, job_id: int, body: Mapping[str, Any]) -> LabeledData:
         """Replace the job's annotations; answers them with their new ids."""
