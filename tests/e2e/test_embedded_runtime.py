@@ -128,6 +128,8 @@ def test_superuser_survives_restart_and_kill_9(fresh_runtime: Runtime):
     made = cli("createsuperuser", "--username", "second", "--password", "another pass", data_dir=rt.data_dir)
     assert made.returncode == 0, made.stderr
     snapshot = rt.data_dir / "aws" / "dynamodb.pickle"
+    # The name is only in the snapshot with the user: the items of its one transaction, saved all
+    # or none, and never a key createsuperuser only read (tests/integration/test_embedded_snapshots.py).
     wait_for(lambda: b"second" in snapshot.read_bytes(), timeout=10, what="the snapshot to hold the second superuser")
     rt.stop(signal.SIGKILL)
     rt.start()

@@ -11,6 +11,12 @@ S3 objects' bytes are not in the S3 snapshot (format 2): they are files in ``<da
 each object's list of files. A format 1 data directory (bytes inside s3.pickle) is converted on
 its first start. Each S3 snapshot, once on disk, is followed by a sweep of the files it no longer
 refers to; the start after loading sweeps too. ``snapshot.json`` says how long the last save took.
+
+A snapshot holds DynamoDB's items and nothing of the keys that were only read: moto keeps a table
+with a sort key as ``{partition key: {sort key: item}}`` in a defaultdict that its GetItem indexes,
+so every read of a missing item adds an empty partition under the key it asked for. Saved, those
+would name keys no item has (createsuperuser's check that ``USERNAME#<name>`` is free, while the
+user is not written yet) and come back on every restart; the snapshot leaves them out.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import pickle
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +68,22 @@ def _install_pickle_shims() -> None:
     from moto.s3.utils import _VersionedKeyStore
 
     copyreg.pickle(_VersionedKeyStore, _reduce_versioned_keys)
+    # A DynamoDB table without the empty partitions its reads of missing items left.
+    from moto.dynamodb.models.table import RestoredPITTable, RestoredTable, Table
+
+    for table_type in (Table, RestoredTable, RestoredPITTable):
+        copyreg.pickle(table_type, _reduce_table)
+
+
+def _reduce_table(table: Any) -> tuple[Any, ...]:
+    # what pickle saves of any object (its class, then its __dict__), with ``items`` filtered:
+    # a partition is a dict of items by sort key; a table without a sort key maps keys to items
+    state = dict(vars(table))
+    items = state.get("items")
+    if isinstance(items, defaultdict):
+        state["items"] = defaultdict(items.default_factory,
+                                     {key: part for key, part in items.items() if part or not isinstance(part, dict)})
+    return copyreg.__newobj__, (type(table),), state  # type: ignore[attr-defined]  # not in typeshed
 
 
 def _reduce_versioned_keys(keys: Any) -> tuple[Any, ...]:
