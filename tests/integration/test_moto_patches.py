@@ -79,7 +79,8 @@ def test_applying_twice_changes_nothing():
     assert moto_patches.describe() == (f"moto {moto_patches.MOTO_VERSION} with cvat-serverless patches: "
                                        "query-by-partition, fast-read-serialization, transaction-undo-log, "
                                        "s3-object-files, map-tolerated-failures, compiled-jsonpaths, "
-                                       "moto-modules-listed-once, sqs-send-without-counting")
+                                       "moto-modules-listed-once, sqs-send-without-counting, "
+                                       "get-item-without-partition")
 
 
 # ----------------------------------------------------------------------- transaction-undo-log
@@ -566,3 +567,15 @@ def test_sends_to_standard_and_fifo_queues_behave_as_before():
         assert counted["ApproximateNumberOfMessages"] == "3" and "ContentBasedDeduplication" not in counted
         got = sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=10)["Messages"]
         assert sorted(m["Body"] for m in got) == ["m0", "m1", "m2"]
+
+
+# ------------------------------------------------------------------------------ get-item-without-partition
+def test_a_missed_get_item_leaves_no_partition_behind(table):
+    from moto.dynamodb.models import dynamodb_backends
+
+    assert "Item" not in table.get_item(TableName="t", Key={"pk": {"S": "nobody"}, "sk": {"S": "1"}})
+    assert "Item" not in table.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "2"}})
+    (backend,) = [b for region in dynamodb_backends.values() for b in region.values() if "t" in b.tables]
+    partitions = {key.value for key in backend.tables["t"].items}
+    assert partitions == {"a"}  # moto itself would have added "nobody"
+    assert table.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"N": "1"}

@@ -73,7 +73,8 @@ from typing import Any
 
 MOTO_VERSION = "5.2.5"
 PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log", "s3-object-files",
-           "map-tolerated-failures", "compiled-jsonpaths", "moto-modules-listed-once", "sqs-send-without-counting")
+           "map-tolerated-failures", "compiled-jsonpaths", "moto-modules-listed-once", "sqs-send-without-counting",
+           "get-item-without-partition")
 
 _applied = threading.Lock()
 _state = {"done": False}
@@ -581,6 +582,22 @@ def _patch_query(backend_type: type, table_type: Any) -> None:
     _count_writes(backend_type, table_type)
 
 
+# ------------------------------------------------------------------------- get-item-without-partition
+def _patch_get_item(table_type: Any) -> None:
+    """moto keeps a table's items as a defaultdict of partitions, and its get_item indexes it: every
+    read of a missing item (a uniqueness check, a cache miss) leaves an empty partition behind, so a
+    long-running runtime grows with its misses. Read with .get instead; the rest is moto's."""
+    original = table_type.get_item
+
+    def get_item(self: Any, hash_key: Any, range_key: Any = None,
+                 projection_expression: list[list[str]] | None = None) -> Any:
+        if self.has_range_key and range_key and hash_key not in self.items:
+            return None  # moto would create the partition, then answer None
+        return original(self, hash_key, range_key, projection_expression)
+
+    table_type.get_item = get_item
+
+
 # ------------------------------------------------------------------------- map-tolerated-failures
 def _patch_map_tolerated_failures() -> None:
     from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
@@ -698,6 +715,7 @@ def apply() -> None:
         _patch_transactions(models, Table)
         _patch_read_serialization()
         _patch_query(models.DynamoDBBackend, Table)
+        _patch_get_item(Table)
         from . import s3_objects
 
         s3_objects.install()
