@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 import threading
 import zipfile
 from typing import Any
@@ -118,3 +119,28 @@ def test_a_caller_error_stops_the_worker() -> None:
         text.write("x" * 10_000)
         raise RuntimeError("formatting failed")
     assert not _writer_threads()
+
+
+def test_the_switch_interval_is_short_while_a_worker_runs_and_restored_after() -> None:
+    """The worker needs the GIL back after every zlib call: the interval is shortened while a
+    pipelined member is open (nested ones too) and restored when the last one closes, also
+    when the export fails."""
+    before = sys.getswitchinterval()
+    out = io.BytesIO()
+    with ExportArchive(out) as archive:
+        with archive.open_text_pipelined("a.json") as first:
+            first.write("a")
+            assert sys.getswitchinterval() < before
+            with ExportArchive(io.BytesIO()) as other, other.open_binary_pipelined("b.json") as second:
+                second.write(b"b")
+            assert sys.getswitchinterval() < before  # the first writer still runs
+        assert sys.getswitchinterval() == before
+    with (
+        pytest.raises(RuntimeError),
+        ExportArchive(io.BytesIO()) as archive,
+        archive.open_text_pipelined("c.json") as text,
+    ):
+        text.write("c")
+        raise RuntimeError("formatting failed")
+    assert sys.getswitchinterval() == before
+    assert _members(out.getvalue()) == {"a.json": b"a"}

@@ -350,6 +350,49 @@ def test_coco_refuses_numbers_json_cannot_spell(shape: LabeledShape) -> None:
             writer.annotation(flat, 1, 10, 10)
 
 
+@pytest.mark.slow  # 200 examples on purpose
+@settings(max_examples=200, deadline=None)
+@given(
+    batch=st.lists(st.tuples(shapes(_any_number), st.booleans()), max_size=12),
+    first_id=st.integers(min_value=1, max_value=50),
+)
+def test_coco_fast_annotations_of_a_frame_equal_the_general_annotations_in_order(
+    batch: list[tuple[LabeledShape, bool]], first_id: int
+) -> None:
+    """The batch loop (the export's hot path): the same dicts, in the same order and with the
+    same ids, as the general path shape by shape, with shapes it leaves to ``general`` (other
+    types, unknown labels, numbers JSON cannot spell, polygons with an odd number of
+    coordinates, which the general path still writes and so takes ids) interleaved."""
+    for shape, odd in batch:
+        if odd and shape.type == ShapeType.POLYGON:
+            shape.points.append(1.5)
+    shapes_ = [shape for shape, _ in batch]
+    writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
+    general_writer = coco_module._CocoWriter(_labels_view(), keypoints=False)
+    writer.next_id = general_writer.next_id = first_id
+    out: list[dict[str, Any]] = []
+
+    def general(shape: LabeledShape) -> None:
+        ann = writer.annotation(FlatShape(shape, None, True), 1, 10, 10)
+        if ann is not None:
+            out.append(ann)
+
+    expected: list[dict[str, Any]] = []
+    try:
+        for shape in shapes_:
+            ann = general_writer.annotation(FlatShape(shape, None, True), 1, 10, 10)
+            if ann is not None:
+                expected.append(ann)
+    except FormatError:
+        with pytest.raises(FormatError, match="not finite"):
+            writer.fast_annotations(shapes_, 1, out, general)
+        return
+    writer.fast_annotations(shapes_, 1, out, general)
+    assert out == expected
+    assert coco_module._dumps(out) == coco_module._dumps(expected)
+    assert writer.next_id == general_writer.next_id
+
+
 @pytest.mark.slow  # 300 examples on purpose
 @settings(max_examples=300, deadline=None)
 @given(shape=shapes(_finite))
@@ -358,6 +401,35 @@ def test_cvat_image_shape_equals_the_general_writer(shape: LabeledShape) -> None
         shape.label_id = 2
     writer = cvat_module._Writer(_labels_view(), io.StringIO())
     assert writer.image_shape(shape) == writer.shape(shape, "    ")
+
+
+def test_cvat_image_shape_keeps_percent_signs_in_names_and_sources() -> None:
+    """The fast path's cached templates are %-format strings: a '%' in a label name or a source
+    must come out as written."""
+    labels = [LabelSpec(id=7, name="100% car %s", type=LabelType.ANY, color="#ff0000")]
+    view = DatasetView(labels=labels, frames=[FrameInfo(0, "a.jpg", 10, 10)])
+    writer = cvat_module._Writer(view, io.StringIO())
+    for shape in (
+        LabeledShape(ShapeType.RECTANGLE, 0, 7, [1.0, 2.0, 3.0, 4.0], source="%(x)s %d"),
+        LabeledShape(ShapeType.POLYGON, 0, 7, [1.0, 2.0, 3.0, 4.0, 5.0, 1.0], source="50%"),
+    ):
+        text = writer.image_shape(shape)
+        assert text == writer.shape(shape, "    ")
+        assert 'label="100% car %s"' in text
+
+
+def test_cvat_images_refuse_boxes_with_a_wrong_number_of_coordinates() -> None:
+    """An image is formatted with one '%': a box short of a coordinate next to one with a
+    coordinate too many must fail as each does alone, not shift the values between them."""
+    labels = [LabelSpec(id=7, name="car", type=LabelType.ANY, color="#ff0000")]
+    frames = [FrameInfo(0, "a.jpg", 10, 10)]
+    boxes = [
+        LabeledShape(ShapeType.RECTANGLE, 0, 7, [1.0, 2.0, 3.0]),
+        LabeledShape(ShapeType.RECTANGLE, 0, 7, [1.0, 2.0, 3.0, 4.0, 5.0]),
+    ]
+    view = DatasetView(labels=labels, frames=frames, annotations=LabeledData(shapes=boxes))
+    with pytest.raises(TypeError):
+        get_exporter("CVAT for images 1.1")(view, io.BytesIO(), None)
 
 
 @settings(max_examples=200, deadline=None)

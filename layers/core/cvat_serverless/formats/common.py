@@ -304,11 +304,13 @@ def shapes_by_frame(view: DatasetView, *, include_outside: bool = False, with_tr
     out = [FrameShapes(f) for f in view.frames]
     index = {fs.frame.frame: fs for fs in out}
     data = view.annotations
-    get = index.get
+    # One dict lookup per shape straight to its frame's list (this loop runs once per shape).
+    get = {number: fs.shapes for number, fs in index.items()}.get
     for shape in data.shapes:
-        fs = get(shape.frame)
-        if fs is not None and (include_outside or not shape.outside):
-            fs.shapes.append(shape)
+        if include_outside or not shape.outside:
+            bucket = get(shape.frame)
+            if bucket is not None:
+                bucket.append(shape)
     if with_tracks:
         stop = view.last_frame()
         for track_index, track in enumerate(data.tracks):
@@ -318,7 +320,7 @@ def shapes_by_frame(view: DatasetView, *, include_outside: bool = False, with_tr
             ):
                 index[shape.frame].tracked.append(FlatShape(shape, track_id, keyframe))
     for tag in data.tags:
-        fs = get(tag.frame)
+        fs = index.get(tag.frame)
         if fs is not None:
             fs.tags.append(tag)
     return out

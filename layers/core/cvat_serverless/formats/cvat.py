@@ -14,8 +14,8 @@ Archive (task export): ``annotations.xml`` and, with images, ``images/<frame nam
 
 The exporters stream the XML into the ZIP member (one write per image, deflated on a worker
 thread); in *for images*, unrotated boxes, polygons, polylines and points without attributes or
-groups are formatted with one ``%`` each (``_Writer.image_shape``), byte for byte what the
-general writer gives (tested).
+groups get a cached %-template each and every image is formatted with one ``%``
+(``_Writer.image_shapes``), byte for byte what the general writer gives (tested).
 
 The importer streams the XML with SAX (defusedxml: a DOCTYPE, and so any entity, is refused),
 so errors name the file and the line; it accepts a bare ``.xml`` or a ZIP in which every
@@ -111,8 +111,9 @@ class _Writer:
         self.out = out
         self.labels: dict[int, LabelSpec] = view.label_index()
         self._quoted: dict[str, str] = {}
-        self._heads: dict[tuple[int, str, bool, ShapeType], str] = {}
-        self._point_templates: dict[tuple[ShapeType, int], str] = {}
+        # (label id, source, occluded, type, number of coordinates) -> the whole element as
+        # one %-template: the cached head, then the geometry and z_order slots
+        self._templates: dict[tuple[int, str, bool, ShapeType, int], str] = {}
         self.spec_names: dict[int, dict[int, str]] = {
             label_id: {a.id: a.name for a in label.attributes} for label_id, label in self.labels.items()
         }
@@ -236,54 +237,73 @@ class _Writer:
         return f"{head}>\n{body}{indent}</tag>\n" if body else head + "></tag>\n"
 
     def image_shape(self, shape: LabeledShape) -> str:
-        """``self.shape(shape, "    ")``, byte for byte; the common case (a box without rotation,
-        a polygon, polyline or points; no attributes, elements or group) in one ``%`` with
-        cached label/source text, the rest by :meth:`shape`."""
-        kind = shape.type
-        if shape.attributes or shape.group or shape.elements:
-            return self.shape(shape, "    ")
-        if kind is _RECTANGLE:
-            if shape.rotation:
-                return self.shape(shape, "    ")
-            template = _BOX
-            values = tuple(shape.points)
-        elif kind in _POINT_LISTS:
-            p = shape.points
-            n = len(p)
-            if n % 2:
-                return self.shape(shape, "    ")
-            template = self._point_templates.get((kind, n)) or self._point_template(kind, n)
-            values = tuple(p)
-        else:
-            return self.shape(shape, "    ")
-        key = (shape.label_id, shape.source, shape.occluded, kind)
-        head = self._heads.get(key)
-        if head is None:
-            head = self._heads[key] = (
-                f"    <{_TAG_OF[kind]} label={self.quoted(self.label_name(shape.label_id))}"
-                f' source={self.quoted(shape.source)} occluded="{_bool(shape.occluded)}"'
-            )
-        return head + template % (*values, shape.z_order)
+        """``self.shape(shape, "    ")``, byte for byte, by the path :meth:`images` takes."""
+        templates: list[str] = []
+        values: list[Any] = []
+        self.image_shapes((shape,), templates, values)
+        return "".join(templates) % tuple(values)
 
-    def _point_template(self, kind: ShapeType, n: int) -> str:
-        pairs = ";".join(["%.2f,%.2f"] * (n // 2))
-        template = self._point_templates[(kind, n)] = f' points="{pairs}" z_order="%s"></{_TAG_OF[kind]}>\n'
+    def image_shapes(self, shapes: Iterable[LabeledShape], templates: list[str], values: list[Any]) -> None:
+        """Add the ``<image>`` elements of ``shapes`` as %-templates and their values: the text
+        is ``"".join(templates) % tuple(values)``, one ``%`` per image (a call per shape costs
+        more than formatting its numbers). The common case (a box without rotation, a polygon,
+        polyline or points; no attributes, elements or group) gets a cached template; the rest
+        is written by :meth:`shape` and added as literal text ('%' doubled)."""
+        add_template = templates.append
+        add_values = values.extend
+        add_value = values.append
+        cached = self._templates.get
+        for shape in shapes:
+            kind = shape.type
+            p = shape.points
+            if (
+                shape.attributes
+                or shape.group
+                or shape.elements
+                # a wrong number of coordinates must fail here, not shift the image's values
+                or ((shape.rotation or len(p) != 4) if kind is _RECTANGLE else kind not in _POINT_LISTS or len(p) % 2)
+            ):
+                add_template(self.shape(shape, "    ").replace("%", "%%"))
+                continue
+            key = (shape.label_id, shape.source, shape.occluded, kind, len(p))
+            template = cached(key)
+            if template is None:
+                template = self._template(key)
+            add_template(template)
+            add_values(p)
+            add_value(shape.z_order)
+
+    def _template(self, key: tuple[int, str, bool, ShapeType, int]) -> str:
+        label_id, source, occluded, kind, n = key
+        head = (
+            f"    <{_TAG_OF[kind]} label={self.quoted(self.label_name(label_id))}"
+            f' source={self.quoted(source)} occluded="{_bool(occluded)}"'
+        ).replace("%", "%%")
+        if kind is _RECTANGLE:
+            tail = _BOX
+        else:
+            pairs = ";".join(["%.2f,%.2f"] * (n // 2))
+            tail = f' points="{pairs}" z_order="%s"></{_TAG_OF[kind]}>\n'
+        template = self._templates[key] = head + tail
         return template
 
     def images(self) -> None:
         subsets = {f.subset for f in self.view.frames}
         write = self.out.write
-        shape_text = self.image_shape
+        add_shapes = self.image_shapes
         for fs in shapes_by_frame(self.view):
             f = fs.frame
             sub = f" subset={quoteattr(f.subset)}" if len(subsets) > 1 else ""
-            parts = [f'  <image id="{f.frame}" name={quoteattr(f.name)}{sub} width="{f.width}" height="{f.height}">\n']
-            parts += map(shape_text, fs.shapes)
-            parts += [shape_text(flat.shape) for flat in fs.tracked]
+            head = f'  <image id="{f.frame}" name={quoteattr(f.name)}{sub} width="{f.width}" height="{f.height}">\n'
+            templates = [head.replace("%", "%%")]
+            values: list[Any] = []
+            add_shapes(fs.shapes, templates, values)
+            if fs.tracked:
+                add_shapes([flat.shape for flat in fs.tracked], templates, values)
             for tag in fs.tags:
-                parts.append(self.tag(tag, "    "))
-            parts.append("  </image>\n")
-            write("".join(parts))
+                templates.append(self.tag(tag, "    ").replace("%", "%%"))
+            templates.append("  </image>\n")
+            write("".join(templates) % tuple(values))
 
     def track_frame(  # noqa: PLR0917 - recursive helper
         self,
