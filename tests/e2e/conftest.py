@@ -43,6 +43,7 @@ class Runtime:
     aws_port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
+    up_args: tuple[str, ...] = ()  # more options of `cvat-serverless up`
 
     @property
     def url(self) -> str:
@@ -56,7 +57,7 @@ class Runtime:
         self.log = self.data_dir.parent / f"up-{self.port}.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", CLI, "up", "--port", str(self.port),
-             "--aws-port", str(self.aws_port), "--data-dir", str(self.data_dir)],
+             "--aws-port", str(self.aws_port), "--data-dir", str(self.data_dir), *self.up_args],
             cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True,
         )
         try:

@@ -35,6 +35,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = RuntimeConfig(host=args.host, port=args.port, aws_port=args.aws_port,
                            data_dir=Path(args.data_dir), persist=not args.no_persist)
+    if args.max_request_bytes:  # behave as AWS does (a TUS upload of more is refused)
+        config.parameter_overrides["MaxRequestBytes"] = str(args.max_request_bytes)
     runtime = EmbeddedRuntime(config)
     try:
         runtime.start()
@@ -195,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--aws-port", type=int, default=4566, help="embedded AWS endpoint port (default: %(default)s)")
     up.add_argument("--data-dir", default=_default_data_dir(), help="where state is kept (default: %(default)s)")
     up.add_argument("--no-persist", action="store_true", help="keep nothing after stopping")
+    up.add_argument("--max-request-bytes", type=int, default=0,
+                    help="refuse TUS uploads bigger than this, as a deployment on AWS does (default: no limit)")
     up.add_argument("-v", "--verbose", action="store_true")
     up.set_defaults(func=cmd_up)
 
@@ -220,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .upload import add_parser as add_upload_parser
 
     add_upload_parser(sub, _add_target_args)
+    from .direct_import import add_parsers as add_direct_import_parsers
+
+    add_direct_import_parsers(sub, _add_target_args)
     return parser
 
 

@@ -105,3 +105,42 @@ def test_progress_prints_a_line_per_tenth_off_a_terminal():
     progress.finish()
     lines = out.getvalue().splitlines()
     assert len(lines) == 12 and lines[-1].startswith("Uploading: 0.0/0.0 MiB (100%)")
+
+
+def test_a_direct_import_upload_sends_each_part_and_aborts_on_a_failure(tmp_path: Path):
+    from cvat_serverless_tools.admin import direct_import as di
+
+    class OneFile:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, Any]] = []
+
+        def call(self, method: str, path: str, body: Any = None, **_: Any) -> Any:
+            self.calls.append((path.rsplit("/", 1)[-1], body))
+            if path.endswith("/uploads"):
+                return {"upload_id": "1_u", "part_size": 1000, "parts": [
+                    {"part_number": n, "url": f"http://s3/{n}", "size": min(1000, body["size"] - (n - 1) * 1000)}
+                    for n in (1, 2, 3)]}
+            return {}
+
+    [local] = files(tmp_path, **{"backup.zip": 2500})
+    sent: dict[int, bytes] = {}
+
+    def put(url: str, path: Path, offset: int, length: int) -> str:
+        sent[int(url.rsplit("/", 1)[-1])] = path.read_bytes()[offset:offset + length]
+        return f"e{url[-1]}"
+
+    server = OneFile()
+    assert di.upload_file(server, "/api/tasks/backup/uploads", local, jobs=2,  # type: ignore[arg-type]
+                          progress=up.Progress(2500, 1, io.StringIO()), put=put) == "1_u"
+    assert b"".join(sent[n] for n in (1, 2, 3)) == local.path.read_bytes()
+    assert server.calls[-1] == ("complete", {"upload_id": "1_u", "parts": [
+        {"part_number": n, "etag": f"e{n}"} for n in (1, 2, 3)]})
+
+    def broken(url: str, *_: Any) -> str:
+        raise up.UploadError("backup.zip: a part could not be sent")
+
+    server = OneFile()
+    with pytest.raises(up.UploadError, match="could not be sent"):
+        di.upload_file(server, "/api/tasks/backup/uploads", local, jobs=2,  # type: ignore[arg-type]
+                       progress=up.Progress(2500, 1, io.StringIO()), put=broken)
+    assert server.calls[-1] == ("abort", {"upload_id": "1_u"})

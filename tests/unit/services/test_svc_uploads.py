@@ -79,3 +79,40 @@ def test_the_offset_is_where_the_contiguous_parts_end():
     assert contiguous_end([]) == (0, [])
     assert contiguous_end([(5, 5), (0, 5)]) == (10, [(0, 5), (5, 5)])
     assert contiguous_end([(0, 5), (20, 5)]) == (5, [(0, 5)])  # a part beyond a gap does not count
+
+
+def test_a_direct_upload_arrives_as_one_object_and_reads_back_whole(tmp_path: Path):
+    blobs = InMemoryBlobStore()
+    uploads = UploadService(blobs, FixedClock(), max_request_bytes=100)  # does not apply: the bytes go to S3
+    body = bytes(range(256)) * 40
+    started = uploads.start_direct(SCOPE, 3, "/home/me/coco.zip", len(body))
+    upload = started.upload
+    assert upload.direct and upload.id.startswith("3_") and upload.filename == "coco.zip"
+    assert [p.number for p in started.parts] == [1] and started.parts[0].size == len(body)
+    assert not uploads.get(SCOPE, 3, upload.id).complete
+    with pytest.raises(ValidationError, match="not complete"):
+        uploads.finished(SCOPE, 3, upload.id)
+    with pytest.raises(ValidationError, match="direct upload"):
+        uploads.append(SCOPE, 3, upload.id, 0, body)  # no TUS part goes into it
+    etag = blobs.http_put(started.parts[0].url, body)
+    with pytest.raises(NotFoundError):
+        uploads.complete_direct(SCOPE, 4, upload.id, [(1, etag)])  # another user's
+    done = uploads.complete_direct(SCOPE, 3, upload.id, [(1, etag)])
+    assert done.complete and uploads.complete_direct(SCOPE, 3, upload.id, [(1, etag)]).complete  # again: a no-op
+    finished = uploads.finished(SCOPE, 3, upload.id)
+    assert uploads.part_keys(finished) == [upload.keys.assembled]
+    assert uploads.open(finished).read() == body
+    assert uploads.download(finished, str(tmp_path / "f")) == len(body)
+    assert uploads.assemble(finished) == upload.keys.assembled
+    uploads.discard(finished)
+    assert not list(blobs.list_keys(SCOPE.prefix))
+
+
+def test_a_tus_upload_too_big_for_a_request_names_the_direct_upload():
+    small = UploadService(InMemoryBlobStore(), FixedClock(), max_request_bytes=100)
+    with pytest.raises(PayloadTooLargeError, match=r"/api/tasks/7/annotations/uploads.*import-annotations"):
+        small.create(SCOPE, 3, "big.zip", 101)
+    with pytest.raises(PayloadTooLargeError, match=r"/api/projects/backup/uploads.*cvat-serverless restore"):
+        small.create(UploadScope("backup", "project"), 3, "big.zip", 101)
+    with pytest.raises(ValidationError, match="TUS upload"):
+        small.complete_direct(SCOPE, 3, small.create(SCOPE, 3, "a.xml", 10).id, [(1, "x")])

@@ -25,6 +25,9 @@ IMPORTS = _ROUTERS + "imports"
 """Imports with CVAT's upload protocol: the annotations API function serves a task's or a job's
 (``/api/tasks|jobs/{id}/annotations``), the core API a project's dataset (``/api/projects/{id}/dataset``,
 beside the dataset exports under that path) and includes the rest for its OpenAPI document."""
+DIRECT_IMPORTS = _ROUTERS + "direct_imports"
+"""Direct (presigned S3) uploads of the file of an import or a restore: served beside IMPORTS, under
+the same paths."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -41,10 +44,11 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/organizations": _ROUTERS + "organizations",
             "/api/memberships": _ROUTERS + "organizations",
             "/api/invitations": _ROUTERS + "organizations",
-            "/api/projects": (_ROUTERS + "backups", _ROUTERS + "projects", MEDIA_READS, EXPORTS, IMPORTS),
+            "/api/projects": (_ROUTERS + "backups", _ROUTERS + "projects", MEDIA_READS, EXPORTS, IMPORTS,
+                              DIRECT_IMPORTS),
             "/api/tasks": (ANNOTATIONS, _ROUTERS + "backups", _ROUTERS + "tasks", _ROUTERS + "task_data",
-                           _ROUTERS + "direct_uploads", MEDIA_READS, EXPORTS, IMPORTS),
-            "/api/jobs": (ANNOTATIONS, _ROUTERS + "jobs", MEDIA_READS, EXPORTS, IMPORTS),
+                           _ROUTERS + "direct_uploads", MEDIA_READS, EXPORTS, IMPORTS, DIRECT_IMPORTS),
+            "/api/jobs": (ANNOTATIONS, _ROUTERS + "jobs", MEDIA_READS, EXPORTS, IMPORTS, DIRECT_IMPORTS),
             "/api/labels": _ROUTERS + "labels",
             "/api/issues": _ROUTERS + "issues",
             "/api/comments": _ROUTERS + "issues",
@@ -57,7 +61,7 @@ def annotations_api(services: ApiServices) -> CvatApi:
     """/api/tasks/{id}/annotations and /api/jobs/{id}/annotations[/history...]: their own
     function, so heavy annotation payloads scale and time out apart from the core API."""
     return CvatApi(services, title="CVAT annotations API", lazy_routers={
-        prefix: (ANNOTATIONS, IMPORTS) for prefix in ("/api/tasks", "/api/jobs")})
+        prefix: (ANNOTATIONS, IMPORTS, DIRECT_IMPORTS) for prefix in ("/api/tasks", "/api/jobs")})
 
 
 def webhooks_api(services: ApiServices) -> CvatApi:

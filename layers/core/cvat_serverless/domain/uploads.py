@@ -11,10 +11,16 @@ abandoned upload leaves):
 
     staging/uploads/<kind>/<resource>/<upload id>/upload.json      who, what, how long (written once)
     staging/uploads/<kind>/<resource>/<upload id>/parts/<offset>   the parts, 16-digit offsets
+    staging/uploads/<kind>/<resource>/<upload id>/file             the whole file (assembled, or
+                                                                   a direct upload's S3 object)
 
 The offset of an upload is not stored: it is where the contiguous run of its stored parts ends, so
 a PATCH is one object write (no read-modify-write of a record) and a retried PATCH of the same
 part writes the same object again.
+
+A direct upload (an extension beyond CVAT, for files no API request can carry) sends its bytes
+straight to S3: one presigned multipart upload of ``file``, whose S3 upload id the record keeps.
+Its offset is the size of ``file`` once the multipart upload is complete (0 before).
 """
 
 from __future__ import annotations
@@ -50,6 +56,14 @@ class UploadScope:
         resource = "new" if self.resource_id is None else str(self.resource_id)
         return f"{STAGING}{self.kind}/{self.target}-{resource}/"
 
+    @property
+    def direct_upload_path(self) -> str:
+        """Where the API starts a direct upload in this scope (``/api/tasks/7/annotations/uploads``,
+        ``/api/projects/backup/uploads``)."""
+        if self.resource_id is None:
+            return f"/api/{self.target}s/{self.kind}/uploads"
+        return f"/api/{self.target}s/{self.resource_id}/{self.kind}/uploads"
+
 
 @dataclass(slots=True)
 class Upload:
@@ -63,10 +77,16 @@ class Upload:
     created_date: datetime | None = None
     offset: int = 0
     parts: list[tuple[int, int]] = field(default_factory=list)  # (offset, size) of the stored parts
+    multipart_id: str = ""  # a direct upload's S3 multipart upload id ("": a TUS upload)
 
     @property
     def complete(self) -> bool:
         return self.offset >= self.length
+
+    @property
+    def direct(self) -> bool:
+        """The bytes go straight to S3 as one object (``keys.assembled``), not in TUS parts."""
+        return bool(self.multipart_id)
 
     @property
     def keys(self) -> UploadKeys:
@@ -74,16 +94,21 @@ class Upload:
 
     def to_dict(self) -> dict[str, Any]:
         """What ``upload.json`` holds (the parts and the offset are read from the parts)."""
-        return {"id": self.id, "kind": self.scope.kind, "target": self.scope.target,
-                "resource_id": self.scope.resource_id, "owner_id": self.owner_id, "filename": self.filename,
-                "length": self.length, "created_date": self.created_date.isoformat() if self.created_date else None}
+        record = {"id": self.id, "kind": self.scope.kind, "target": self.scope.target,
+                  "resource_id": self.scope.resource_id, "owner_id": self.owner_id, "filename": self.filename,
+                  "length": self.length,
+                  "created_date": self.created_date.isoformat() if self.created_date else None}
+        if self.multipart_id:
+            record["multipart_id"] = self.multipart_id
+        return record
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Upload:
         created = data.get("created_date")
         return cls(id=str(data["id"]), scope=UploadScope(data["kind"], data["target"], data.get("resource_id")),
                    owner_id=int(data["owner_id"]), filename=str(data["filename"]), length=int(data["length"]),
-                   created_date=datetime.fromisoformat(created) if created else None)
+                   created_date=datetime.fromisoformat(created) if created else None,
+                   multipart_id=str(data.get("multipart_id") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +133,7 @@ class UploadKeys:
 
     @property
     def assembled(self) -> str:
-        """The whole file as one object (UploadService.assemble)."""
+        """The whole file as one object (UploadService.assemble; a direct upload's object)."""
         return f"{self.root}file"
 
 
@@ -116,8 +141,8 @@ def check_upload_id(value: str) -> str:
     """An upload id as CVAT makes them (``<user id>_<uuid4>``): anything else names no upload
     (and never reaches a key)."""
     if not _UPLOAD_ID_RE.match(value or ""):
-        raise ValidationError(f"'{value}' is not an uploaded file: upload the file first (TUS), then send "
-                              "its Upload-Filename as filename.")
+        raise ValidationError(f"'{value}' is not an uploaded file: upload the file first (TUS, or a direct "
+                              "upload), then send its upload id as filename.")
     return value
 
 

@@ -60,6 +60,15 @@ class PartUrl:
     size: int  # the bytes of the file this part carries
 
 
+def presign_parts(blobs: BlobStore, key: str, upload_id: str, size: int, *, expires: int = URL_EXPIRES
+                  ) -> list[PartUrl]:
+    """A presigned URL for each part of S3 multipart upload ``upload_id`` of ``key``, a file of
+    ``size`` bytes cut in parts of part_size_for(size) (services.uploads uses it too)."""
+    part = part_size_for(size)
+    return [PartUrl(n, blobs.presigned_part(key, upload_id, n, expires=expires), min(part, size - (n - 1) * part))
+            for n in range(1, -(-size // part) + 1)]
+
+
 @dataclass(frozen=True, slots=True)
 class StartedUpload:
     name: str  # the name the file is staged under (its basename)
@@ -109,11 +118,7 @@ class DirectUploadService:
                 key = DataKeys(task_id).staged_file(name)
                 upload_id = self.blobs.start_multipart(key, content_type=f.content_type)
                 started.append(StartedUpload(name, upload_id, part, []))
-                count = -(-f.size // part)
-                started[-1].parts.extend(
-                    PartUrl(n, self.blobs.presigned_part(key, upload_id, n, expires=self.expires),
-                            min(part, f.size - (n - 1) * part))
-                    for n in range(1, count + 1))
+                started[-1].parts.extend(presign_parts(self.blobs, key, upload_id, f.size, expires=self.expires))
         except Exception:
             self._abort(task_id, [(s.name, s.upload_id) for s in started])
             raise

@@ -13,7 +13,7 @@ module's dependencies (numpy, Pillow); the registry only names the formats.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, BinaryIO
@@ -28,7 +28,7 @@ from ..domain.uploads import Upload, UploadScope
 from ..formats.registry import get_importer_spec
 from ..ports import Clock, Repositories, WorkflowStarter
 from .common import job_ref, project_ref, task_ref
-from .uploads import UploadService
+from .uploads import StartedDirectUpload, UploadService
 
 WORKFLOW = "import-annotations"
 TARGETS = ("task", "job", "project")
@@ -169,6 +169,24 @@ class ImportService:
     def offset(self, ctx: RequestContext, target: str, resource_id: int, upload_id: str) -> Upload:
         """TUS HEAD of one of the caller's uploads."""
         return self.uploads.get(upload_scope(target, resource_id), ctx.user_id, upload_id)
+
+    def start_direct_upload(self, ctx: RequestContext, target: str, resource_id: int, filename: str,
+                            length: int) -> StartedDirectUpload:
+        """A direct upload of the file to import (presigned S3 parts, services.uploads): who may
+        create the TUS upload may start it. ``Upload-Finish`` with its id imports it."""
+        self.check_access(ctx, target, resource_id)
+        return self.uploads.start_direct(upload_scope(target, resource_id), ctx.user_id, filename, length)
+
+    def complete_direct_upload(self, ctx: RequestContext, target: str, resource_id: int, upload_id: str,
+                               parts: Sequence[tuple[int, str]]) -> Upload:
+        """Join the parts (number, ETag) of one of the caller's direct uploads."""
+        self.check_access(ctx, target, resource_id)
+        return self.uploads.complete_direct(upload_scope(target, resource_id), ctx.user_id, upload_id, parts)
+
+    def abort_direct_upload(self, ctx: RequestContext, target: str, resource_id: int, upload_id: str) -> None:
+        """Drop one of the caller's direct uploads."""
+        ctx.require_write()
+        self.uploads.abort_direct(upload_scope(target, resource_id), ctx.user_id, upload_id)
 
     def finish(self, ctx: RequestContext, target: str, resource_id: int, query: Mapping[str, str]
                ) -> BackgroundRequest:

@@ -46,7 +46,7 @@ from .projects import ProjectService
 from .requests import RequestService
 from .task_data import TaskDataService
 from .tasks import TaskService
-from .uploads import UploadService
+from .uploads import StartedDirectUpload, UploadService
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,22 @@ class RestoreService(ServiceBase):
 
     def offset(self, ctx: RequestContext, target: str, upload_id: str) -> Upload:
         return self.uploads.get(_scope(target), ctx.user_id, upload_id)
+
+    def start_direct_upload(self, ctx: RequestContext, target: str, filename: str, length: int
+                            ) -> StartedDirectUpload:
+        """A direct upload of the backup (presigned S3 parts, services.uploads): who may create
+        the TUS upload may start it. ``Upload-Finish`` with its id restores it."""
+        return self.uploads.start_direct(self.check(ctx, target), ctx.user_id, filename or "backup.zip", length)
+
+    def complete_direct_upload(self, ctx: RequestContext, target: str, upload_id: str,
+                               parts: Sequence[tuple[int, str]]) -> Upload:
+        """Join the parts (number, ETag) of one of the caller's direct uploads."""
+        return self.uploads.complete_direct(self.check(ctx, target), ctx.user_id, upload_id, parts)
+
+    def abort_direct_upload(self, ctx: RequestContext, target: str, upload_id: str) -> None:
+        """Drop one of the caller's direct uploads."""
+        ctx.require_write()
+        self.uploads.abort_direct(_scope(target), ctx.user_id, upload_id)
 
     def finish(self, ctx: RequestContext, target: str, query: Mapping[str, str]) -> BackgroundRequest:
         """``Upload-Finish`` (``filename`` = the ``Upload-Filename`` the upload was given)."""

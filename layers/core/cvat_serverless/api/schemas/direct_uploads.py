@@ -64,3 +64,35 @@ class AbortedUpload(RequestModel):
 
 class AbortUploadsRequest(RequestModel):
     files: list[AbortedUpload] = Field(min_length=1, max_length=1000)
+
+
+# --- one file for an import or a backup restore (services.uploads.start_direct) --------------------
+
+
+class DirectFileUploadRequest(RequestModel):
+    filename: str = Field(min_length=1, max_length=1024, description="the file's name (its basename is kept)")
+    size: int = Field(ge=1, le=MAX_FILE_SIZE, description="the file's size in bytes")
+
+
+class DirectFileUploadRead(CvatModel):
+    upload_id: str = Field(description="CVAT's upload id (<user id>_<uuid4>): complete with it, then send it as "
+                                       "filename with Upload-Finish")
+    filename: str
+    part_size: int = Field(description="bytes per part (the last part may be shorter)")
+    parts: list[PartUrl]
+    expires_in: int = Field(description="seconds the part URLs stay valid")
+
+
+class CompleteFileUploadRequest(RequestModel):
+    upload_id: str = Field(min_length=1, max_length=128)
+    parts: list[UploadedPart] = Field(min_length=1, max_length=10_000)
+
+
+class CompleteFileUploadRead(CvatModel):
+    upload_id: str = Field(description="send it as filename with Upload-Finish")
+    filename: str
+    size: int
+
+
+class AbortFileUploadRequest(RequestModel):
+    upload_id: str = Field(min_length=1, max_length=128)
