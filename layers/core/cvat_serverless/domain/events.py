@@ -9,11 +9,23 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, by type (looked up once)
+
 
 def to_plain(value: Any) -> Any:
-    """Dataclasses, enums and datetimes as JSON-ready values (ISO-8601 datetimes)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Dataclasses, enums and datetimes as JSON-ready values (ISO-8601 datetimes).
+
+    Annotation events carry tens of thousands of objects: field names are looked up once per
+    type, and lists of plain values (a shape's points) are copied as they are."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(value)))
+    if names is not None:
+        return {name: to_plain(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -21,6 +33,8 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
+        if kind is list and all(type(v) in _PLAIN_TYPES for v in value):
+            return list(value)
         return [to_plain(v) for v in value]
     return value
 
