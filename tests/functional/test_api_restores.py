@@ -14,7 +14,7 @@ import pytest
 from tests.functional._api_world import Api, api_fixture  # noqa: F401 - fixture
 from tests.functional.test_api_annotations import box, task_with_data
 from tests.functional.test_api_exports import download, run_exports
-from tests.functional.test_api_task_data import multipart, run_workflow
+from tests.functional.test_api_task_data import multipart, png, run_workflow
 
 
 def run_restores(api: Api) -> list[dict[str, Any]]:
@@ -128,3 +128,23 @@ def test_a_restore_needs_an_uploaded_file(alice: Api) -> None:
                       headers={"Upload-Finish": ""})
     assert finish.status == 400
     assert api.call("POST", "/api/jobs/backup", None, as_user="alice").status in (400, 404, 405)
+
+
+def test_an_old_cvat_backup_without_a_stop_frame_restores_every_frame(alice: Api) -> None:
+    api = alice
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:  # CVAT 2.0-era task.json: no stop_frame, no sorting_method
+        z.writestr("task.json", json.dumps({
+            "name": "old", "labels": [{"name": "car", "attributes": []}], "version": "1.0",
+            "data": {"chunk_size": 2, "image_quality": 70, "start_frame": 0},
+            "jobs": [{"start_frame": 0, "stop_frame": 2, "status": "annotation"}]}))
+        z.writestr("annotations.json", json.dumps([{"version": 0, "tags": [], "tracks": [], "shapes": [
+            {"type": "rectangle", "frame": 2, "label": "car", "points": [1, 1, 5, 5], "attributes": [],
+             "occluded": False, "z_order": 0, "group": 0, "source": "manual"}]}]))
+        for i in range(3):
+            z.writestr(f"data/img{i}.png", png((i * 60, 0, 0)))
+    request = restore(api, buffer.getvalue())
+    assert request["status"] == "finished", request
+    task = api.get(f"/api/tasks/{request['result_id']}", "alice").body
+    assert task["size"] == 3
+    assert [s[1] for s in annotations(api, task["id"])] == [2]

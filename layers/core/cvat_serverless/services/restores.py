@@ -37,6 +37,7 @@ from ..domain.context import RequestContext
 from ..domain.errors import CvatServerlessError, NotFoundError, ValidationError
 from ..domain.jobs import JobStage, JobState, JobType, job_status
 from ..domain.requests import BackgroundRequest, RequestAction, RequestStatus, failure_message
+from ..domain.segments import parse_frame_filter
 from ..domain.uploads import Upload, UploadScope
 from ..ports import BlobStore, Clock, EventPublisher, IdGenerator, Repositories, WorkflowStarter
 from .annotations import AnnotationService
@@ -236,12 +237,15 @@ class RestoreService(ServiceBase):
                                       "use_zip_chunks": d.chunk_type != "video"}
             if d.chunk_size:
                 params["chunk_size"] = d.chunk_size
-            if contents.video is not None:  # a video's frame range is the backup's; images are listed as kept
-                params |= {"start_frame": d.start_frame, "stop_frame": d.stop_frame}
-                if d.frame_filter:
-                    params["frame_filter"] = d.frame_filter
-            child = self.task_data.start_in_place(ctx, task.id, params, prefix=prefix,
-                                                           names=list(contents.media))
+            # the backup's frame range over its media (CVAT keeps every uploaded file; ours list the frames)
+            params["start_frame"] = d.start_frame
+            if d.frame_filter:
+                params["frame_filter"] = d.frame_filter
+            step = parse_frame_filter(d.frame_filter)
+            needed = max((j.stop_frame for j in contents.jobs), default=0) + 1  # task frames the jobs cover
+            if (d.stop_frame - d.start_frame) // step + 1 >= needed:  # else absent (old backups): to the end
+                params["stop_frame"] = d.stop_frame
+            child = self.task_data.start_in_place(ctx, task.id, params, prefix=prefix, names=list(contents.media))
             entry |= {"request_id": child.id, "annotations": annotations_key,
                       "jobs": [[str(j.type), str(j.stage), str(j.state)] for j in contents.jobs],
                       "deleted_frames": list(d.deleted_frames)}
