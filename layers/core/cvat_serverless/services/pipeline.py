@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
@@ -55,6 +56,10 @@ RANGED_VIDEO_READ_AHEAD = 8 * 1024**2
 REMOTE_TIMEOUT_S = 600.0
 PREVIEW_SIZE = (256, 256)
 _SOURCE_CACHE_LOCK = threading.Lock()
+SOURCE_IDLE_S = 900.0
+"""A task's cached media is removed only once no unit of this process used it for this long (a
+unit runs 15 minutes at most): units of several tasks may run at once in one process."""
+_SOURCES_USED: dict[Path, float] = {}  # cache folder -> when a unit of this process last used it
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +416,8 @@ class TaskDataPipeline:
         # Named by the request too: task and data ids start again at 1 in a new store (a fresh
         # embedded runtime, a test), whose media must not be taken for an older one's.
         attempt = hashlib.sha256(request_id.encode()).hexdigest()[:12]
-        cache = self.work_root / "sources" / f"{keys.task_id}-{keys.data_id}-{attempt}"
+        # per process: another process on the machine (a second embedded runtime) keeps its own
+        cache = self.work_root / "sources" / f"pid-{os.getpid()}" / f"{keys.task_id}-{keys.data_id}-{attempt}"
         with _SOURCE_CACHE_LOCK:
             cache.mkdir(parents=True, exist_ok=True)
             self._trim_sources(keep=cache)
@@ -435,11 +441,16 @@ class TaskDataPipeline:
         return cache
 
     def _trim_sources(self, keep: Path, most: int = 2) -> None:
-        """Keep the media of the latest tasks only (a warm worker's /tmp is limited)."""
-        folders = sorted((p for p in keep.parent.iterdir() if p.is_dir() and p != keep),
-                         key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in folders[most - 1:]:
+        """Keep the media of the latest tasks only (a warm worker's /tmp is limited), never those a
+        unit of this process used in the last SOURCE_IDLE_S (call it under _SOURCE_CACHE_LOCK)."""
+        now = time.monotonic()
+        _SOURCES_USED[keep] = now
+        idle = [p for p in keep.parent.iterdir()
+                if p.is_dir() and p != keep and now - _SOURCES_USED.get(p, -SOURCE_IDLE_S) >= SOURCE_IDLE_S]
+        idle.sort(key=lambda p: _SOURCES_USED.get(p, float("-inf")), reverse=True)  # latest used first
+        for old in idle[max(0, most - 1):]:
             shutil.rmtree(old, ignore_errors=True)
+            _SOURCES_USED.pop(old, None)
 
     # ================================================================== finalize
 
