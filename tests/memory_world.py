@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cvat_serverless import bootstrap
 from cvat_serverless.adapters import memory as mem
+from cvat_serverless.adapters import memory_webhooks as mem_webhooks
 from cvat_serverless.config import Settings
 from cvat_serverless.ports import AuthRepositories, DropMarkerRepository, IdGenerator, Repositories
 
@@ -28,6 +29,9 @@ def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator
         workflows=mem.InMemoryWorkflowStarter(),
         drop_markers=drop_markers if drop_markers is not None else mem.InMemoryDropMarkerRepository(),
         annotation_store=mem.InMemoryAnnotationStore(),
+        webhook_repos=mem_webhooks.memory_webhook_repositories(),
+        webhook_sender=mem_webhooks.InMemoryWebhookSender(),
+        webhook_queue=mem_webhooks.InMemoryWebhookQueue(),
     )
 
 

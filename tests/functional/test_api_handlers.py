@@ -24,7 +24,7 @@ def test_about_answers_cvat_shape_for_the_sdk(invoke, settings_env):
     [
         ("core_api", "/api/does-not-exist", "/api/{proxy+}"),
         ("annotations_api", "/api/jobs/1/annotations/nothing", "/api/jobs/{id}/annotations/{proxy+}"),
-        ("webhooks_api", "/api/webhooks", "/api/webhooks"),
+        ("webhooks_api", "/api/webhooks/1/nothing", "/api/webhooks/{proxy+}"),
     ],
 )
 def test_each_api_function_answers_cvat_404_with_request_id(invoke, settings_env, function, path, resource):

@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .direct_import import add_parsers as add_direct_import_parsers
 
     add_direct_import_parsers(sub, _add_target_args)
+    from .webhooks_dlq import add_parser as add_webhooks_parser
+
+    add_webhooks_parser(sub, _add_target_args)
+    from .events import add_parser as add_events_parser
+
+    add_events_parser(sub, _add_target_args)
     return parser
 
 

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
         RemoteFetcher,
         Repositories,
         UserRepository,
+        WebhookQueue,
+        WebhookRepositories,
+        WebhookSender,
         WorkflowStarter,
     )
+    from .services.analytics import AnalyticsService
     from .services.annotations import AnnotationService
     from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
     from .services.direct_uploads import DirectUploadService
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from .services.tasks import TaskService
     from .services.uploads import UploadService
     from .services.users import UserService
+    from .services.webhooks import WebhookDispatcher, WebhookService
 
 
 class Container:
@@ -128,6 +133,7 @@ class Container:
             "dataset-export": self.settings.export_state_machine_arn,
             "import-annotations": self.settings.import_annotations_state_machine_arn,
             "backup-restore": self.settings.restore_state_machine_arn,
+            "events-export": self.settings.events_export_state_machine_arn,
         })
 
     @cached_property
@@ -296,6 +302,14 @@ class Container:
                              media=self.task_media, requests=self.requests, events=self.events)
 
     @cached_property
+    def analytics(self) -> AnalyticsService:
+        from .services.analytics import AnalyticsService
+
+        return AnalyticsService(self.blobs, self.workflows, self.clock, users=self.users,
+                                organizations=self.repos.organizations, requests=self.repos.requests,
+                                request_service=self.requests)
+
+    @cached_property
     def uploads(self) -> UploadService:
         from .services.uploads import UploadService
 
@@ -331,6 +345,38 @@ class Container:
         return TaskDataPipeline(self.repos, self.blobs, self.tasks, self.requests, remote=self.remote,
                                 clock=self.clock, share_prefix=self.settings.share_prefix,
                                 unit_concurrency=int(self.settings.unit_concurrency or 40))
+
+    # ------------------------------------------------------------------ webhooks
+    @cached_property
+    def webhook_repos(self) -> WebhookRepositories:
+        from .adapters.aws.dynamo_webhooks import dynamo_webhook_repositories
+
+        return dynamo_webhook_repositories(self.settings.table_name)
+
+    @cached_property
+    def webhook_sender(self) -> WebhookSender:
+        from .adapters.webhook_http import HttpWebhookSender
+
+        return HttpWebhookSender(allow_loopback=self.settings.loopback_egress)
+
+    @cached_property
+    def webhook_queue(self) -> WebhookQueue:
+        from .adapters.aws.sqs import SqsWebhookQueue
+
+        return SqsWebhookQueue(self.settings.webhook_queue_url)
+
+    @cached_property
+    def webhook_dispatcher(self) -> WebhookDispatcher:
+        from .services.webhooks import WebhookDispatcher
+
+        return WebhookDispatcher(self.repos, self.webhook_repos, self.ids, self.clock, sender=self.webhook_sender,
+                                 queue=self.webhook_queue)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from .services.webhooks import WebhookService
+
+        return WebhookService(self.repos, self.webhook_repos, self.ids, self.clock, dispatcher=self.webhook_dispatcher)
 
 
 @cache

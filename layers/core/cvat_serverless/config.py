@@ -32,11 +32,13 @@ class Settings:
     export_state_machine_arn: str
     restore_state_machine_arn: str
     import_annotations_state_machine_arn: str
+    events_export_state_machine_arn: str
     stage: str
     server_version: str
     allow_loopback_egress: str
     unit_concurrency: str
     max_request_bytes: str
+    webhook_queue_url: str
 
     @property
     def loopback_egress(self) -> bool:
@@ -78,6 +80,7 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "export_state_machine_arn": ("CVAT_EXPORT_STATE_MACHINE_ARN", ""),
     "restore_state_machine_arn": ("CVAT_RESTORE_STATE_MACHINE_ARN", ""),
     "import_annotations_state_machine_arn": ("CVAT_IMPORT_ANNOTATIONS_STATE_MACHINE_ARN", ""),
+    "events_export_state_machine_arn": ("CVAT_EVENTS_EXPORT_STATE_MACHINE_ARN", ""),
     "stage": ("CVAT_STAGE", "dev"),
     "server_version": ("CVAT_SERVER_VERSION", "2.80.0"),
     "allow_loopback_egress": ("CVAT_ALLOW_LOOPBACK_EGRESS", "false"),
@@ -85,6 +88,8 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "unit_concurrency": ("CVAT_UNIT_CONCURRENCY", "40"),
     # The largest request body the API can receive (0: no limit). AWS Lambda: 6 MB.
     "max_request_bytes": ("CVAT_MAX_REQUEST_BYTES", "0"),
+    # Webhook delivery jobs (only the webhook functions get it).
+    "webhook_queue_url": ("CVAT_WEBHOOK_QUEUE_URL", ""),
 }
 
 assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"

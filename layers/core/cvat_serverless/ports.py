@@ -20,6 +20,7 @@ from .domain.requests import BackgroundRequest
 from .domain.task_data import TaskData, TusUpload
 from .domain.tasks import Task
 from .domain.users import User
+from .domain.webhooks import Webhook, WebhookDelivery
 
 E = TypeVar("E")
 
@@ -676,3 +677,78 @@ class AuthRepositories:
     access_tokens: AccessTokenRepository
     sessions: SessionRepository
     login_attempts: LoginAttemptRepository
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookRepository(Protocol):
+    """Webhooks (copies, optimistic locking on ``version`` as the core repositories)."""
+
+    def add(self, webhook: Webhook) -> Webhook: ...
+
+    def get(self, webhook_id: int) -> Webhook:
+        """NotFoundError when there is none."""
+        ...
+
+    def save(self, webhook: Webhook) -> Webhook: ...
+
+    def delete(self, webhook_id: int) -> None: ...
+
+    def list_all(self) -> list[Webhook]: ...
+
+    def list_by_organization(self, organization_id: int) -> list[Webhook]:
+        """The organization's webhooks, of both types."""
+        ...
+
+    def list_by_project(self, project_id: int) -> list[Webhook]: ...
+
+    def list_by_owner(self, user_id: int) -> list[Webhook]: ...
+
+
+class WebhookDeliveryRepository(Protocol):
+    def add(self, delivery: WebhookDelivery) -> WebhookDelivery: ...
+
+    def get(self, webhook_id: int, delivery_id: int) -> WebhookDelivery:
+        """NotFoundError when the webhook has no such delivery."""
+        ...
+
+    def list_by_webhook(self, webhook_id: int) -> list[WebhookDelivery]:
+        """Sorted by id."""
+        ...
+
+    def delete_by_webhook(self, webhook_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRepositories:
+    webhooks: WebhookRepository
+    deliveries: WebhookDeliveryRepository
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """What a webhook's receiver answered: CVAT's status codes, 502 for a connection failure and
+    504 for a timeout (``body`` then says what happened)."""
+
+    status_code: int
+    body: str
+    duration_ms: int
+
+
+class WebhookSender(Protocol):
+    def check(self, url: str) -> None:
+        """A ValidationError when ``url`` may not be a webhook target: not http(s), or a host that
+        resolves to an address the SSRF guard refuses (domain.egress)."""
+        ...
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, verify_tls: bool) -> HttpAnswer:
+        """POST ``body`` to ``url`` through the SSRF guard (no redirects followed). A refused URL
+        is a ValidationError; every transport failure is an answer (502/504)."""
+        ...
+
+
+class WebhookQueue(Protocol):
+    def send(self, jobs: Sequence[Mapping[str, Any]], *, delay_s: int = 0) -> None:
+        """Queue delivery jobs (one message each), visible after ``delay_s`` seconds (at most 900)."""
+        ...

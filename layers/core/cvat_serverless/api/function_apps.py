@@ -26,6 +26,8 @@ IMPORTS = _ROUTERS + "imports"
 (``/api/tasks|jobs/{id}/annotations``), the core API a project's dataset (``/api/projects/{id}/dataset``,
 beside the dataset exports under that path) and includes the rest for its OpenAPI document."""
 DIRECT_IMPORTS = _ROUTERS + "direct_imports"
+WEBHOOKS = _ROUTERS + "webhooks"
+"""/api/webhooks*: the webhooks API function serves them; the core API includes them for its OpenAPI document."""
 """Direct (presigned S3) uploads of the file of an import or a restore: served beside IMPORTS, under
 the same paths."""
 
@@ -53,6 +55,8 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/issues": _ROUTERS + "issues",
             "/api/comments": _ROUTERS + "issues",
             "/api/requests": _ROUTERS + "requests",
+            "/api/webhooks": WEBHOOKS,  # served by the webhooks function; here for the OpenAPI document
+            "/api/events": _ROUTERS + "events",
         },
     )
 
@@ -65,8 +69,8 @@ def annotations_api(services: ApiServices) -> CvatApi:
 
 
 def webhooks_api(services: ApiServices) -> CvatApi:
-    """/api/webhooks*: their own function; routes land with the webhooks issue."""
-    return CvatApi(services, title="CVAT webhooks API")
+    """/api/webhooks*: their own function (it delivers pings, so it reaches the internet)."""
+    return CvatApi(services, title="CVAT webhooks API", lazy_routers={"/api/webhooks": WEBHOOKS})
 
 
 def media_api(services: ApiServices) -> CvatApi:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     # Only for typing: a cold start imports a service module when a route first uses it.
+    from ..services.analytics import AnalyticsService
     from ..services.annotations import AnnotationService
     from ..services.auth import AccessTokenService, AccountService, SessionService
     from ..services.direct_uploads import DirectUploadService
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ..services.task_media import TaskMediaService
     from ..services.tasks import TaskService
     from ..services.users import UserService
+    from ..services.webhooks import WebhookService
 
 
 class ApiServices(Protocol):
@@ -87,6 +89,12 @@ class ApiServices(Protocol):
 
     @property
     def imports(self) -> ImportService: ...
+
+    @property
+    def analytics(self) -> AnalyticsService: ...
+
+    @property
+    def webhooks(self) -> WebhookService: ...
 
     @property
     def server_version(self) -> str: ...
