@@ -91,3 +91,20 @@ def test_a_read_of_a_missing_item_leaves_no_key_in_the_snapshot(stack: Deploymen
     # the restored table takes writes as moto's own does, into a missed partition too
     ddb.put_item(TableName=table, Item={"pk": {"S": "MISSED#1"}, "sk": {"S": "UNIQUE"}})
     assert ddb.get_item(TableName=table, Key={"pk": {"S": "MISSED#1"}, "sk": {"S": "UNIQUE"}})["Item"]
+
+
+def test_dynamodb_is_written_last_so_no_record_is_ahead_of_what_it_refers_to(
+        stack: Deployment, snapshots: SnapshotStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's record names its request.json in S3: if a kill came between two files, a
+    DynamoDB file newer than the S3 file would name an object the restart has not got."""
+    from cvat_serverless_tools.local import persistence
+
+    written: list[str] = []
+    real = persistence._fsync_write
+    monkeypatch.setattr(persistence, "_fsync_write", lambda path, blob: (written.append(path.name), real(path, blob)))
+    services = {"dynamodb", "s3", "sqs", "states", "events"} & set(persistence.SERVICES)
+    for _ in range(5):  # a set's order differs from run to run: every save must end with dynamodb
+        written.clear()
+        assert sorted(snapshots.save(set(services), RequestLocks())) == sorted(services)
+        pickles = [name for name in written if name.endswith(".pickle")]  # then the metadata file
+        assert pickles[-1] == "dynamodb.pickle" and len(pickles) == len(services), written
