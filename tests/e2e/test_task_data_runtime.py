@@ -137,6 +137,10 @@ def test_a_runtime_killed_mid_processing_ends_the_request_after_restart(fresh_ru
     # the request's "started" must be on disk before the kill (the snapshot trails by <= ~1 s)
     snapshot = rt.data_dir / "aws" / "dynamodb.pickle"
     wait_for(lambda: b"started" in snapshot.read_bytes(), timeout=10, what="the snapshot to hold the started request")
+    # and its execution (Step Functions' own file: the execution shows as aborted after the restart)
+    executions = rt.data_dir / "aws" / "states.pickle"
+    wait_for(lambda: executions.exists() and f"task-{task.id}-data-".encode() in executions.read_bytes(), timeout=10,
+             what="the snapshot to hold the running execution")
     rt.stop(signal.SIGKILL)
     rt.start()
     with client_for(rt) as c:
