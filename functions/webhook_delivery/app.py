@@ -16,7 +16,6 @@ from cvat_serverless.bootstrap import container
 logger = Logger(service="webhook-delivery")
 tracer = Tracer(service="webhook-delivery", auto_patch=False)  # see adapters/aws/tracing.py
 metrics = Metrics(service="webhook-delivery")
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -27,5 +26,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    # a processor per invocation: it holds the batch's records and results, and the embedded
+    # runtime runs several batches of this mapping at once in one process (ScalingConfig)
+    return process_partial_response(event=event, record_handler=record_handler,
+                                    processor=BatchProcessor(event_type=EventType.SQS), context=context)

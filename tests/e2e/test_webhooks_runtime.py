@@ -92,6 +92,10 @@ def test_webhook_delivery_end_to_end(client: Client, receiver: str):
     assert headers["Content-Type"] == "application/json" and headers["User-Agent"].startswith("CVAT/")
     assert payload["task"]["id"] == task.id and payload["before_update"]["name"] == "t1"
     assert payload["webhook_id"] == hook.id and payload["sender"]["username"] == USER
+    # the task as GET /api/tasks/{id} shows it, links absolute; the sender a BasicUser
+    assert payload["task"]["url"].startswith("http") and payload["task"]["url"].endswith(f"/api/tasks/{task.id}")
+    assert payload["task"]["owner"] == payload["sender"] and payload["sender"]["url"].startswith("http")
+    assert payload["task"]["jobs"]["count"] == 0 and payload["task"]["labels"]["url"].startswith("http")
     # the deliveries are recorded, and one can be sent again
     page, _ = api.list_deliveries(hook.id)
     recorded = [d for d in page.results if d.event == "update:task"]

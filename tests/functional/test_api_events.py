@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -175,3 +176,77 @@ def test_the_deprecated_get_flow_answers_too(people: Api) -> None:
     download = api.get("/api/events", "alice", query={"query_id": query_id, "action": "download"})
     assert download.status == 302 and download.header("Location")
     assert api.get("/api/events", "alice", query={"action": "list"}).status == 400
+
+
+# --- compaction: fewer, larger objects, never a row lost or doubled ------------------------------
+
+
+def log_batches(api: Api, count: int, user: str = "alice") -> None:
+    """``count`` POST /api/events batches (one stored object each), for tasks 1 and 12 in turn."""
+    for i in range(count):
+        answer = api.post("/api/events", {"timestamp": SENT, "previous_event": None, "events": [
+            {"scope": "click:element", "timestamp": f"2026-03-01T11:{50 + i // 60:02d}:{i % 60:02d}.000Z",
+             "task_id": 1 if i % 2 else 12, "obj_val": f"e{i}", "duration": 0}]}, user)
+        assert answer.status == 201, answer.body
+
+
+def stored(api: Api) -> tuple[list[str], list[str]]:
+    """The event store's batch objects and compacted objects."""
+    keys = [k for k, _ in api.container.blobs.list_keys(an.PREFIX)]
+    return [k for k in keys if not an.is_compacted(k)], [k for k in keys if an.is_compacted(k)]
+
+
+def test_an_export_compacts_the_partition_and_the_csv_stays_the_same(people: Api) -> None:
+    api = people
+    log_batches(api, 12)
+    before = export_csv(api, "alice")  # reads 12 batches, then writes them back as one object
+    batches, compacted = stored(api)
+    assert batches == [] and len(compacted) == 1
+    assert export_csv(api, "alice") == before  # column by column, row by row
+    assert [r["obj_val"] for r in before if r["scope"] == "click:element"] == [f"e{i}" for i in range(12)]
+    for task in ("1", "12"):  # 1 is a prefix of 12: neither export takes the other's rows
+        rows = export_csv(api, "alice", task_id=task)
+        assert rows == [r for r in before if r["task_id"] == task] and len(rows) == 12
+
+
+def test_batches_written_while_compacting_and_redelivered_batches_count_once(people: Api) -> None:
+    api = people
+    service = api.container.analytics
+    log_batches(api, 10)
+    everything = an.EventFilter(an.EARLIEST, an.EARLIEST + timedelta(days=36500))
+    rows, jobs = service._read(everything, compact=True)
+    _, racing = service._read(everything, compact=True)  # a second export, from the same manifest
+    log_batches(api, 1)  # written after the compaction listed the partition: not in it
+    assert len(jobs) == 1 and len(jobs[0].batches) == 10
+    service._compact(jobs[0])
+    service._compact(racing[0])  # loses the race: its copy is deleted, never read
+    assert len(stored(api)[1]) == 1 and len(stored(api)[0]) == 1
+    claimed = sorted(jobs[0].batches)[0]
+    api.container.blobs.put(claimed, jobs[0].batches[claimed])  # a batch written again (a redelivery)
+    assert len(service.query(everything)) == len(rows) + 2  # the late batch: one event and its working time
+    log_batches(api, 8)
+    _, jobs = service._read(everything, compact=True)
+    assert jobs[0].garbage == [claimed]
+    service._compact(jobs[0])
+    after = service.query(everything)
+    assert len(stored(api)[1]) == 2 and stored(api)[0] == []
+    assert sorted(r["obj_val"] for r in after if r["obj_val"]) == sorted(f"e{i}" for i in [*range(10), 0, *range(8)])
+
+
+def test_a_query_reads_again_when_a_compaction_removes_what_it_listed(people: Api,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    api = people
+    log_batches(api, 9)
+    service = api.container.analytics
+    everything = an.EventFilter(an.EARLIEST, an.EARLIEST + timedelta(days=36500))
+    expected = service.query(everything)
+    _, jobs = service._read(everything, compact=True)
+    blobs = api.container.blobs
+    get = blobs.get
+
+    def compacted_meanwhile(key: str) -> bytes:
+        if jobs:
+            service._compact(jobs.pop())  # between this query's listing and its first GET
+        return get(key)
+    monkeypatch.setattr(blobs, "get", compacted_meanwhile)
+    assert service.query(everything) == expected

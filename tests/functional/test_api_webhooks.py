@@ -14,6 +14,7 @@ from cvat_serverless import bootstrap
 from cvat_serverless.domain.webhooks import signature
 from tests.functional._api_world import Api, sdk_parse
 from tests.functional.conftest import load_handler
+from tests.functional.test_api_tasks import attach
 from tests.memory_world import TEST_SETTINGS, memory_container
 
 
@@ -173,3 +174,134 @@ def test_a_task_change_is_fanned_out_signed_and_retried(world):
     _, body, headers = c.webhook_sender.posts[-1]
     assert headers["X-Signature-256"] == signature("mykey", body) and json.loads(body) == payload
     assert api.get(f"/api/webhooks/{wid}", "alice").body["last_status"] == 200
+
+
+def _sent(c: Any, event: str) -> dict[str, Any]:
+    """The payload the last ``event`` sends to the one webhook subscribed to it."""
+    detail = c.events.of(event)[-1]
+    assert c.webhook_dispatcher.fan_out(detail) == 1
+    [(job, _)] = c.webhook_queue.take()
+    return job["payload"]
+
+
+def test_payloads_show_the_object_as_its_get_endpoint_does(world):
+    core, api = world
+    alice = core.user("alice")
+    c = api.container
+    acme = {"headers": {"X-Organization": "acme"}}
+    assert core.post("/api/organizations", {"slug": "acme", "name": "Acme"}, "alice").status == 201
+    events = ["create:project", "update:task", "update:job", "create:issue"]
+    assert api.post("/api/webhooks", _hook(type="organization", events=events), "alice", **acme).status == 201
+
+    pid = core.post("/api/projects", {"name": "P", "labels": [{"name": "car"}]}, "alice", **acme).body["id"]
+    sent = _sent(c, "create:project")
+    project = core.get(f"/api/projects/{pid}", "alice").body
+    assert sent["project"] == project and project["url"].startswith("http")
+    # the sender is the actor as a BasicUser, with an absolute url (the same as the owner's)
+    assert sent["sender"] == project["owner"] and sent["sender"]["url"].endswith(f"/api/users/{alice.id}")
+    assert sent["sender"]["url"].startswith("http")
+
+    tid = core.post("/api/tasks", {"name": "T", "project_id": pid, "segment_size": 4}, "alice", **acme).body["id"]
+    attach(core, tid, frames=8)
+    assert core.patch(f"/api/tasks/{tid}", {"name": "T2", "assignee_id": alice.id}, "alice").status == 200
+    sent = _sent(c, "update:task")
+    task = core.get(f"/api/tasks/{tid}", "alice").body
+    assert sent["task"] == task and task["jobs"]["count"] == 2 and task["assignee"]["username"] == "alice"
+    assert sent["before_update"] == {"name": "T", "assignee_id": None, "assignee_updated_date": None}
+
+    job_id = core.get("/api/jobs", "alice", query={"task_id": str(tid)}).body["results"][0]["id"]
+    assert core.patch(f"/api/jobs/{job_id}", {"stage": "validation"}, "alice").status == 200
+    sent = _sent(c, "update:job")
+    job = core.get(f"/api/jobs/{job_id}", "alice").body
+    assert sent["job"] == job and job["stage"] == "validation" and job["project_name"] == "P"
+    assert sent["before_update"]["stage"] == "annotation"
+
+    created = core.post("/api/issues", {"job": job_id, "frame": job["start_frame"], "position": [1.0, 2.0, 3.0, 4.0],
+                                        "message": "m"}, "alice")
+    assert created.status == 201, created.body
+    issue = created.body
+    sent = _sent(c, "create:issue")
+    assert sent["issue"] == core.get(f"/api/issues/{issue['id']}", "alice").body
+    assert sent["sender"] == project["owner"]
+
+
+def test_events_made_without_a_request_use_the_public_url(world):
+    core, api = world
+    alice = core.user("alice")
+    c = api.container
+    pid = core.post("/api/projects", {"name": "P"}, "alice").body["id"]
+    api.post("/api/webhooks", _hook(project_id=pid, events=["update:task"]), "alice")
+    tid = core.post("/api/tasks", {"name": "T", "project_id": pid}, "alice").body["id"]
+    attach(core, tid, frames=4)  # the media pipeline's update: no request, no actor
+    c.webhook_dispatcher.public_url = "https://cvat.example.com"
+    sent = _sent(c, "update:task")
+    assert sent["task"]["url"] == f"https://cvat.example.com/api/tasks/{tid}" and sent["sender"] is None
+    assert sent["task"]["owner"]["url"] == f"https://cvat.example.com/api/users/{alice.id}"
+    # an event queued before events carried the actor: the sender is read by id
+    assert core.patch(f"/api/tasks/{tid}", {"name": "T2"}, "alice").status == 200
+    detail = {k: v for k, v in c.events.of("update:task")[-1].items() if k not in ("actor", "origin")}
+    assert c.webhook_dispatcher.fan_out(detail) == 1
+    [(job, _)] = c.webhook_queue.take()
+    assert job["payload"]["sender"] == {"url": f"https://cvat.example.com/api/users/{alice.id}", "id": alice.id,
+                                        "username": "alice", "first_name": alice.first_name,
+                                        "last_name": alice.last_name}
+
+
+def test_server_webhooks_are_for_admins_and_hear_of_new_users(world):
+    core, api = world
+    core.user("root", superuser=True), core.user("alice")
+    c = api.container
+    hook = _hook(type="server", events=["create:user", "update:user", "delete:organization"])
+    assert api.post("/api/webhooks", hook, "alice").status == 403
+    assert api.post("/api/webhooks", {**hook, "events": ["update:task"]}, "root").status == 400
+    created = api.post("/api/webhooks", hook, "root")
+    assert created.status == 201 and created.body["type"] == "server" and created.body["project_id"] is None
+    wid = created.body["id"]
+    assert api.get(f"/api/webhooks/{wid}", "alice").status == 403
+    # cvat-sdk 2.80 cannot read a list holding a server webhook: only ?type=server lists them
+    assert wid not in [w["id"] for w in api.get("/api/webhooks", "root").body["results"]]
+    sdk_parse("PaginatedWebhookReadList", api.get("/api/webhooks", "root").body)
+    assert [w["id"] for w in api.get("/api/webhooks", "root", query={"type": "server"}).body["results"]] == [wid]
+    assert api.get("/api/webhooks", "alice", query={"type": "server"}).body["count"] == 0
+    server_events = api.get("/api/webhooks/events", "root", query={"type": "server"}).body["events"]
+    assert {e["key"] for e in server_events} == {"create:user", "update:user", "delete:user",
+                                                 "create:organization", "delete:organization"}
+
+    registered = core.post("/api/auth/register", {"username": "newbie", "email": "newbie@example.com",
+                                                  "password1": "Strong-pass-123", "password2": "Strong-pass-123"},
+                           None)
+    assert registered.status == 201, registered.body
+    payload = _sent(c, "create:user")
+    assert payload["event"] == "create:user" and payload["user"]["username"] == "newbie"
+    assert "password_hash" not in payload["user"] and payload["sender"]["username"] == "newbie"
+    # a project's event does not reach it
+    pid = core.post("/api/projects", {"name": "P"}, "alice").body["id"]
+    assert c.webhook_dispatcher.fan_out(c.events.of("create:project")[-1]) == 0 and pid
+
+
+def test_a_deleted_projects_and_organizations_webhooks_go_with_them(world):
+    core, api = world
+    core.user("alice")
+    c = api.container
+    acme = {"headers": {"X-Organization": "acme"}}
+    assert core.post("/api/organizations", {"slug": "acme"}, "alice").status == 201
+    org_hook = api.post("/api/webhooks", _hook(type="organization", events=["delete:project"]), "alice",
+                        **acme).body["id"]
+    pid = core.post("/api/projects", {"name": "P"}, "alice", **acme).body["id"]
+    project_hook = api.post("/api/webhooks", _hook(project_id=pid, events=["delete:project"]), "alice",
+                            **acme).body["id"]
+    keep_pid = core.post("/api/projects", {"name": "Q"}, "alice", **acme).body["id"]
+    kept = api.post("/api/webhooks", _hook(project_id=keep_pid), "alice", **acme).body["id"]
+    assert core.delete(f"/api/projects/{pid}", "alice", **acme).status == 204
+    envelope = {"detail-type": "delete:project", "detail": c.events.of("delete:project")[-1]}
+    assert "1 webhook(s) of a deleted owner deleted" in c.webhook_dispatcher.handle(envelope)
+    jobs = [job for job, _ in c.webhook_queue.take()]
+    assert sorted(j["webhook_id"] for j in jobs) == [org_hook, project_hook]  # both heard of it
+    assert api.get(f"/api/webhooks/{project_hook}", "alice", **acme).status == 404
+    assert [c.webhook_dispatcher.deliver(j) is None for j in sorted(jobs, key=lambda j: j["webhook_id"])] == [
+        False, True]  # the project's own job finds its webhook gone
+    assert api.get(f"/api/webhooks/{kept}", "alice", **acme).status == 200
+    assert core.delete("/api/organizations/1", "alice").status == 204
+    envelope = {"detail-type": "delete:organization", "detail": c.events.of("delete:organization")[-1]}
+    c.webhook_dispatcher.handle(envelope)
+    assert api.get(f"/api/webhooks/{org_hook}", "alice").status == 404

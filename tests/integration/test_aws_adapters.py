@@ -142,11 +142,25 @@ def test_list_keys_is_recursive_and_in_key_order(blobs: BlobStore) -> None:
     assert list(blobs.list_keys("nothing/")) == []
 
 
+def test_create_writes_only_an_object_that_does_not_exist(blobs: BlobStore) -> None:
+    blobs.create("index/1.json", b"first", content_type="application/json")
+    with pytest.raises(ConflictError):
+        blobs.create("index/1.json", b"second")
+    assert blobs.get("index/1.json") == b"first"
+    blobs.delete("index/1.json")
+    blobs.create("index/1.json", b"third")
+    assert blobs.get("index/1.json") == b"third"
+
+
 def test_delete_is_quiet_and_delete_prefix_deletes_more_than_one_batch(blobs: BlobStore) -> None:
     blobs.put("keep/a", b"1")
     blobs.put("tasks/1/x", b"1")
     blobs.delete("tasks/1/x")
     blobs.delete("tasks/1/x")  # gone already: no error
+    for i in range(1003):
+        blobs.put(f"many/{i:04d}", b"1")
+    blobs.delete_many([*(f"many/{i:04d}" for i in range(1002)), "many/none"])  # two requests, one missing
+    assert list(blobs.list_keys("many/")) == [("many/1002", 1)]
     with pytest.raises(NotFoundError):
         blobs.get("tasks/1/x")
     for i in range(1234):  # two DeleteObjects batches

@@ -5,6 +5,8 @@ moto's original (kept as ``moto_original``) to compare the two on the same data.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -80,7 +82,7 @@ def test_applying_twice_changes_nothing():
                                        "query-by-partition, fast-read-serialization, transaction-undo-log, "
                                        "s3-object-files, map-tolerated-failures, compiled-jsonpaths, "
                                        "moto-modules-listed-once, sqs-send-without-counting, "
-                                       "get-item-without-partition")
+                                       "get-item-without-partition, sqs-receive-once")
 
 
 # ----------------------------------------------------------------------- transaction-undo-log
@@ -579,3 +581,58 @@ def test_a_missed_get_item_leaves_no_partition_behind(table):
     partitions = {key.value for key in backend.tables["t"].items}
     assert partitions == {"a"}  # moto itself would have added "nobody"
     assert table.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"N": "1"}
+
+
+# ------------------------------------------------------------------------------------- sqs-receive-once
+def _receive_all_concurrently(sqs, url: str, consumers: int) -> list[str]:
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def consume() -> None:
+        while True:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=300)
+            if not answer.get("Messages"):
+                return
+            with lock:
+                got.extend(m["MessageId"] for m in answer["Messages"])
+
+    threads = [threading.Thread(target=consume) for _ in range(consumers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got
+
+
+def test_concurrent_consumers_never_receive_one_message_twice():
+    moto_patches.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+        sent = [sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"] for i in range(300)]
+        got = _receive_all_concurrently(sqs, url, consumers=8)
+        assert sorted(got) == sorted(sent)  # each exactly once
+
+
+def test_a_long_poll_gets_a_late_message_and_holds_up_no_other_consumer():
+    moto_patches.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="polled")["QueueUrl"]
+        waited: dict[str, object] = {}
+
+        def long_poll() -> None:
+            started = time.monotonic()
+            waited["messages"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10).get("Messages", [])
+            waited["seconds"] = time.monotonic() - started
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+        assert time.monotonic() - started < 5  # not behind the 10 s long poll
+        sqs.send_message(QueueUrl=url, MessageBody="late")
+        poller.join(timeout=15)
+        assert [m["Body"] for m in waited["messages"]] == ["late"]
+        assert waited["seconds"] < 9  # answered when the message came, not at the end of the wait

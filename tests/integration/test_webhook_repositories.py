@@ -54,3 +54,48 @@ def test_webhooks_and_deliveries_round_trip(hooks):
     assert hooks.deliveries.list_by_webhook(2) == []
     with pytest.raises(NotFoundError):
         hooks.webhooks.get(2)
+
+
+def test_the_newest_delivery_is_the_webhooks_status_and_an_edit_never_conflicts_with_it(hooks):
+    hooks.webhooks.add(Webhook(id=1, target_url="https://a.example.com/", type=WebhookType.PROJECT,
+                               events=["update:task"], owner_id=5, organization_id=9, project_id=3))
+    read_before = hooks.webhooks.get(1)
+    later = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
+    hooks.webhooks.note_delivery(1, 500, later)
+    hooks.webhooks.note_delivery(1, 200, NOW)  # an older attempt finishing last changes nothing
+    got = hooks.webhooks.get(1)
+    assert (got.last_status, got.last_delivery_date, got.version) == (500, later, 1)
+    listed = [(w.id, w.last_status, w.last_delivery_date) for w in hooks.webhooks.list_by_project(3)]
+    assert listed == [(1, 500, later)]
+    assert [(w.last_status, w.last_delivery_date) for w in hooks.webhooks.list_all()] == [(500, later)]
+    read_before.description = "edited after deliveries"
+    assert hooks.webhooks.save(read_before).version == 2  # the deliveries did not bump the version
+    edited = hooks.webhooks.get(1)
+    assert (edited.description, edited.last_status, edited.last_delivery_date) == (
+        "edited after deliveries", 500, later)
+    hooks.webhooks.note_delivery(1, 204, datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+    assert hooks.webhooks.get(1).last_status == 204
+
+
+def test_a_deleted_webhooks_status_goes_with_it(hooks):
+    hooks.webhooks.add(Webhook(id=4, target_url="https://a.example.com/", type=WebhookType.ORGANIZATION,
+                               events=["create:task"], owner_id=5, organization_id=9))
+    hooks.webhooks.note_delivery(4, 200, NOW)
+    hooks.webhooks.delete(4)
+    with pytest.raises(NotFoundError):
+        hooks.webhooks.get(4)
+    assert hooks.webhooks.list_by_organization(9) == []
+    hooks.webhooks.note_delivery(4, 200, NOW)  # a delivery finishing after the delete: nothing to read
+    with pytest.raises(NotFoundError):
+        hooks.webhooks.get(4)
+
+
+def test_server_webhooks_are_listed_apart(hooks):
+    hooks.webhooks.add(Webhook(id=1, target_url="https://a.example.com/", type=WebhookType.SERVER,
+                               events=["create:user"], owner_id=5))
+    hooks.webhooks.add(Webhook(id=2, target_url="https://b.example.com/", type=WebhookType.ORGANIZATION,
+                               events=["create:project"], owner_id=5, organization_id=9))
+    assert [w.id for w in hooks.webhooks.list_server()] == [1]
+    assert [w.id for w in hooks.webhooks.list_all()] == [1, 2]
+    hooks.webhooks.delete(1)
+    assert hooks.webhooks.list_server() == []

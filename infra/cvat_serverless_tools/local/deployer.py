@@ -51,6 +51,9 @@ class EventSourceMapping:
     batching_window_s: int
     report_batch_item_failures: bool
     enabled: bool
+    # ScalingConfig.MaximumConcurrency: how many batches run at once (AWS: 2..1000, unset means
+    # "as many as the function's concurrency allows"; here unset is 1, see SqsPoller)
+    max_concurrency: int | None = None
 
 
 @dataclass
@@ -334,6 +337,7 @@ class Deployer:
             batching_window_s=int(p.get("MaximumBatchingWindowInSeconds", 0)),
             report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
             enabled=bool(p.get("Enabled", True)),
+            max_concurrency=int(c) if (c := (p.get("ScalingConfig") or {}).get("MaximumConcurrency")) else None,
         )
 
     def _api(self, logical: str, deployment: Deployment) -> None:

@@ -56,6 +56,12 @@ delayed), each a walk over every message. The domain events queue has no consume
 annotation save (one message per event) got slower as it filled: ~4 ms a save after 500
 messages, and without bound on a long-running runtime. A standard queue has no such setting (the
 read answers None), so a send to one skips building them.
+
+sqs-receive-once: moto's ReceiveMessage picks the visible messages and marks them received
+without a lock, so two consumers polling one queue at once (the embedded event source mappings
+run several pollers, as AWS does) could both get the same message, and a webhook went out twice.
+Here each queue's pick runs under a lock of its own, and the long poll waits outside it (for a
+message, up to WaitTimeSeconds), so a waiting consumer never holds up another.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ import copy
 import functools
 import inspect
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -74,7 +81,7 @@ from typing import Any
 MOTO_VERSION = "5.2.5"
 PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log", "s3-object-files",
            "map-tolerated-failures", "compiled-jsonpaths", "moto-modules-listed-once", "sqs-send-without-counting",
-           "get-item-without-partition")
+           "get-item-without-partition", "sqs-receive-once")
 
 _applied = threading.Lock()
 _state = {"done": False}
@@ -701,6 +708,37 @@ def _patch_sqs_send_without_counting() -> None:
     queue_type.attributes = property(queue_attributes)
 
 
+def _patch_sqs_receive_once() -> None:
+    from moto.sqs import models
+
+    backend_type: Any = models.SQSBackend
+    receive = backend_type.receive_message
+    locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+    guard = threading.Lock()
+
+    def lock_of(queue: Any) -> threading.Lock:
+        with guard:
+            return locks.setdefault(queue, threading.Lock())
+
+    def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int,  # noqa: PLR0917 (moto's)
+                        visibility_timeout: int, message_attribute_names: list[str] | None = None) -> Any:
+        queue = self.get_queue(queue_name)
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with lock_of(queue):  # moto's pick, with no wait: one consumer at a time
+                got = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = deadline - time.monotonic()
+            if got or left <= 0:
+                return got
+            if queue.messages:  # visible, yet none could be taken (a FIFO group in flight): moto loops too
+                time.sleep(min(0.01, left))
+            else:
+                queue.wait_for_messages(min(1.0, left))
+
+    receive_message.moto_original = receive  # type: ignore[attr-defined]
+    backend_type.receive_message = receive_message
+
+
 # --------------------------------------------------------------------------------------- apply
 def apply() -> None:
     """Install the patches once per process; raises MotoVersionError on any moto but MOTO_VERSION
@@ -723,4 +761,5 @@ def apply() -> None:
         _patch_compiled_jsonpaths()
         _patch_moto_modules_listed_once()
         _patch_sqs_send_without_counting()
+        _patch_sqs_receive_once()
         _state["done"] = True

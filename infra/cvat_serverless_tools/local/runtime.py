@@ -21,7 +21,7 @@ from .deployer import Deployer, Deployment
 from .lambdas import FunctionRegistry
 from .middleware import AwsMiddleware
 from .persistence import SnapshotStore, SnapshotWriter
-from .sqs import SqsPoller
+from .sqs import SqsPoller, pollers_for
 from .template import REGION, Template, find_project_root, load_template
 
 log = logging.getLogger("cvat_serverless_tools.local")
@@ -136,7 +136,10 @@ class EmbeddedRuntime:
         self._serve(self.aws_server, "embedded-aws")
 
         self.template = load_template(self.config.root or find_project_root(), self.config.stack_name)
-        deployer = Deployer(self.template, endpoint, _client_factory(endpoint), self.config.parameter_overrides)
+        # links in the payloads of the workflows' webhook events point at this runtime's API
+        own = {"PublicUrl": f"http://{_client_host(self.config.host)}:{self.config.port}"} if self.config.port else {}
+        overrides = {**own, **self.config.parameter_overrides}
+        deployer = Deployer(self.template, endpoint, _client_factory(endpoint), overrides)
         self.deployment = deployment = deployer.deploy()
         for function in deployment.functions:
             functions.add(function)
@@ -156,8 +159,8 @@ class EmbeddedRuntime:
 
         sqs = _client_factory(endpoint)("sqs")
         for mapping in deployment.mappings:
-            if mapping.enabled:
-                poller = SqsPoller(mapping, functions, sqs)
+            for index in range(pollers_for(mapping) if mapping.enabled else 0):
+                poller = SqsPoller(mapping, functions, sqs, index)
                 poller.start()
                 self.pollers.append(poller)
 

@@ -3,6 +3,11 @@
 Same contract as AWS's: a batch of up to BatchSize records, ReportBatchItemFailures honoured
 (only the failed messages stay), an unhandled error leaves the whole batch to the visibility
 timeout, and the queue's redrive policy (in moto) moves poison messages to the DLQ.
+
+Concurrency: AWS runs many batches of one mapping at once (its pollers scale with the queue's
+backlog, up to ``ScalingConfig.MaximumConcurrency``). Here a mapping gets that many poller
+threads, at most ``MAX_POLLERS`` (one process, one GIL: more threads only help while batches
+wait on I/O, such as a webhook receiver), and one when the template leaves it unset.
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ from .lambdas import FunctionRegistry
 from .template import ACCOUNT_ID, REGION
 
 log = logging.getLogger("cvat_serverless_tools.local")
+
+MAX_POLLERS = 4
+
+
+def pollers_for(mapping: EventSourceMapping) -> int:
+    """How many batches of the mapping run at once in the embedded runtime."""
+    return max(1, min(MAX_POLLERS, mapping.max_concurrency or 1))
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -39,8 +51,8 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 
 class SqsPoller(threading.Thread):
-    def __init__(self, mapping: EventSourceMapping, functions: FunctionRegistry, sqs: Any) -> None:
-        super().__init__(name=f"esm-{mapping.queue_name}", daemon=True)
+    def __init__(self, mapping: EventSourceMapping, functions: FunctionRegistry, sqs: Any, index: int = 0) -> None:
+        super().__init__(name=f"esm-{mapping.queue_name}-{index}", daemon=True)
         self.mapping = mapping
         self.function = functions.by_logical_id(mapping.function_logical_id)
         self.sqs = sqs

@@ -236,7 +236,7 @@ class Container:
         from .services.auth import AccountService
 
         return AccountService(self.users, self.ids, self.passwords, self.clock, checks=self.password_checks,
-                              sessions=self.sessions)
+                              sessions=self.sessions, events=self.events)
 
     @property
     def server_version(self) -> str:
@@ -367,10 +367,13 @@ class Container:
 
     @cached_property
     def webhook_dispatcher(self) -> WebhookDispatcher:
+        from .api.webhook_payloads import PresenterWebhookPayloadRenderer
         from .services.webhooks import WebhookDispatcher
 
         return WebhookDispatcher(self.repos, self.webhook_repos, self.ids, self.clock, sender=self.webhook_sender,
-                                 queue=self.webhook_queue)
+                                 queue=self.webhook_queue,
+                                 renderer=PresenterWebhookPayloadRenderer(self.repos, self.clock),
+                                 public_url=self.settings.public_url)
 
     @cached_property
     def webhooks(self) -> WebhookService:

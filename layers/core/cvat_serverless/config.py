@@ -39,6 +39,7 @@ class Settings:
     unit_concurrency: str
     max_request_bytes: str
     webhook_queue_url: str
+    public_url: str
 
     @property
     def loopback_egress(self) -> bool:
@@ -90,6 +91,9 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "max_request_bytes": ("CVAT_MAX_REQUEST_BYTES", "0"),
     # Webhook delivery jobs (only the webhook functions get it).
     "webhook_queue_url": ("CVAT_WEBHOOK_QUEUE_URL", ""),
+    # scheme://host[/stage] of the API as clients reach it: the base of webhook payloads' URLs for
+    # events made without a request (Step Functions workers); empty: those URLs are relative.
+    "public_url": ("CVAT_PUBLIC_URL", ""),
 }
 
 assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"

@@ -99,6 +99,11 @@ class BlobStore(Protocol):
 
     def put(self, key: str, body: bytes | BinaryIO, *, content_type: str = "") -> None: ...
 
+    def create(self, key: str, body: bytes, *, content_type: str = "") -> None:
+        """Write an object that must not exist yet (S3's ``If-None-Match: *``): of concurrent
+        writers of one key exactly one succeeds; ConflictError for the others."""
+        ...
+
     def get(self, key: str) -> bytes:
         """NotFoundError when the object does not exist."""
         ...
@@ -126,6 +131,10 @@ class BlobStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; how many there were."""
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete these objects, a thousand a request (no error for one that does not exist)."""
         ...
 
     def download(self, key: str, path: str) -> None:
@@ -695,6 +704,11 @@ class WebhookRepository(Protocol):
 
     def delete(self, webhook_id: int) -> None: ...
 
+    def note_delivery(self, webhook_id: int, status: int, at: datetime) -> None:
+        """Set ``last_status``/``last_delivery_date`` unless a later delivery was noted (no
+        read, never a conflict with an edit of the webhook; nothing for a webhook that is gone)."""
+        ...
+
     def list_all(self) -> list[Webhook]: ...
 
     def list_by_organization(self, organization_id: int) -> list[Webhook]:
@@ -704,6 +718,10 @@ class WebhookRepository(Protocol):
     def list_by_project(self, project_id: int) -> list[Webhook]: ...
 
     def list_by_owner(self, user_id: int) -> list[Webhook]: ...
+
+    def list_server(self) -> list[Webhook]:
+        """The ``server`` webhooks."""
+        ...
 
 
 class WebhookDeliveryRepository(Protocol):
@@ -745,6 +763,15 @@ class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: Mapping[str, str], *, verify_tls: bool) -> HttpAnswer:
         """POST ``body`` to ``url`` through the SSRF guard (no redirects followed). A refused URL
         is a ValidationError; every transport failure is an answer (502/504)."""
+        ...
+
+
+class WebhookPayloadRenderer(Protocol):
+    def render(self, resource: str, obj: Mapping[str, Any], origin: str) -> dict[str, Any] | None:
+        """A domain event's object (``resource``: "task", "job"...; ``obj``: its plain JSON, as
+        ``domain.events.to_plain`` made it) as the API's GET shows it, with URLs under ``origin``
+        (``scheme://host``; empty: relative URLs). None for a resource it does not show. Reads
+        what the representation names (users, the task of a job...) once per call."""
         ...
 
 

@@ -138,3 +138,49 @@ def test_working_time_is_summed_per_user_and_job() -> None:
             an.row(scope="load:job", user_id=7, user_name="alice", task_id=2, job_id=1, duration=99, timestamp="t")]
     assert an.working_time_summary(rows) == [an.WorkingTime(7, "alice", None, 2, 1, 1500),
                                              an.WorkingTime(8, "bob", None, 2, 1, 7)]
+
+
+# --- the raw-line prefilter and compaction manifests ------------------------------------------------
+
+
+def stored_line(**values: object) -> bytes:
+    return an.to_jsonl([an.row(scope="click:element", timestamp="2026-03-01T12:00:00.000Z", **values)]).strip()
+
+
+@pytest.mark.parametrize("stored", [None, 1, 12, 21, 112, 2])
+@pytest.mark.parametrize("wanted", [1, 12, 2])
+def test_the_line_filter_never_drops_a_line_that_matches(stored: int | None, wanted: int) -> None:
+    f = an.EventFilter(T0 - timedelta(days=1), T0 + timedelta(days=1), task_id=wanted)
+    line = stored_line(task_id=stored, job_id=wanted, project_id=wanted, obj_val=f'"task_id":{wanted},',
+                       payload=json.dumps({"task_id": wanted}))
+    row = json.loads(line)
+    assert f.matches(row) == (stored == wanted)
+    assert f.line_filter()(line) == (stored == wanted)  # 1 is neither 12 nor 21, whatever else says 1
+
+
+def test_the_line_filter_leaves_lines_it_cannot_read_to_matches() -> None:
+    f = an.EventFilter(T0 - timedelta(days=1), T0 + timedelta(days=1), task_id=1, user_id=7)
+    may_match = f.line_filter()
+    assert may_match(b'{"task_id": 1, "user_id": 7}')  # not as to_jsonl writes: left to matches
+    assert may_match(b'{"task_id":12,"task_id":1,"user_id":7}')  # a key twice (json takes the last)
+    assert may_match(b'{"user_id":7,"task_id":1}')  # the last column
+    assert may_match(stored_line(task_id=1.0, user_id=7))  # 1.0 == 1 for matches
+    assert not may_match(stored_line(task_id=1, user_id=70))
+    assert an.EventFilter(T0, T0).line_filter()(b"anything")
+
+
+def test_a_manifest_says_which_objects_hold_the_partition() -> None:
+    partition = "date=2026-03-01/org=none"
+    batches = [f"events/{partition}/b{i}.jsonl" for i in range(3)]
+    first = an.Manifest().compacted(an.compacted_key(partition, 1, "t1"), batches[:2])
+    assert first.objects == ("events/date=2026-03-01/org=none/compacted-0000000001-t1.jsonl",)
+    assert an.Manifest.from_bytes(first.to_bytes()) == first
+    assert an.partition_of(batches[0]) == partition and an.is_compacted(first.objects[0])
+    assert an.manifest_key(partition, 1) == "events-index/date=2026-03-01/org=none/0000000001.json"
+    assert an.manifest_seq(an.manifest_key(partition, 12)) == 12 and an.manifest_seq("x/other.txt") is None
+    lost_race = an.compacted_key(partition, 1, "t2")
+    in_flight = an.compacted_key(partition, 2, "t3")
+    listed = [*batches, *first.objects, lost_race, in_flight]
+    assert first.to_read(listed) == (list(first.objects), [batches[2]])  # neither other copy is read
+    assert first.garbage(listed) == [batches[0], batches[1], lost_race]  # the next may still win
+    assert an.joined_lines([b'{"a":1}\n\n{"a":2}', b'{"a":3}\n']) == b'{"a":1}\n{"a":2}\n{"a":3}\n'

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from cvat_serverless.domain.errors import ValidationError
-from cvat_serverless.domain.organizations import OrgRole
+from cvat_serverless.domain.events import DomainEvent, from_plain, to_plain
+from cvat_serverless.domain.jobs import JobStatus
+from cvat_serverless.domain.organizations import Organization, OrgRole
 from cvat_serverless.domain.permissions import Actor
+from cvat_serverless.domain.storage import Location, Storage
+from cvat_serverless.domain.tasks import MediaType, Task
 from cvat_serverless.domain.users import SystemRole
 from cvat_serverless.domain.webhooks import (
     EVENTS,
@@ -51,11 +56,15 @@ def test_event_lists_match_the_sdk_enum():
     assert "create:project" not in EVENTS[WebhookType.PROJECT]
     assert "create:project" in EVENTS[WebhookType.ORGANIZATION]
     assert "completed:request[export:dataset]" in EVENTS[WebhookType.PROJECT]
-    assert set(events_for("all")) == set(EVENTS[WebhookType.PROJECT]) | set(EVENTS[WebhookType.ORGANIZATION])
+    assert set(events_for("all")) == (set(EVENTS[WebhookType.PROJECT]) | set(EVENTS[WebhookType.ORGANIZATION])
+                                      | set(EVENTS[WebhookType.SERVER]))
+    assert set(events_for("server")) == {"create:user", "update:user", "delete:user", "create:organization",
+                                         "delete:organization"}
     assert event_group("completed:request[export:annotations]") == "Dataset export"
     assert event_group("create:membership") == "Membership"
+    assert event_group("delete:user") == "User"
     with pytest.raises(ValidationError):
-        events_for("server")
+        events_for("nope")
     assert validate_events(WebhookType.PROJECT, ["update:task", "create:task", "update:task"]) == [
         "create:task", "update:task"]
     with pytest.raises(ValidationError):
@@ -91,6 +100,30 @@ def test_payload_shapes():
     scrubbed = event_payload({"event": "create:membership", "resource": "membership",
                               "membership": {"user": {"password_hash": "x", "id": 2}}}, 1, None)
     assert scrubbed["membership"] == {"user": {"id": 2}}
+    # the object as the API shows it replaces the event's own JSON; before_update stays the event's
+    shown = {"url": "https://cvat.example.com/api/tasks/4", "id": 4, "name": "b"}
+    rendered = event_payload(detail, 7, sender, shown=shown)
+    assert rendered["task"] == shown and rendered["before_update"] == {"name": "a"}
+
+
+def test_an_event_object_comes_back_from_its_json():
+    task = Task(id=4, name="t", owner_id=1, status=JobStatus.VALIDATION, media_type=MediaType.IMAGE,
+                source_storage=Storage(2, Location.CLOUD_STORAGE, 5), created_date=datetime(2026, 1, 2, tzinfo=UTC))
+    plain = json.loads(json.dumps(to_plain(task)))
+    assert from_plain(Task, {**plain, "unknown": 1}) == task
+    org = Organization(id=1, slug="o", name="O", owner_id=1, contact={"email": "a@b.c"})
+    assert from_plain(Organization, json.loads(json.dumps(to_plain(org)))) == org
+
+
+def test_a_request_event_carries_its_origin_and_actor():
+    event = DomainEvent(scope="update:task", resource="task", resource_id=4, actor_id=1, request_id="r",
+                        timestamp=datetime(2026, 1, 2, tzinfo=UTC), origin="https://h",
+                        actor={"id": 1, "username": "u", "first_name": "", "last_name": ""})
+    detail = event.detail()
+    assert detail["origin"] == "https://h" and detail["actor"]["username"] == "u"
+    worker = DomainEvent(scope="update:task", resource="task", resource_id=4, actor_id=None, request_id="",
+                         timestamp=datetime(2026, 1, 2, tzinfo=UTC)).detail()
+    assert "origin" not in worker and "actor" not in worker
 
 
 def test_retries():

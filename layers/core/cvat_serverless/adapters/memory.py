@@ -760,6 +760,12 @@ class InMemoryBlobStore:
         with self._lock:
             self.objects[key] = (bytes(data), content_type)
 
+    def create(self, key: str, body: bytes, *, content_type: str = "") -> None:
+        with self._lock:
+            if key in self.objects:
+                raise ConflictError(f"{key}: the object already exists.")
+            self.objects[key] = (bytes(body), content_type)
+
     def get(self, key: str) -> bytes:
         with self._lock:
             if key not in self.objects:
@@ -795,6 +801,11 @@ class InMemoryBlobStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self.objects.pop(key, None)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self.objects.pop(key, None)
 
     def delete_prefix(self, prefix: str) -> int:
         with self._lock:

@@ -4,41 +4,64 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..domain.errors import NotFoundError
-from ..domain.webhooks import Webhook, WebhookDelivery
+from ..domain.webhooks import Webhook, WebhookDelivery, WebhookType
 from ..ports import HttpAnswer, WebhookRepositories
 from .memory import _Store
 
 
 class InMemoryWebhookRepository:
+    """Keeps each webhook's last delivery apart from the webhook, as the DynamoDB adapter does."""
+
     def __init__(self) -> None:
         self._s: _Store[int, Webhook] = _Store("webhook", lambda w: w.id)
+        self._status: dict[int, tuple[int, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _shown(self, webhook: Webhook) -> Webhook:
+        with self._lock:
+            status = self._status.get(webhook.id)
+        if status is not None:
+            webhook.last_status, webhook.last_delivery_date = status
+        return webhook
 
     def add(self, webhook: Webhook) -> Webhook:
         return self._s.add(webhook)
 
     def get(self, webhook_id: int) -> Webhook:
-        return self._s.get(webhook_id)
+        return self._shown(self._s.get(webhook_id))
 
     def save(self, webhook: Webhook) -> Webhook:
-        return self._s.save(webhook)
+        return self._shown(self._s.save(webhook))
 
     def delete(self, webhook_id: int) -> None:
         self._s.delete(webhook_id)
+        with self._lock:
+            self._status.pop(webhook_id, None)
+
+    def note_delivery(self, webhook_id: int, status: int, at: datetime) -> None:
+        with self._lock:
+            noted = self._status.get(webhook_id)
+            if noted is None or noted[1] <= at:
+                self._status[webhook_id] = (status, at)
 
     def list_all(self) -> list[Webhook]:
-        return self._s.find(lambda _: True)
+        return [self._shown(w) for w in self._s.find(lambda _: True)]
 
     def list_by_organization(self, organization_id: int) -> list[Webhook]:
-        return self._s.find(lambda w: w.organization_id == organization_id)
+        return [self._shown(w) for w in self._s.find(lambda w: w.organization_id == organization_id)]
 
     def list_by_project(self, project_id: int) -> list[Webhook]:
-        return self._s.find(lambda w: w.project_id == project_id)
+        return [self._shown(w) for w in self._s.find(lambda w: w.project_id == project_id)]
 
     def list_by_owner(self, user_id: int) -> list[Webhook]:
-        return self._s.find(lambda w: w.owner_id == user_id)
+        return [self._shown(w) for w in self._s.find(lambda w: w.owner_id == user_id)]
+
+    def list_server(self) -> list[Webhook]:
+        return [self._shown(w) for w in self._s.find(lambda w: w.type is WebhookType.SERVER)]
 
 
 class InMemoryWebhookDeliveryRepository:

@@ -135,6 +135,7 @@ def context_for(event: http.Event, principal: Principal, services: ApiServices) 
         header=http.header(event, "X-Organization"),
         request_id=str(http.rest(event).request_context.request_id or ""),
         read_only=principal.read_only,
+        origin=http.base_url(event),
     )
 
 

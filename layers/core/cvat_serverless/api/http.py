@@ -102,9 +102,14 @@ def is_https(event: Event) -> bool:
     return base_url(event).startswith("https://")
 
 
-def absolute(event: Event, path: str, params: Mapping[str, Any] | None = None, *, base: str | None = None) -> str:
+def absolute(event: Event | None, path: str, params: Mapping[str, Any] | None = None, *, base: str | None = None
+             ) -> str:
     """An absolute URL of ``path`` (``base``: the request's base_url, when the caller has it)."""
-    url = (base if base is not None else base_url(event)) + path
+    if base is None:
+        if event is None:
+            raise ValueError("An absolute URL needs the request or its base URL")
+        base = base_url(event)
+    url = base + path
     if params:
         url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
     return url

@@ -43,13 +43,24 @@ R = TypeVar("R")
 
 
 class Presenter:
-    def __init__(self, event: http.Event, related: Related | None = None) -> None:
-        self.event = event
+    def __init__(self, event: http.Event | None, related: Related | None = None, *, origin: str | None = None
+                 ) -> None:
+        """``event``: the request answered. Without one (a webhook's payload), URLs go under
+        ``origin`` (``scheme://host``; empty: relative URLs)."""
+        self._request = event
         self.related = related or Related()
-        self._base = http.base_url(event)  # a page of 100 tasks makes 400 URLs
+        if origin is None:
+            assert event is not None, "a presenter needs the request or an origin"
+            origin = http.base_url(event)
+        self._base = origin  # a page of 100 tasks makes 400 URLs
+
+    @property
+    def event(self) -> http.Event:
+        assert self._request is not None, "a webhook payload's presenter has no request"
+        return self._request
 
     def url(self, path: str, **params: object) -> str:
-        return http.absolute(self.event, path, params or None, base=self._base)
+        return http.absolute(self._request, path, params or None, base=self._base)
 
     # --- users -----------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ The store is JSON lines in S3, one object per written batch, under Hive-style pa
 
     events/date=YYYY-MM-DD/org=<organization id|none>/<batch id>.jsonl
 
+and, once an export has compacted a partition's batches, ``compacted-<seq>-<token>.jsonl`` beside
+them, with the partition's manifests under ``events-index/`` (see "compaction" below).
+
 CVAT keeps its events in ClickHouse, an always-on server; here nothing may run while idle, and
 events are written far more often than read. Appending objects to S3 costs nothing idle, scales
 with writes (each batch is its own object: no read-modify-write, no hot item, no 400 KB limit as
@@ -18,7 +21,7 @@ dependency), so every runtime reads the same bytes the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -81,6 +84,94 @@ def group_by_partition(rows: Iterable[Mapping[str, Any]], batch_id: str) -> dict
     for r in rows:
         groups.setdefault(partition_key(r, batch_id), []).append(r)
     return groups
+
+
+# --- compaction ---------------------------------------------------------------------------------
+# Every written batch is its own small object, and a query pays a GET for each. A reader that has
+# read a partition's small objects writes them back as one compacted object in the same
+# partition (Athena reads it like any other) and then deletes them. Which objects hold the
+# partition's rows is said by the partition's manifest, outside the table's location (Athena
+# reads every file under ``events/``): ``events-index/date=D/org=O/<seq>.json``, one per
+# compaction, each created only if absent, so compactions of a partition form one sequence and
+# none claims a batch that an earlier one claimed. The newest manifest lists the live compacted
+# objects and every batch key they hold ("claimed"); a reader lists the partition's objects,
+# then reads the newest manifest: its objects, and the listed batches it does not claim. A
+# compacted object that no manifest names yet (or any more) is never read: its batches are.
+
+INDEX_PREFIX = "events-index/"
+COMPACTED = "compacted-"
+
+
+def partition_of(key: str) -> str:
+    """``date=D/org=O`` of a stored object's key."""
+    return key.removeprefix(PREFIX).rsplit("/", 1)[0]
+
+
+def is_compacted(key: str) -> bool:
+    return key.rsplit("/", 1)[-1].startswith(COMPACTED)
+
+
+def compacted_key(partition: str, seq: int, token: str) -> str:
+    return f"{PREFIX}{partition}/{COMPACTED}{seq:010d}-{token}.jsonl"
+
+
+def manifest_key(partition: str, seq: int) -> str:
+    return f"{INDEX_PREFIX}{partition}/{seq:010d}.json"
+
+
+def manifest_seq(key: str) -> int | None:
+    name = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(name) if name.isdigit() and key.endswith(".json") else None
+
+
+def compacted_seq(key: str) -> int | None:
+    name = key.rsplit("/", 1)[-1]
+    digits = name.removeprefix(COMPACTED).split("-", 1)[0]
+    return int(digits) if is_compacted(key) and digits.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """One partition's compaction state: ``objects`` hold the rows of every batch in ``claimed``."""
+
+    seq: int = 0
+    objects: tuple[str, ...] = ()
+    claimed: frozenset[str] = frozenset()
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"seq": self.seq, "objects": list(self.objects), "claimed": sorted(self.claimed)},
+                          separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        doc = json.loads(data)
+        return cls(int(doc["seq"]), tuple(doc["objects"]), frozenset(doc["claimed"]))
+
+    def to_read(self, listed: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Of a partition's listed keys (listed before this manifest was read): the compacted
+        objects to read, and the batches to read (those this manifest does not claim)."""
+        batches = [k for k in listed if k.endswith(".jsonl") and not is_compacted(k) and k not in self.claimed]
+        return list(self.objects), batches
+
+    def garbage(self, listed: Iterable[str]) -> list[str]:
+        """Listed keys no reader of this manifest or a later one reads: batches it claims (a
+        redelivered batch written again) and compacted objects of its sequence or earlier that
+        it does not name (a compaction that lost the race, or failed before its manifest)."""
+        out = []
+        for key in listed:
+            seq = compacted_seq(key)
+            if (key in self.claimed) or (seq is not None and seq <= self.seq and key not in self.objects):
+                out.append(key)
+        return out
+
+    def compacted(self, key: str, batches: Iterable[str]) -> Manifest:
+        """The next manifest: ``key`` holds ``batches`` as well."""
+        return Manifest(self.seq + 1, (*self.objects, key), self.claimed | frozenset(batches))
+
+
+def joined_lines(objects: Iterable[bytes]) -> bytes:
+    """Objects' JSON lines as one object, each ending with a newline, blank lines dropped."""
+    return b"".join(line + b"\n" for data in objects for line in data.splitlines() if line.strip())
 
 
 def to_jsonl(rows: Sequence[Mapping[str, Any]]) -> bytes:
@@ -222,6 +313,33 @@ class EventFilter:
                 return False
         ts = parse_time(str(r["timestamp"]))
         return self.start <= ts <= self.end
+
+    def line_filter(self) -> Callable[[bytes], bool]:
+        """A test on a stored line's raw bytes, false only for a line that cannot match: an
+        export of one task then parses its own rows, not every row of the day. A line as
+        ``to_jsonl`` writes it (compact separators, every column, none of the filter's last)
+        holds ``"task_id":12,`` exactly when its task is 12, so ``"task_id":1,`` is never
+        taken for 12 (a key inside a string value has its quotes escaped); a line written
+        otherwise (spaces, another order) is kept, for ``matches`` to decide."""
+        checks: list[tuple[bytes, bytes]] = []
+        for name in FILTER_FIELDS:
+            wanted = getattr(self, name)
+            if wanted is not None:
+                checks.append((f'"{name}":'.encode(), str(int(wanted)).encode()))
+
+        def may_match(line: bytes) -> bool:
+            for key, value in checks:
+                at = line.find(key)
+                if at < 0 or line.find(key, at + 1) >= 0:
+                    continue  # no such key, or twice: not as to_jsonl writes
+                at += len(key)
+                after = line[at + len(value):at + len(value) + 1]
+                if line.startswith(value, at) and after in (b",", b"}", b"."):  # "." keeps 12.0
+                    continue
+                if line[at:at + 1] not in (b" ", b"\t", b"\n", b"\r"):
+                    return False  # another value, as to_jsonl writes it
+            return True
+        return may_match
 
     def day_partitions(self, folders: Iterable[str]) -> list[str]:
         """Of the store's ``date=YYYY-MM-DD`` folders, those of the filter's days, in order

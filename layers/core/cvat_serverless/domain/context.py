@@ -16,6 +16,8 @@ class RequestContext:
     ``org`` is the organization context of the request (CVAT's ``org``/``org_id``/
     ``X-Organization``): used to create objects and to scope lists. Permissions on existing
     objects use the object's own organization. ``read_only`` is set for read-only access tokens.
+    ``origin`` is ``scheme://host[/stage]`` as the client reached the API (empty without a
+    request): the events a request publishes carry it, so webhook payloads have absolute URLs.
     """
 
     user: User
@@ -23,6 +25,7 @@ class RequestContext:
     org: OrgScope = field(default_factory=OrgScope)
     request_id: str = ""
     read_only: bool = False
+    origin: str = ""
 
     @property
     def user_id(self) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+E = TypeVar("E")
 
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
 _FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, by type (looked up once)
@@ -39,6 +42,41 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _from_plain(value: Any, hint: Any) -> Any:
+    if value is None:
+        return None
+    if get_origin(hint) in (Union, types.UnionType):
+        inner = [a for a in get_args(hint) if a is not type(None)]
+        hint = inner[0] if len(inner) == 1 else Any
+    origin = get_origin(hint)
+    if origin is list:
+        return [_from_plain(v, get_args(hint)[0]) for v in value]
+    if origin is tuple:
+        args = get_args(hint)
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        return tuple(_from_plain(v, h) for v, h in zip(value, items, strict=False))
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return from_plain(hint, value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    return value
+
+
+def from_plain(cls: type[E], data: Mapping[str, Any]) -> E:
+    """The dataclass ``to_plain`` made ``data`` of (an event's object, back from its JSON).
+    Fields ``data`` lacks take their defaults; keys the class does not know are ignored."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: _from_plain(v, hints[k]) for k, v in data.items() if k in known})
+
+
 def diff_fields(before: Any, after: Any, names: list[str] | None = None) -> dict[str, Any]:
     """The previous values of the fields that differ between two versions of a dataclass
     (CVAT's ``before_update``); ``version`` and ``updated_date`` are bookkeeping, not changes."""
@@ -68,6 +106,10 @@ class DomainEvent:
     # analytics events about many objects (``create:shapes``...): the shape type and how many
     obj_name: str | None = None
     count: int | None = None
+    # where the request reached the API (``RequestContext.origin``) and who made it, as CVAT's
+    # BasicUser shows them: webhook payloads need both and the request has them at hand
+    origin: str = ""
+    actor: Mapping[str, Any] | None = None
 
     def detail(self) -> dict[str, Any]:
         """The JSON detail put on the event bus."""
@@ -86,6 +128,10 @@ class DomainEvent:
             "before_update": to_plain(dict(self.before_update)),
             "changed_fields": ",".join(sorted(self.before_update)),
         }
+        if self.origin:
+            detail["origin"] = self.origin
+        if self.actor is not None:
+            detail["actor"] = dict(self.actor)
         if self.count is not None:
             detail["obj_name"] = self.obj_name
             detail["count"] = self.count

@@ -3,8 +3,10 @@ it, which webhooks an event goes to, the payload and its signature, and when a d
 retried. Standard library only.
 
 The wire values (event keys, group names, payload keys, ``X-Signature-256``) are CVAT 2.80's
-(``shared/reference/cvat-api/webhooks-events.md``). Only ``organization`` and ``project``
-webhooks exist here; CVAT's ``server`` type is not offered.
+(``shared/reference/cvat-api/webhooks-events.md``), with the ``server`` type of CVAT's later
+``event_type.py`` (admins only: users, organizations created and deleted). cvat-sdk 2.80's
+``WebhookType`` knows only ``organization`` and ``project`` and refuses a list holding another,
+so a server webhook is listed only when asked for with ``?type=server``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DELIVERY_LIST = ListSpec(("id",), (), ("id",), ())
 class WebhookType(StrEnum):
     ORGANIZATION = "organization"
     PROJECT = "project"
+    SERVER = "server"
 
 
 _CRUD = ("create", "update", "delete")
@@ -63,9 +66,11 @@ _ORGANIZATION_EVENTS = (
     *(f"{a}:{r}" for r in ("project", "task", "job", "issue", "comment", "membership") for a in _CRUD),
     "update:organization", "create:invitation", "delete:invitation", *_COMPLETED,
 )
+_SERVER_EVENTS = (*(f"{a}:user" for a in _CRUD), "create:organization", "delete:organization")
 EVENTS: dict[WebhookType, tuple[str, ...]] = {
     WebhookType.PROJECT: tuple(sorted(_PROJECT_EVENTS)),
     WebhookType.ORGANIZATION: tuple(sorted(_ORGANIZATION_EVENTS)),
+    WebhookType.SERVER: tuple(sorted(_SERVER_EVENTS)),
 }
 """The event keys each webhook type may subscribe to (CVAT's ``event_type.py``)."""
 
@@ -80,7 +85,7 @@ def event_group(key: str) -> str:
 def events_for(kind: str) -> tuple[str, ...]:
     """Every key for ``kind`` (``all``: the union), for ``GET /api/webhooks/events``."""
     if kind == "all":
-        return tuple(sorted(set(EVENTS[WebhookType.PROJECT]) | set(EVENTS[WebhookType.ORGANIZATION])))
+        return tuple(sorted({e for events in EVENTS.values() for e in events}))
     try:
         return EVENTS[WebhookType(kind)]
     except ValueError:
@@ -155,6 +160,8 @@ def may_manage(actor: Actor, webhook: Webhook, project_owner_id: int | None) -> 
     owner for its webhooks; the webhook's owner and its project's owner."""
     if actor.is_admin:
         return True
+    if webhook.type is WebhookType.SERVER:
+        return False
     org_id = webhook.organization_id
     if org_id is not None and role_at_least(actor.role_in(org_id), OrgRole.MAINTAINER):
         return True
@@ -164,10 +171,12 @@ def may_manage(actor: Actor, webhook: Webhook, project_owner_id: int | None) -> 
 
 
 def may_create(actor: Actor, kind: WebhookType, organization_id: int | None, project_owner_id: int | None) -> bool:
-    """Organization webhooks: the organization's maintainers and owner; project webhooks: also
-    the project's owner."""
+    """Server webhooks: admins; organization webhooks: the organization's maintainers and owner;
+    project webhooks: also the project's owner."""
     if actor.is_admin:
         return True
+    if kind is WebhookType.SERVER:
+        return False
     if organization_id is not None and role_at_least(actor.role_in(organization_id), OrgRole.MAINTAINER):
         return True
     return kind is WebhookType.PROJECT and project_owner_id == actor.user_id
@@ -176,12 +185,19 @@ def may_create(actor: Actor, kind: WebhookType, organization_id: int | None, pro
 # --- which webhooks an event goes to, and what they receive --------------------------------------
 
 
+def is_server_event(event: str) -> bool:
+    """Whether server webhooks may get ``event`` (only then are they looked up)."""
+    return event in _SERVER_EVENTS
+
+
 def subscribed(webhook: Webhook, event: str, organization_id: int | None, project_id: int | None) -> bool:
     """Whether ``webhook`` gets ``event`` about an object of that organization and project: active,
-    subscribed, and an organization webhook of the object's organization or a project webhook
-    of its project."""
+    subscribed, and a server webhook, an organization webhook of the object's organization or a
+    project webhook of its project."""
     if not webhook.is_active or event not in webhook.events:
         return False
+    if webhook.type is WebhookType.SERVER:
+        return True
     if webhook.type is WebhookType.ORGANIZATION:
         return organization_id is not None and webhook.organization_id == organization_id
     return project_id is not None and webhook.project_id == project_id
@@ -198,12 +214,15 @@ def _scrubbed(value: Any) -> Any:
     return value
 
 
-def event_payload(detail: Mapping[str, Any], webhook_id: int, sender: Mapping[str, Any] | None) -> dict[str, Any]:
+def event_payload(detail: Mapping[str, Any], webhook_id: int, sender: Mapping[str, Any] | None, *,
+                  shown: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """CVAT's payload for a domain event's ``detail`` (domain.events): ``event``, the object under
-    its resource name, ``before_update`` for updates that changed something, ``webhook_id``,
+    its resource name (``shown``: as the API's GET shows it; without it, the event's own JSON
+    less secrets), ``before_update`` for updates that changed something, ``webhook_id``,
     ``sender``."""
     resource = str(detail["resource"])
-    payload: dict[str, Any] = {"event": detail["event"], resource: _scrubbed(detail.get(resource))}
+    obj = dict(shown) if shown is not None else _scrubbed(detail.get(resource))
+    payload: dict[str, Any] = {"event": detail["event"], resource: obj}
     before = detail.get("before_update")
     if str(detail["event"]).startswith("update:") and before:
         payload["before_update"] = _scrubbed(before)

@@ -7,7 +7,10 @@ domain events, and exporting both as CVAT's CSV (domain.analytics says how they 
   EventBridge rule; one SQS batch is one object per partition, named after the batch's message
   ids, so a redelivered batch overwrites itself instead of counting twice.
 - ``POST /api/events/export`` answers ``202 {rq_id}``; the events-export workflow reads the
-  selected partitions, writes the CSV, and the request's ``result_url`` redirects to it.
+  selected partitions, writes the CSV, and the request's ``result_url`` redirects to it. Each
+  GET of the store is a round trip, so the objects are read in parallel, only the lines that may
+  match are parsed, and the export then compacts the partitions it found in many small batches
+  (domain.analytics, "compaction"): the next export reads a few large objects.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from ..domain import analytics as an
 from ..domain.context import RequestContext
-from ..domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from ..domain.requests import BackgroundRequest, RequestAction, RequestStatus, failure_message
 from ..ports import BlobStore, Clock, OrganizationRepository, RequestRepository, UserRepository, WorkflowStarter
 from .requests import RequestService
@@ -34,6 +42,18 @@ log = logging.getLogger(__name__)
 
 WORKFLOW = "events-export"
 RESULT_PREFIX = "exports/events/"
+READERS = 16  # objects of the store read at once by a query
+READ_ATTEMPTS = 3
+COMPACT_AT = 8  # an export compacts a partition with this many batches
+COMPACT_BYTES = 256 << 20  # the most of a partition's batches one compaction writes back
+
+
+@dataclass(frozen=True, slots=True)
+class _Compaction:
+    partition: str
+    manifest: an.Manifest
+    batches: Mapping[str, bytes]
+    garbage: Sequence[str]
 
 
 class AnalyticsService:
@@ -87,17 +107,93 @@ class AnalyticsService:
 
     def query(self, selected: an.EventFilter) -> list[dict[str, Any]]:
         """The rows the filter selects, oldest first; only the partitions of its days (and of its
-        organization, when it names one) are read."""
+        organization, when it names one) are read, their objects in parallel (each GET is a
+        round trip), and only the lines that may match are parsed (``EventFilter.line_filter``)."""
+        return self._read(selected, compact=False)[0]
+
+    def _read(self, selected: an.EventFilter, *, compact: bool) -> tuple[list[dict[str, Any]], list[_Compaction]]:
+        """``query``, and (``compact``) the compactions of the partitions with many batches."""
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return self._read_once(selected, compact)
+            except NotFoundError:  # a compaction deleted an object between its listing and its GET
+                if attempt == READ_ATTEMPTS:
+                    raise
+                log.info("events query: an object was compacted away while it was read; reading again")
+        raise AssertionError("unreachable")
+
+    def _read_once(self, selected: an.EventFilter, compact: bool) -> tuple[list[dict[str, Any]], list[_Compaction]]:
         org = selected.org_partition()
-        out: list[dict[str, Any]] = []
         folders, _ = self.blobs.list_dir(an.PREFIX)
-        for day in selected.day_partitions(folders):
-            prefix = f"{an.PREFIX}{day}/" + (f"org={org}/" if org is not None else "")
-            for key, _size in self.blobs.list_keys(prefix):
-                if key.endswith(".jsonl"):
-                    out.extend(r for r in an.from_jsonl(self.blobs.get(key)) if selected.matches(r))
-        out.sort(key=lambda r: an.parse_time(str(r["timestamp"])))
-        return out
+        days = [f"{day}/" + (f"org={org}/" if org is not None else "") for day in selected.day_partitions(folders)]
+        listed: dict[str, dict[str, int]] = {}
+        for day in days:
+            for key, size in self.blobs.list_keys(f"{an.PREFIX}{day}"):
+                listed.setdefault(an.partition_of(key), {})[key] = size
+        # The manifests only after the objects: a compaction that ends in between is then seen
+        # by its manifest (its object was written before it), never by its batches' absence.
+        newest: dict[str, tuple[int, str]] = {}
+        for day in days:
+            for key, _size in self.blobs.list_keys(f"{an.INDEX_PREFIX}{day}"):
+                seq, partition = an.manifest_seq(key), key.removeprefix(an.INDEX_PREFIX).rsplit("/", 1)[0]
+                if seq is not None and seq > newest.get(partition, (0, ""))[0]:
+                    newest[partition] = (seq, key)
+        may_match = selected.line_filter()
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            manifests = dict(zip(newest, pool.map(lambda k: an.Manifest.from_bytes(self.blobs.get(k)),
+                                                  [k for _, k in newest.values()]), strict=True))
+            keys: list[str] = []
+            kept: set[str] = set()  # the batches whose bytes a compaction writes back
+            plans = []
+            for partition in sorted(listed.keys() | manifests.keys()):
+                manifest = manifests.get(partition, an.Manifest())
+                sizes = listed.get(partition, {})
+                objects, batches = manifest.to_read(sizes)
+                keys += objects + batches
+                if compact and len(batches) >= COMPACT_AT:
+                    chosen: list[str] = []
+                    total = 0
+                    for key in batches:
+                        if total + sizes[key] > COMPACT_BYTES and chosen:
+                            break
+                        chosen.append(key)
+                        total += sizes[key]
+                    kept.update(chosen)
+                    plans.append((partition, manifest, chosen, manifest.garbage(sizes)))
+
+            def read(key: str) -> tuple[list[tuple[datetime, dict[str, Any]]], bytes | None]:
+                data = self.blobs.get(key)
+                rows = (_parse(line) for line in data.splitlines() if may_match(line) and line.strip())
+                found = [(an.parse_time(str(r["timestamp"])), r) for r in rows if selected.matches(r)]
+                return found, data if key in kept else None
+
+            found: list[tuple[datetime, dict[str, Any]]] = []
+            data: dict[str, bytes] = {}
+            for key, (items, raw) in zip(keys, pool.map(read, keys), strict=True):
+                found += items
+                if raw is not None:
+                    data[key] = raw
+        found.sort(key=lambda item: item[0])
+        compactions = [_Compaction(p, m, {k: data[k] for k in chosen}, garbage) for p, m, chosen, garbage in plans]
+        return [r for _, r in found], compactions
+
+    def _compact(self, job: _Compaction) -> None:
+        """Write a partition's batches back as one object, then delete them (see
+        domain.analytics): the manifest is created only if its sequence number is free, so a
+        concurrent compaction of the same batches loses and deletes its copy unread."""
+        manifest = job.manifest.compacted(an.compacted_key(job.partition, job.manifest.seq + 1, uuid.uuid4().hex[:12]),
+                                          job.batches)
+        key = manifest.objects[-1]
+        self.blobs.put(key, an.joined_lines(job.batches[k] for k in sorted(job.batches)),
+                       content_type="application/x-ndjson")
+        try:
+            self.blobs.create(an.manifest_key(job.partition, manifest.seq), manifest.to_bytes(),
+                              content_type="application/json")
+        except ConflictError:
+            self.blobs.delete(key)
+            log.info("events partition %s: compacted concurrently by another export", job.partition)
+            return
+        self.blobs.delete_many([*job.batches, *job.garbage])
 
     def working_time(self, start: datetime, end: datetime) -> list[an.WorkingTime]:
         """Everyone's working time per job between ``start`` and ``end`` (an admin's summary)."""
@@ -140,12 +236,18 @@ class AnalyticsService:
             return {"key": rq.result_key}
         selected = an.EventFilter.from_json(rq.workflow_input["filter"])
         key = f"{RESULT_PREFIX}{uuid.uuid5(uuid.NAMESPACE_URL, request_id).hex}.csv"
-        self.blobs.put(key, csv_bytes(self.query(selected)), content_type="text/csv")
+        rows, compactions = self._read(selected, compact=True)
+        self.blobs.put(key, csv_bytes(rows), content_type="text/csv")
 
         def done(r: BackgroundRequest) -> None:
             r.result_key = key
             r.finish(self.clock.now(), result_url=f"/api/events/download?rq_id={quote(request_id)}")
         self.request_service.update(request_id, done)
+        for job in compactions:  # after the request is finished: nobody waits for it
+            try:
+                self._compact(job)
+            except Exception:  # the next export compacts; this one's CSV is stored
+                log.warning("events partition %s: compaction failed", job.partition, exc_info=True)
         return {"key": key}
 
     def fail(self, request_id: str, error: str, cause: str) -> dict[str, Any]:
@@ -175,6 +277,13 @@ class AnalyticsService:
             raise NotFoundError("The export has expired; export again.")
         return self.blobs.presigned_get(rq.result_key, expires=PRESIGNED_SECONDS, filename=rq.result_filename,
                                         content_type="text/csv")
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        return dict(orjson.loads(line))
+    except orjson.JSONDecodeError:  # what only json reads (NaN, huge integers), as to_jsonl may write
+        return dict(json.loads(line))
 
 
 def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:

@@ -29,19 +29,20 @@ from ..domain.errors import (
     ThrottledError,
     ValidationError,
 )
-from ..domain.events import diff_fields
+from ..domain.events import DomainEvent, diff_fields
 from ..domain.query import SPECS, Page, apply_list_query, parse_list_query
 from ..domain.users import SystemRole, User, validate_email, validate_new_password, validate_username
 from ..ports import (
     AccessTokenRepository,
     Clock,
+    EventPublisher,
     IdGenerator,
     LoginAttemptRepository,
     PasswordHasher,
     SessionRepository,
     UserRepository,
 )
-from .common import UNSET, Unset
+from .common import UNSET, Unset, basic_user_fields
 from .views import Related, Shown
 
 _INVALID_CREDENTIALS = "Unable to log in with provided credentials."
@@ -323,6 +324,7 @@ class AccountService:
         *,
         checks: PasswordCheckService,
         sessions: SessionService,
+        events: EventPublisher | None = None,
     ) -> None:
         self.users = users
         self.ids = ids
@@ -330,9 +332,11 @@ class AccountService:
         self.checks = checks
         self.sessions = sessions
         self.clock = clock
+        self.events = events
 
-    def register(self, data: Registration, *, ip: str = "") -> LoginResult:
-        """Create a user (system group ``user``) with CVAT's validation, and log them in."""
+    def register(self, data: Registration, *, ip: str = "", origin: str = "") -> LoginResult:
+        """Create a user (system group ``user``) with CVAT's validation, and log them in;
+        ``create:user`` (server webhooks) tells who registered, from ``origin`` (the API's URL)."""
         username = validate_username(data.username)
         email = validate_email(data.email) if data.email else ""
         validate_new_password(data.password1, data.password2, username)
@@ -341,7 +345,7 @@ class AccountService:
         if email and self.users.find_by_email(email) is not None:
             raise ValidationError(fields={"email": ["A user is already registered with this e-mail address."]})
         try:
-            self.users.add(User(
+            user = self.users.add(User(
                 id=self.ids.next_id("user"),
                 username=username,
                 email=email,
@@ -353,6 +357,13 @@ class AccountService:
             ))
         except ConflictError:  # registered concurrently under the same name
             raise ValidationError(fields={"username": ["A user with that username already exists."]}) from None
+        if self.events is not None:
+            shown = copy.copy(user)
+            shown.password_hash = ""
+            event = DomainEvent(scope="create:user", resource="user", resource_id=user.id, actor_id=user.id,
+                                request_id="", timestamp=self.clock.now(), obj=shown, origin=origin,
+                                actor=basic_user_fields(user))
+            self.events.publish(event.scope, event.detail())
         return self.sessions.login(password=data.password1, username=username, ip=ip)
 
     def basic_login(self, username: str, password: str, *, ip: str = "") -> User:

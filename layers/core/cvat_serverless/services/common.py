@@ -59,6 +59,11 @@ class StorageInput:
     cloud_storage_id: int | None = None
 
 
+def basic_user_fields(user: User) -> dict[str, Any]:
+    """A user as CVAT's BasicUser names them, less the ``url`` (made where the origin is known)."""
+    return {"id": user.id, "username": user.username, "first_name": user.first_name, "last_name": user.last_name}
+
+
 class ServiceBase:
     def __init__(self, repos: Repositories, ids: IdGenerator, clock: Clock, events: EventPublisher) -> None:
         self.repos = repos
@@ -103,6 +108,8 @@ class ServiceBase:
             before_update=dict(before_update or {}),
             obj_name=obj_name,
             count=count,
+            origin=ctx.origin if ctx else "",
+            actor=basic_user_fields(ctx.user) if ctx else None,
         )
         self.events.publish(scope, event.detail())
 

@@ -73,6 +73,7 @@ class OrganizationService(ServiceBase):
         header: str | None = None,
         request_id: str = "",
         read_only: bool = False,
+        origin: str = "",
     ) -> RequestContext:
         """Build the RequestContext from CVAT's three ways of naming an organization: the ``org``
         query (slug), the ``org_id`` query and the ``X-Organization`` header (slug). ``org_id``
@@ -99,7 +100,8 @@ class OrganizationService(ServiceBase):
                 scope = OrgScope(found_org.id, True)
             else:
                 scope = OrgScope(None, True)
-        return RequestContext(user=user, actor=actor, org=scope, request_id=request_id, read_only=read_only)
+        return RequestContext(user=user, actor=actor, org=scope, request_id=request_id, read_only=read_only,
+                              origin=origin)
 
     # --- organizations -----------------------------------------------------------------------
 

@@ -21,13 +21,12 @@ is retried. Receivers should order by the object's ``updated_date`` and tolerate
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.context import RequestContext
-from ..domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from ..domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from ..domain.query import Page, apply_list_query, parse_list_query
 from ..domain.webhooks import (
     CONTENT_TYPE,
@@ -40,6 +39,7 @@ from ..domain.webhooks import (
     body_of,
     event_payload,
     is_retryable,
+    is_server_event,
     may_create,
     may_manage,
     request_headers,
@@ -48,8 +48,16 @@ from ..domain.webhooks import (
     validate_events,
     validate_text,
 )
-from ..ports import Clock, IdGenerator, Repositories, WebhookQueue, WebhookRepositories, WebhookSender
-from .common import UNSET, Unset
+from ..ports import (
+    Clock,
+    IdGenerator,
+    Repositories,
+    WebhookPayloadRenderer,
+    WebhookQueue,
+    WebhookRepositories,
+    WebhookSender,
+)
+from .common import UNSET, Unset, basic_user_fields
 from .views import Related, Shown
 
 
@@ -66,32 +74,50 @@ class WebhookWrite:
     enable_ssl: bool | Unset = UNSET
 
 
-def sender_of(repos: Repositories, user_id: int | None) -> dict[str, Any] | None:
-    """CVAT's ``sender``: the acting user as a BasicUser (a relative ``url``: no request here)."""
-    if user_id is None:
-        return None
-    try:
-        user = repos.users.get(user_id)
-    except NotFoundError:
-        return None
-    return {"url": f"/api/users/{user.id}", "id": user.id, "username": user.username,
-            "first_name": user.first_name, "last_name": user.last_name}
+def basic_user(fields: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """CVAT's BasicUser of a user's fields (``services.common.basic_user_fields``): the ``url``
+    is absolute under ``origin`` (relative when none is known)."""
+    return {"url": f"{origin}/api/users/{fields['id']}", "id": fields["id"], "username": fields["username"],
+            "first_name": fields["first_name"], "last_name": fields["last_name"]}
+
+
+def sender_of(repos: Repositories, detail: Mapping[str, Any], origin: str) -> dict[str, Any] | None:
+    """CVAT's ``sender``: the acting user as a BasicUser. Events carry the actor's fields from
+    the request that made them; older ones (still queued) only the id: the user is read."""
+    actor = detail.get("actor")
+    if actor is None:
+        user_id = detail.get("actor_id")
+        if user_id is None:
+            return None
+        try:
+            actor = basic_user_fields(repos.users.get(int(user_id)))
+        except NotFoundError:
+            return None
+    return basic_user(actor, origin)
 
 
 class WebhookDispatcher:
-    """Fan-out of domain events to delivery jobs, and the delivery of one job."""
+    """Fan-out of domain events to delivery jobs, and the delivery of one job.
+
+    A payload's object is shown as the API's GET shows it (``renderer``), with URLs under the
+    origin of the request that made the event, or ``public_url`` for events made without one
+    (Step Functions workers); with neither, URLs are relative."""
 
     def __init__(self, repos: Repositories, hooks: WebhookRepositories, ids: IdGenerator, clock: Clock, *,
-                 sender: WebhookSender, queue: WebhookQueue) -> None:
+                 sender: WebhookSender, queue: WebhookQueue, renderer: WebhookPayloadRenderer | None = None,
+                 public_url: str = "") -> None:
         self.repos = repos
         self.hooks = hooks
         self.ids = ids
         self.clock = clock
         self.sender = sender
         self.queue = queue
+        self.renderer = renderer
+        self.public_url = public_url.rstrip("/")
 
     def matching(self, detail: Mapping[str, Any]) -> list[Webhook]:
-        """The active webhooks subscribed to the event, of its organization or its project."""
+        """The active webhooks subscribed to the event: of its organization, of its project, and
+        server webhooks for the server's events."""
         event = str(detail["event"])
         org_id = detail.get("organization_id")
         project_id = detail.get("project_id")
@@ -102,6 +128,8 @@ class WebhookDispatcher:
             candidates.update((w.id, w) for w in self.hooks.webhooks.list_by_organization(int(org_id)))
         if project_id is not None:
             candidates.update((w.id, w) for w in self.hooks.webhooks.list_by_project(int(project_id)))
+        if is_server_event(event):
+            candidates.update((w.id, w) for w in self.hooks.webhooks.list_server())
         return [w for _, w in sorted(candidates.items()) if subscribed(w, event, org_id, project_id)]
 
     def fan_out(self, detail: Mapping[str, Any]) -> int:
@@ -109,19 +137,47 @@ class WebhookDispatcher:
         webhooks = self.matching(detail)
         if not webhooks:
             return 0
-        sender = sender_of(self.repos, detail.get("actor_id"))
+        origin = str(detail.get("origin") or self.public_url)
+        sender = sender_of(self.repos, detail, origin)
+        shown = self._shown(detail, origin)  # once per event, whatever the number of webhooks
         self.queue.send([
             {"webhook_id": w.id, "event": detail["event"], "attempt": 1, "redelivery": False,
-             "payload": event_payload(detail, w.id, sender)}
+             "payload": event_payload(detail, w.id, sender, shown=shown)}
             for w in webhooks
         ])
+        return len(webhooks)
+
+    def _shown(self, detail: Mapping[str, Any], origin: str) -> dict[str, Any] | None:
+        """The event's object as GET shows it; None: the event's own JSON is sent."""
+        resource = str(detail["resource"])
+        obj = detail.get(resource)
+        if self.renderer is None or not isinstance(obj, Mapping):
+            return None
+        return self.renderer.render(resource, obj, origin)
+
+    def forget_deleted_owner(self, detail: Mapping[str, Any]) -> int:
+        """A deleted project's or organization's webhooks go with it (CVAT's cascade), once its
+        ``delete:`` event was fanned out (their jobs then find them gone and are dropped); how many."""
+        event, resource_id = str(detail["event"]), detail.get("id")
+        if event == "delete:project" and resource_id is not None:
+            webhooks = self.hooks.webhooks.list_by_project(int(resource_id))
+        elif event == "delete:organization" and resource_id is not None:
+            webhooks = [w for w in self.hooks.webhooks.list_by_organization(int(resource_id))
+                        if w.organization_id == int(resource_id)]
+        else:
+            return 0
+        for webhook in webhooks:
+            self.hooks.webhooks.delete(webhook.id)
+            self.hooks.deliveries.delete_by_webhook(webhook.id)
         return len(webhooks)
 
     def handle(self, message: Mapping[str, Any]) -> str:
         """One message of the delivery function: an EventBridge envelope (``DomainEventsQueue``)
         is fanned out, anything else is a job (``WebhookDeliveryQueue``). What happened, for the log."""
         if "detail-type" in message:
-            return f"{message['detail-type']}: {self.fan_out(message['detail'])} job(s) queued"
+            queued = self.fan_out(message["detail"])
+            gone = self.forget_deleted_owner(message["detail"])
+            return f"{message['detail-type']}: {queued} job(s) queued, {gone} webhook(s) of a deleted owner deleted"
         delivery = self.deliver(message)
         if delivery is None:
             return f"{message.get('event')} to webhook {message.get('webhook_id')}: dropped (gone or inactive)"
@@ -155,24 +211,11 @@ class WebhookDispatcher:
             response=response, changed_fields=",".join(sorted(payload.get("before_update") or {})),
             created_date=now, updated_date=now,
         ))
-        self._note_status(webhook.id, status, now)
+        if status is not None:
+            self.hooks.webhooks.note_delivery(webhook.id, status, now)
         if retry and status is not None and is_retryable(status) and (delay := retry_delay(attempt)) is not None:
             self.queue.send([{**job, "attempt": attempt + 1}], delay_s=delay)
         return delivery
-
-    def _note_status(self, webhook_id: int, status: int | None, now: Any) -> None:
-        """The webhook's ``last_status``/``last_delivery_date`` (re-read on a concurrent edit)."""
-        if status is None:
-            return
-        for _ in range(3):
-            try:
-                webhook = self.hooks.webhooks.get(webhook_id)
-            except NotFoundError:
-                return
-            webhook.last_status, webhook.last_delivery_date = status, now
-            with contextlib.suppress(ConflictError):
-                self.hooks.webhooks.save(webhook)
-                return
 
 
 class WebhookService:
@@ -216,7 +259,9 @@ class WebhookService:
         ctx.require_write()
         project_owner = None
         org_id: int | None
-        if kind is WebhookType.ORGANIZATION:
+        if kind is WebhookType.SERVER:
+            org_id, project_id = None, None
+        elif kind is WebhookType.ORGANIZATION:
             if ctx.org_id is None:
                 raise ValidationError(fields={"type": ["An organization webhook is created in an organization."]})
             org_id, project_id = ctx.org_id, None
@@ -264,9 +309,12 @@ class WebhookService:
 
     def list(self, ctx: RequestContext, params: Mapping[str, str]) -> Shown[Page[Webhook]]:
         """The webhooks the caller may manage in the request's scope, with CVAT's filters
-        (``type``, ``owner``, ``project_id``, ``target_url``), search, sort and pages."""
+        (``type``, ``owner``, ``project_id``, ``target_url``), search, sort and pages. Server
+        webhooks only with ``type=server`` (cvat-sdk 2.80 cannot read a list holding one)."""
         repo = self.hooks.webhooks
-        if ctx.org_id is not None:
+        if params.get("type") == WebhookType.SERVER.value:
+            items = repo.list_server() if ctx.actor.is_admin else []
+        elif ctx.org_id is not None:
             items = repo.list_by_organization(ctx.org_id)
         elif ctx.actor.is_admin:
             items = repo.list_all()
@@ -276,6 +324,8 @@ class WebhookService:
                 if project.owner_id == ctx.user_id:
                     found.update((w.id, w) for w in repo.list_by_project(project.id))
             items = [found[k] for k in sorted(found)]
+        if params.get("type") != WebhookType.SERVER.value:
+            items = [w for w in items if w.type is not WebhookType.SERVER]
         if ctx.org.explicit and ctx.org_id is None:
             items = [w for w in items if w.organization_id is None]
         owners = {p: self._project_owner(p) for p in {w.project_id for w in items if w.project_id is not None}}
@@ -310,7 +360,8 @@ class WebhookService:
         """Deliver ``{"event": "ping", "webhook": <the webhook as shown>, "sender"}`` now (CVAT
         answers with this delivery; no retries)."""
         webhook = self._managed(ctx, webhook_id)
-        payload = {"event": PING, "webhook": dict(shown), "sender": sender_of(self.repos, ctx.user_id)}
+        sender = basic_user(basic_user_fields(ctx.user), ctx.origin or self.dispatcher.public_url)
+        payload = {"event": PING, "webhook": dict(shown), "sender": sender}
         delivery = self.dispatcher.deliver(
             {"webhook_id": webhook.id, "event": PING, "attempt": 1, "redelivery": False, "payload": payload},
             retry=False)

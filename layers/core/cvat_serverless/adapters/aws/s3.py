@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from ...domain.errors import ValidationError
+from ...domain.errors import ConflictError, ValidationError
 from ..content_disposition import attachment_disposition
 from .clients import client, presigner
 from .errors import aws_errors, error_code
@@ -57,6 +57,17 @@ class S3BlobStore:
         extra = {"ContentType": content_type} if content_type else {}
         with aws_errors(f"writing {self._where(key)}"):
             client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+
+    def create(self, key: str, body: bytes, *, content_type: str = "") -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            with aws_errors(f"writing {self._where(key)}"):
+                client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", **extra)
+        except ClientError as exc:
+            # 412: the key exists; 409: a concurrent conditional write of it is in flight
+            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise ConflictError(f"writing {self._where(key)}: the object already exists.") from None
+            raise
 
     def get(self, key: str) -> bytes:
         with aws_errors(f"reading {self._where(key)}"):
@@ -118,6 +129,10 @@ class S3BlobStore:
         if batch:
             self._delete_keys(prefix, batch)
         return deleted + len(batch)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            self._delete_keys("", keys[start:start + DELETE_BATCH])
 
     def _delete_keys(self, prefix: str, keys: Sequence[str]) -> None:
         what = f"deleting {len(keys)} objects under {self._where(prefix)}"

@@ -73,6 +73,7 @@ def register(body: sa.RegisterRequest) -> Response[sa.RegisterResponse]:
             last_name=body.last_name,
         ),
         ip=http.client_ip(call.event),
+        origin=http.base_url(call.event),
     )
     answer = sa.RegisterResponse(
         username=result.user.username,

@@ -14,6 +14,7 @@ from .common import INT32_MAX, BasicUser, CvatModel, Paginated, RequestModel, om
 class WebhookType(StrEnum):
     ORGANIZATION = "organization"
     PROJECT = "project"
+    SERVER = "server"  # admins only; listed only with ?type=server (domain.webhooks)
 
 
 class WebhookContentType(StrEnum):
