@@ -12,15 +12,38 @@ PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test lint setup setup-dev setup-sam setup-datumaro bench build validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench build validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
-up: setup
+up: setup frontend
 	$(BIN)/cvat-serverless up --port $(PORT) --aws-port $(AWS_PORT) $(ARGS)
 
-## Run every test (unit, functional, integration, contract, e2e).
-test: setup-dev setup-sam setup-datumaro
+## Run every test: the UI's Vitest suite (its exit code counts), then pytest (unit, functional,
+## integration, contract, e2e; the UI's end-to-end tests drive Chromium).
+test: setup-dev setup-sam setup-datumaro setup-browser frontend
+	cd frontend && npm test
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The web UI (frontend/): npm ci from the committed lockfile, then a build when a source changed.
+# Node.js >= 20.19 (Vite 8). Without npm, `make up` serves the API alone and says so.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/scripts -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+frontend:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory frontend/dist/index.html; \
+	else echo "npm not found: the web UI is not built (install Node.js >= 20.19); the API still runs" >&2; fi
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+# Debian's Chromium for the UI's end-to-end tests (never a browser download).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+setup-browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
@@ -74,4 +97,5 @@ bench: setup-dev
 	$(BIN)/python benchmarks/export_formats.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(DATUMARO_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(DATUMARO_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache \
+		frontend/node_modules frontend/dist

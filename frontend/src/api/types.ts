@@ -1,0 +1,149 @@
+// CVAT's response shapes, as much of them as the UI reads (cvat-schema.yml names in comments).
+
+export interface Paginated<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface BasicUser {
+  url?: string;
+  id: number;
+  username: string;
+  first_name: string;
+  last_name: string;
+}
+
+export interface User extends BasicUser {
+  email: string;
+  groups: string[];
+  is_staff: boolean;
+  is_superuser: boolean;
+  is_active: boolean;
+  last_login: string | null;
+  date_joined: string;
+  has_analytics_access?: boolean;
+}
+
+export interface Organization {
+  id: number;
+  slug: string;
+  name: string;
+  description: string;
+  created_date: string;
+  updated_date: string;
+  owner: BasicUser | null;
+  contact: Record<string, string>;
+}
+
+export interface Summary {
+  url: string;
+  count: number;
+}
+
+export interface JobsSummary extends Summary {
+  completed: number | null;
+  validation: number | null;
+}
+
+export interface Project {
+  id: number;
+  url: string;
+  name: string;
+  owner: BasicUser | null;
+  assignee: BasicUser | null;
+  bug_tracker: string;
+  status: string;
+  organization: number | null;
+  created_date: string;
+  updated_date: string;
+  dimension: string | null;
+  labels: Summary;
+  tasks: Summary;
+}
+
+export interface Task {
+  id: number;
+  url: string;
+  name: string;
+  project_id: number | null;
+  mode: string;
+  owner: BasicUser | null;
+  assignee: BasicUser | null;
+  bug_tracker: string;
+  created_date: string;
+  updated_date: string;
+  overlap: number | null;
+  segment_size: number;
+  status: string;
+  size: number;
+  image_quality: number;
+  data: number | null;
+  dimension: string;
+  subset: string;
+  organization: number | null;
+  labels: Summary;
+  jobs: JobsSummary;
+}
+
+export interface Job {
+  id: number;
+  url: string;
+  task_id: number;
+  project_id: number | null;
+  assignee: BasicUser | null;
+  stage: string;
+  state: string;
+  start_frame: number;
+  stop_frame: number;
+  frame_count: number;
+  type: string;
+  mode: string;
+  created_date: string;
+  updated_date: string;
+  organization: number | null;
+}
+
+export interface Attribute {
+  id?: number;
+  name: string;
+  mutable: boolean;
+  input_type: "checkbox" | "radio" | "number" | "text" | "select";
+  default_value: string;
+  values: string[];
+}
+
+export interface Label {
+  id?: number;
+  name: string;
+  color?: string;
+  type?: string;
+  attributes: Attribute[];
+  sublabels?: Label[];
+  svg?: string;
+  project_id?: number | null;
+  task_id?: number | null;
+  parent_id?: number | null;
+}
+
+export interface BackgroundRequest {
+  id: string;
+  status: "queued" | "started" | "finished" | "failed";
+  message: string;
+  progress: number | null;
+  created_date: string;
+  started_date: string | null;
+  finished_date: string | null;
+  expiry_date: string | null;
+  owner: BasicUser | null;
+  result_url: string | null;
+  result_id: number | null;
+  operation: { type: string; target: string; project_id: number | null; task_id: number | null; job_id: number | null; format: string | null };
+}
+
+export interface AboutServer {
+  name: string;
+  description: string;
+  version: string;
+}

@@ -1,0 +1,149 @@
+// Small building blocks every page uses: loading/empty/error states, a pager, a dialog, and a
+// hook that loads data and reloads it when its inputs change.
+import { useCallback, useEffect, useId, useRef, useState, type DependencyList, type ReactNode } from "react";
+import { ApiError } from "../api/client";
+
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function ErrorBanner({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  if (!error) return null;
+  return (
+    <div role="alert" className="error-banner">
+      <span>{messageOf(error)}</span>
+      {onRetry ? (
+        <button type="button" onClick={onRetry}>
+          Retry
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+export function Loading({ what = "Loading" }: { what?: string }) {
+  return (
+    <div className="loading" role="status" aria-live="polite">
+      {what}…
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <div className="empty">{children}</div>;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Runs `load` now and whenever `deps` change; the newest call wins. */
+export function useLoad<T>(load: () => Promise<T>, deps: DependencyList): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const latest = useRef(0);
+  useEffect(() => {
+    const call = ++latest.current;
+    setLoading(true);
+    load().then(
+      (value) => {
+        if (call !== latest.current) return;
+        setData(value);
+        setError(null);
+        setLoading(false);
+      },
+      (reason: unknown) => {
+        if (call !== latest.current) return;
+        setError(reason);
+        setLoading(false);
+      },
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, loading, reload };
+}
+
+export function Pager({ page, pageSize, count, onPage }: { page: number; pageSize: number; count: number; onPage(page: number): void }) {
+  const pages = Math.max(1, Math.ceil(count / pageSize));
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)} aria-label="Previous page">
+        ‹
+      </button>
+      <span>
+        Page {page} of {pages} ({count} in all)
+      </span>
+      <button type="button" disabled={page >= pages} onClick={() => onPage(page + 1)} aria-label="Next page">
+        ›
+      </button>
+    </nav>
+  );
+}
+
+export function Dialog({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby={titleId} onClose={onClose} onCancel={onClose} className="dialog">
+      <header>
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
+      </header>
+      {children}
+    </dialog>
+  );
+}
+
+export function ConfirmDialog({ title, message, confirm = "Delete", onConfirm, onClose }: { title: string; message: ReactNode; confirm?: string; onConfirm(): Promise<void> | void; onClose(): void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <p>{message}</p>
+      <ErrorBanner error={error} />
+      <div className="actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="danger"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            try {
+              await onConfirm();
+              onClose();
+            } catch (e) {
+              setError(e);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          {confirm}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+export function formatDate(value: string | null | undefined): string {
+  if (!value) return "";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
+}

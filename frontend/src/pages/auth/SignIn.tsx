@@ -1,0 +1,116 @@
+import { useState, type FormEvent } from "react";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
+import { api } from "../../api/client";
+import { useSession } from "../../auth/session";
+import { ErrorBanner } from "../../components/ui";
+
+function safeNext(next: string | null): string {
+  // only paths of this app: never an absolute URL (an open redirect)
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/tasks";
+}
+
+export function SignInPage() {
+  const { user, signIn } = useSession();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  if (user) return <Navigate to={safeNext(params.get("next"))} replace />;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(username, password);
+      navigate(safeNext(params.get("next")), { replace: true });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth-page">
+      <form onSubmit={submit} className="card auth-card" aria-labelledby="sign-in-title">
+        <h1 id="sign-in-title">Sign in</h1>
+        <ErrorBanner error={error} />
+        <label>
+          Username or email
+          <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        </label>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+        <p>
+          New here? <Link to="/auth/register">Create an account</Link>
+        </p>
+      </form>
+    </main>
+  );
+}
+
+export function SignUpPage() {
+  const { user, refresh } = useSession();
+  const navigate = useNavigate();
+  const [form, setForm] = useState({ username: "", email: "", first_name: "", last_name: "", password1: "", password2: "" });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  if (user) return <Navigate to="/tasks" replace />;
+  const field = (name: keyof typeof form, label: string, type = "text", autoComplete?: string) => (
+    <label>
+      {label}
+      <input
+        name={name}
+        type={type}
+        autoComplete={autoComplete}
+        value={form[name]}
+        onChange={(e) => setForm({ ...form, [name]: e.target.value })}
+        required={name === "username" || name.startsWith("password")}
+      />
+    </label>
+  );
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.request("POST", "/api/auth/register", { body: form, withOrg: false });
+      await refresh();
+      navigate("/tasks", { replace: true });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth-page">
+      <form onSubmit={submit} className="card auth-card" aria-labelledby="sign-up-title">
+        <h1 id="sign-up-title">Create an account</h1>
+        <ErrorBanner error={error} />
+        {field("username", "Username", "text", "username")}
+        {field("email", "Email", "email", "email")}
+        {field("first_name", "First name", "text", "given-name")}
+        {field("last_name", "Last name", "text", "family-name")}
+        {field("password1", "Password", "password", "new-password")}
+        {field("password2", "Confirm password", "password", "new-password")}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create account"}
+        </button>
+        <p>
+          Have an account? <Link to="/auth/login">Sign in</Link>
+        </p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,8 @@
+// Placeholder while issue 13 is built: replaced by the page itself.
+export default function Page() {
+  return (
+    <section>
+      <h1>Requests</h1>
+    </section>
+  );
+}

@@ -1,0 +1,10 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// `npm run dev` serves the UI on :5173 against `cvat-serverless up` on :8080 (same-origin /api).
+export default defineConfig({
+  plugins: [react()],
+  server: { proxy: { "/api": "http://127.0.0.1:8080" } },
+  build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 600 },
+  test: { environment: "node", include: ["src/**/*.test.ts"] },
+});
