@@ -147,3 +147,83 @@ export interface AboutServer {
   description: string;
   version: string;
 }
+
+// --- organizations, webhooks, access tokens (issue 13: org/webhooks/admin/profile) ---
+
+export interface Membership {
+  id: number;
+  user: BasicUser;
+  organization: number;
+  is_active: boolean;
+  joined_date: string | null;
+  role: string;
+  invitation: string | null;
+}
+
+export interface Invitation {
+  key: string;
+  created_date: string;
+  owner: BasicUser | null;
+  role: string;
+  user: BasicUser;
+  organization: number;
+  organization_info: { id: number; slug: string };
+  expired: boolean | null;
+  accepted: boolean;
+}
+
+export interface Webhook {
+  id: number;
+  url: string;
+  target_url: string;
+  description: string;
+  type: "organization" | "project" | "server";
+  content_type: string;
+  is_active: boolean;
+  enable_ssl: boolean;
+  created_date: string | null;
+  updated_date: string | null;
+  owner: BasicUser | null;
+  project_id: number | null;
+  organization: number | null;
+  events: string[];
+  last_status?: number | null;
+  last_delivery_date?: string | null;
+}
+
+export interface WebhookDelivery {
+  id: number;
+  webhook_id: number;
+  event: string;
+  status_code: number | null;
+  redelivery: boolean;
+  attempt: number | null;
+  request_duration: number | null;
+  created_date: string | null;
+  updated_date: string | null;
+  changed_fields: string;
+  request: unknown;
+  response: unknown;
+}
+
+export interface WebhookEvents {
+  webhook_type: string;
+  events: { key: string; group: { display_name: string } }[];
+}
+
+export interface AccessToken {
+  id: number;
+  name: string;
+  created_date: string;
+  updated_date: string;
+  expiry_date: string | null;
+  last_used_date: string | null;
+  read_only: boolean;
+  owner: BasicUser | null;
+  value?: string; // the secret: only in the answer that creates the token
+}
+
+export interface DatasetFormatsInfo {
+  importers: { name: string; ext: string; version: string; enabled: boolean; dimension: string }[];
+  exporters: { name: string; ext: string; version: string; enabled: boolean; dimension: string }[];
+}
