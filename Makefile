@@ -12,7 +12,7 @@ PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench build validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench build deploy-ui validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
 up: setup frontend
@@ -90,6 +90,12 @@ validate: setup-sam
 
 build: setup-sam
 	$(SAM_VENV)/bin/sam build
+
+## Publish frontend/dist to a deployed stack's UI bucket and invalidate CloudFront's index.html
+## (`make deploy-ui STACK=name [ARGS="--region eu-west-1 --prune"]`; AWS credentials as for boto3).
+deploy-ui: setup frontend
+	@test -n "$(STACK)" || { echo "usage: make deploy-ui STACK=<stack name>" >&2; exit 2; }
+	$(BIN)/cvat-serverless deploy-ui --stack $(STACK) $(ARGS)
 
 bench: setup-dev
 	$(BIN)/python benchmarks/cold_import.py

@@ -1,29 +1,68 @@
-// Routes: every page is its own chunk (React.lazy), so the shell stays small; URLs are CVAT's
-// (/projects, /tasks/:id, /tasks/:tid/jobs/:jid...) so links can be bookmarked and reloaded.
+// Routes: URLs are CVAT's (/projects, /tasks/:id, /tasks/:tid/jobs/:jid...) so links can be
+// bookmarked and reloaded. The lists people land on (tasks, the home page, and jobs) are in the
+// app shell; every other page is its own chunk (React.lazy), and the chunk of the page being
+// opened is fetched at start, beside the session check, not after it.
 import { lazy, Suspense, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { useSession } from "./auth/session";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/ui";
 import { SignInPage, SignUpPage } from "./pages/auth/SignIn";
+import JobsPage from "./pages/jobs/JobsPage";
+import TasksPage from "./pages/tasks/TasksPage";
 
-const ProjectsPage = lazy(() => import("./pages/projects/ProjectsPage"));
-const ProjectPage = lazy(() => import("./pages/projects/ProjectPage"));
-const TasksPage = lazy(() => import("./pages/tasks/TasksPage"));
-const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
-const CreateTaskPage = lazy(() => import("./pages/tasks/CreateTaskPage"));
-const JobsPage = lazy(() => import("./pages/jobs/JobsPage"));
-const JobPage = lazy(() => import("./pages/jobs/JobPage"));
-const RequestsPage = lazy(() => import("./pages/requests/RequestsPage"));
-const OrganizationPage = lazy(() => import("./pages/organizations/OrganizationPage"));
-const WebhooksPage = lazy(() => import("./pages/webhooks/WebhooksPage"));
-const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
-const ProfilePage = lazy(() => import("./pages/profile/ProfilePage"));
+const CHUNKS = {
+  projects: () => import("./pages/projects/ProjectsPage"),
+  project: () => import("./pages/projects/ProjectPage"),
+  task: () => import("./pages/tasks/TaskPage"),
+  createTask: () => import("./pages/tasks/CreateTaskPage"),
+  job: () => import("./pages/jobs/JobPage"),
+  requests: () => import("./pages/requests/RequestsPage"),
+  organization: () => import("./pages/organizations/OrganizationPage"),
+  webhooks: () => import("./pages/webhooks/WebhooksPage"),
+  admin: () => import("./pages/admin/AdminPage"),
+  profile: () => import("./pages/profile/ProfilePage"),
+};
+
+/** The chunk a path opens (the same matching as the routes below). */
+export function chunkFor(path: string): keyof typeof CHUNKS | null {
+  const rules: [RegExp, keyof typeof CHUNKS][] = [
+    [/^\/projects\/?$/, "projects"],
+    [/^\/projects\/[^/]+/, "project"],
+    [/^\/tasks\/create/, "createTask"],
+    [/^\/tasks\/[^/]+\/jobs\//, "job"],
+    [/^\/tasks\/[^/]+/, "task"],
+    [/^\/requests/, "requests"],
+    [/^\/organization/, "organization"],
+    [/^\/webhooks/, "webhooks"],
+    [/^\/admin/, "admin"],
+    [/^\/profile/, "profile"],
+  ];
+  return rules.find(([pattern]) => pattern.test(path))?.[1] ?? null;
+}
+
+if (typeof window !== "undefined") {
+  const first = chunkFor(window.location.pathname);
+  if (first) void CHUNKS[first]();
+}
+
+const ProjectsPage = lazy(CHUNKS.projects);
+const ProjectPage = lazy(CHUNKS.project);
+const TaskPage = lazy(CHUNKS.task);
+const CreateTaskPage = lazy(CHUNKS.createTask);
+const JobPage = lazy(CHUNKS.job);
+const RequestsPage = lazy(CHUNKS.requests);
+const OrganizationPage = lazy(CHUNKS.organization);
+const WebhooksPage = lazy(CHUNKS.webhooks);
+const AdminPage = lazy(CHUNKS.admin);
+const ProfilePage = lazy(CHUNKS.profile);
 
 function RequireUser({ children }: { children: ReactNode }) {
   const { user, loading } = useSession();
   const location = useLocation();
-  if (loading) return <Loading what="Signing in" />;
+  // While the session is checked the page renders already, so its own requests go out beside
+  // the check (the API refuses them without a session; then this sends the visitor to sign in).
+  if (loading) return <Layout>{children}</Layout>;
   if (!user) {
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/auth/login?next=${next}`} replace />;

@@ -3,7 +3,14 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { App } from "./App";
 import { SessionProvider } from "./auth/session";
+import { api } from "./api/client";
+import { firstListRequest } from "./lib/listQuery";
 import "./styles.css";
+
+// The list a visitor opens is asked for now, beside loading the session, not after React's
+// first render (benchmarks/ui_lists.py).
+const first = firstListRequest(window.location.pathname, window.location.search);
+if (first) api.prefetch(first.path, first.params);
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

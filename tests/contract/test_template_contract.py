@@ -124,3 +124,105 @@ def test_template_follows_the_platform_decisions():
     assert SAM["Globals"]["Api"]["BinaryMediaTypes"] == ["*~1*"]
     for machine in STATE_MACHINES.values():
         assert machine["Properties"]["Type"] == "STANDARD"  # the embedded runtime has no Express
+
+
+# --- the web UI behind CloudFront (issue 13) ---------------------------------------------------
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def _distribution() -> dict:
+    return SAM["Resources"]["UiDistribution"]["Properties"]["DistributionConfig"]
+
+
+def test_ui_hosting_resources_hang_on_one_condition():
+    ui = {"UiBucket", "UiBucketPolicy", "UiOriginAccessControl", "UiSpaRouteFunction",
+          "ApiForwardedHostFunction", "UiSecurityHeadersPolicy", "UiDistribution"}
+    assert {k for k, v in SAM["Resources"].items() if v.get("Condition") == "HostUi"} == ui
+    assert {k for k, v in SAM["Outputs"].items() if v.get("Condition") == "HostUi"} == {
+        "UiUrl", "UiDistributionId", "UiBucketName"}
+
+
+def test_ui_bucket_is_private_encrypted_and_read_only_by_the_distribution_over_oac():
+    bucket = SAM["Resources"]["UiBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert "WebsiteConfiguration" not in bucket
+    statements = SAM["Resources"]["UiBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    allow = allows[0]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "${UiDistribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    oac = SAM["Resources"]["UiOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3", "always", "sigv4")
+    origin = next(o for o in _distribution()["Origins"] if o["Id"] == "UiBucket")
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["UiOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+
+
+def test_ui_is_cached_and_client_routes_are_rewritten_at_the_edge_not_by_error_pages():
+    config = _distribution()
+    default = config["DefaultCacheBehavior"]
+    assert default["TargetOriginId"] == "UiBucket"
+    assert default["CachePolicyId"] == CACHING_OPTIMIZED
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert default["ResponseHeadersPolicyId"] == {"Ref": "UiSecurityHeadersPolicy"}
+    spa = default["FunctionAssociations"][0]
+    assert spa["EventType"] == "viewer-request"
+    assert spa["FunctionARN"]["Fn::GetAtt"][0] == "UiSpaRouteFunction"
+    # error pages would answer the API's 403/404 with index.html
+    assert "CustomErrorResponses" not in config
+    assert config["HttpVersion"] == "http2and3"
+
+
+def test_api_behaviour_is_uncached_forwards_cookies_and_headers_and_names_the_viewer_host():
+    config = _distribution()
+    (api,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    assert api["TargetOriginId"] == "CvatApi"
+    assert api["CachePolicyId"] == CACHING_DISABLED
+    assert api["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST  # cookies, X-CSRFToken, Origin, query
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert api["ViewerProtocolPolicy"] == "redirect-to-https"
+    (function,) = api["FunctionAssociations"]
+    assert function["FunctionARN"]["Fn::GetAtt"][0] == "ApiForwardedHostFunction"  # never the SPA rewrite
+    code = SAM["Resources"]["ApiForwardedHostFunction"]["Properties"]["FunctionCode"]
+    assert "x-forwarded-host" in code and "request.uri" not in code
+    origin = next(o for o in config["Origins"] if o["Id"] == "CvatApi")
+    assert origin["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert "${CvatApi}.execute-api." in origin["DomainName"]["Fn::Sub"]
+
+
+def test_ui_security_headers_match_the_embedded_runtime():
+    from cvat_serverless_tools.local.apigw import UI_SECURITY_HEADERS
+
+    config = SAM["Resources"]["UiSecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    assert security["FrameOptions"]["FrameOption"] == UI_SECURITY_HEADERS["X-Frame-Options"]
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == UI_SECURITY_HEADERS["Referrer-Policy"]
+    assert UI_SECURITY_HEADERS["X-Content-Type-Options"] == "nosniff"
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert "connect-src 'self' https://${MediaBucket}.s3." in csp  # presigned media URLs
+
+
+def test_the_embedded_runtime_deploys_without_the_ui_hosting():
+    from cvat_serverless_tools.local.deployer import Deployer
+    from cvat_serverless_tools.local.runtime import RuntimeConfig
+
+    template = load_template(ROOT)
+    overrides = RuntimeConfig().parameter_overrides
+    assert overrides["UiHosting"] == "false"
+    off = Deployer(template, "http://x", lambda _: None, overrides)
+    assert set(off.template.of_type("AWS::CloudFront::Distribution", "AWS::S3::Bucket")) == {"MediaBucket"}
+    assert "UiUrl" not in off.template.outputs
+    on = Deployer(template, "http://x", lambda _: None)
+    assert "UiBucket" in on.template.resources and "UiUrl" in on.template.outputs

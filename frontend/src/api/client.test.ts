@@ -53,3 +53,34 @@ describe("ApiClient", () => {
     expect(cookie("missing", "a=b")).toBeNull();
   });
 });
+
+describe("prefetch", () => {
+  it("hands a prefetched answer to the next get of the same URL, once", async () => {
+    const seen: { url?: string }[] = [];
+    const client = new ApiClient({ org: () => "", fetch: fakeFetch(200, { count: 1 }, seen) });
+    client.prefetch("/api/tasks", { page: 1 });
+    expect(await client.get("/api/tasks", { page: 1 })).toEqual({ count: 1 });
+    expect(seen).toHaveLength(1);
+    await client.get("/api/tasks", { page: 1 });
+    await client.get("/api/tasks", { page: 2 });
+    expect(seen.map((s) => s.url)).toEqual(["/api/tasks?org=&page=1", "/api/tasks?org=&page=1", "/api/tasks?org=&page=2"]);
+  });
+
+  it("asks again when the prefetched answer was an error (signed in since)", async () => {
+    const answers = [401, 200];
+    const seen: string[] = [];
+    const client = new ApiClient({
+      fetch: (async (input: RequestInfo | URL) => {
+        seen.push(String(input));
+        const status = answers.shift()!;
+        return new Response(JSON.stringify(status === 200 ? { count: 0 } : { detail: "Authentication credentials were not provided." }), {
+          status,
+          headers: { "Content-Type": "application/json" },
+        });
+      }) as typeof fetch,
+    });
+    client.prefetch("/api/jobs");
+    expect(await client.get("/api/jobs")).toEqual({ count: 0 });
+    expect(seen).toEqual(["/api/jobs", "/api/jobs"]);
+  });
+});

@@ -55,6 +55,7 @@ export class ApiClient {
   private readonly org: () => string | null;
   private readonly doFetch: typeof fetch;
   private readonly cookies: () => string;
+  private readonly prefetched = new Map<string, { at: number; answer: Promise<unknown> }>();
 
   constructor(options: ClientOptions = {}) {
     this.base = options.base ?? "";
@@ -107,7 +108,24 @@ export class ApiClient {
     return (text ? parsed : undefined) as T;
   }
 
+  /** Start a GET now; the next `get` of the same URL within 5 s takes its answer (once), or, if
+   *  that answer was an error (e.g. 401 before signing in), asks again. The app asks the first
+   *  page of the list being opened before React renders (main.tsx). */
+  prefetch(path: string, params?: Params): void {
+    const answer = this.request("GET", path, { params });
+    answer.catch(() => undefined); // its taker asks again; nobody else must see it
+    this.prefetched.set(this.url(path, params), { at: Date.now(), answer });
+  }
+
   get<T>(path: string, params?: Params): Promise<T> {
+    const key = this.url(path, params);
+    const early = this.prefetched.get(key);
+    if (early) {
+      this.prefetched.delete(key);
+      if (Date.now() - early.at < 5_000) {
+        return (early.answer as Promise<T>).catch(() => this.request<T>("GET", path, { params }));
+      }
+    }
     return this.request<T>("GET", path, { params });
   }
 

@@ -28,24 +28,30 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [org, setOrg] = useState<string | null>(currentOrg());
 
   const refresh = useCallback(async () => {
+    // the user first: pages render as soon as it is known (they started their own requests
+    // already, see RequireUser); the organizations fill the switcher when they come
+    let me: User;
     try {
-      const me = await api.request<User>("GET", "/api/users/self", { withOrg: false });
-      const orgs = await api.request<Paginated<Organization>>("GET", "/api/organizations", {
-        params: { page_size: 100 },
-        withOrg: false,
-      });
-      setUser(me);
-      setOrganizations(orgs.results);
-      const chosen = currentOrg();
-      if (chosen && !orgs.results.some((o) => o.slug === chosen)) {
-        setCurrentOrg("");
-        setOrg("");
-      }
+      me = await api.request<User>("GET", "/api/users/self", { withOrg: false });
     } catch (error) {
-      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) setUser(null);
-      else throw error;
-    } finally {
       setLoading(false);
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        setUser(null);
+        return;
+      }
+      throw error;
+    }
+    setUser(me);
+    setLoading(false);
+    const orgs = await api.request<Paginated<Organization>>("GET", "/api/organizations", {
+      params: { page_size: 100 },
+      withOrg: false,
+    });
+    setOrganizations(orgs.results);
+    const chosen = currentOrg();
+    if (chosen && !orgs.results.some((o) => o.slug === chosen)) {
+      setCurrentOrg("");
+      setOrg("");
     }
   }, []);
 

@@ -3,42 +3,17 @@
 import { useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { buildFilter, OPERATORS, parseFilter, type Condition, type FieldSpec } from "../lib/filter";
+import { DEFAULT_PAGE_SIZE, DEFAULT_SORT, listSearch, parseListQuery, type ListQuery } from "../lib/listQuery";
 
-export interface ListQuery {
-  page: number;
-  pageSize: number;
-  search: string;
-  sort: string;
-  filter: string;
-}
+export { listParams, type ListQuery } from "../lib/listQuery";
 
-export function useListQuery(defaultSort = "-id", pageSize = 10): [ListQuery, (changes: Partial<ListQuery>) => void] {
+export function useListQuery(defaultSort = DEFAULT_SORT, pageSize = DEFAULT_PAGE_SIZE): [ListQuery, (changes: Partial<ListQuery>) => void] {
   const [params, setParams] = useSearchParams();
-  const query: ListQuery = {
-    page: Math.max(1, Number(params.get("page") ?? "1") || 1),
-    pageSize,
-    search: params.get("search") ?? "",
-    sort: params.get("sort") ?? defaultSort,
-    filter: params.get("filter") ?? "",
-  };
+  const query = parseListQuery(params, defaultSort, pageSize);
   const update = (changes: Partial<ListQuery>) => {
-    const next = { ...query, ...(changes.page === undefined ? { page: 1 } : {}), ...changes };
-    const out = new URLSearchParams();
-    if (next.page > 1) out.set("page", String(next.page));
-    if (next.search) out.set("search", next.search);
-    if (next.sort !== defaultSort) out.set("sort", next.sort);
-    if (next.filter) out.set("filter", next.filter);
-    setParams(out);
+    setParams(listSearch({ ...query, ...(changes.page === undefined ? { page: 1 } : {}), ...changes }, defaultSort));
   };
   return [query, update];
-}
-
-/** The list request's parameters in CVAT's names. */
-export function listParams(query: ListQuery): Record<string, string | number> {
-  const params: Record<string, string | number> = { page: query.page, page_size: query.pageSize, sort: query.sort };
-  if (query.search) params.search = query.search;
-  if (query.filter) params.filter = query.filter;
-  return params;
 }
 
 export function ListControls({ query, onChange, fields, sorts }: { query: ListQuery; onChange(changes: Partial<ListQuery>): void; fields: FieldSpec[]; sorts: [string, string][] }) {

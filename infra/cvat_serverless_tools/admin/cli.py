@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .events import add_parser as add_events_parser
 
     add_events_parser(sub, _add_target_args)
+    from .deploy_ui import add_parser as add_deploy_ui_parser
+
+    add_deploy_ui_parser(sub)
     return parser
 
 

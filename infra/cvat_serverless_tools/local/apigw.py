@@ -29,6 +29,17 @@ from .deployer import Route
 from .lambdas import FunctionRegistry
 
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+# What deploy-ui writes on the UI bucket's objects: Vite's assets/ carry a content hash in their
+# names; index.html (and any other file) is revalidated so a new build shows at once.
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+# UiSecurityHeadersPolicy's headers that make sense over http on one machine. Not HSTS (plain
+# http) nor the CSP: presigned media URLs here point at the embedded AWS's own port.
+UI_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
 
 
 class RawHeadersRequestHandler(WSGIRequestHandler):
@@ -158,7 +169,7 @@ class ApiGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if not (path == "/api" or path.startswith("/api/")):
-            return self._static(path, start_response)
+            return self._static(environ, path, start_response)
         matched = self.route(environ["REQUEST_METHOD"], path)
         if matched is None:
             return _json(start_response, 403, {"message": "Missing Authentication Token"})
@@ -188,20 +199,38 @@ class ApiGateway:
         start_response(f"{status} {_reason(status)}", headers)
         return [data]
 
-    def _static(self, path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _static(self, environ: dict[str, Any], path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """frontend/dist as CloudFront serves it from the UI bucket (template.yaml, UiDistribution)."""
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if method not in ("GET", "HEAD"):
+            return _text(start_response, 405, b"Method Not Allowed\n", [("Allow", "GET, HEAD")])
         root = self.frontend_dir
         if root is None or not (root / "index.html").is_file():
-            text = (b"cvat-serverless is running. The web UI is not built yet; the API is at /api/ "
-                    b"(try /api/server/about).\n")
-            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
-            return [text]
-        candidate = (root / path.lstrip("/")).resolve()
-        if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
-            candidate = root / "index.html"  # single-page app: the client routes
+            return _text(start_response, 404, b"cvat-serverless is running. The web UI is not built yet; the API is "
+                         b"at /api/ (try /api/server/about).\n")
+        base = root.resolve()
+        candidate = (base / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(base):
+            return _text(start_response, 404, b"Not Found\n")
+        if not candidate.is_file():
+            if "." in path.rsplit("/", 1)[-1]:  # a file that is not there (UiSpaRouteFunction's rule)
+                return _text(start_response, 404, b"Not Found\n")
+            candidate = base / "index.html"  # single-page app: the client routes
+        stat = candidate.stat()
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        hashed = candidate.relative_to(base).parts[:1] == ("assets",)
+        headers = [
+            ("Content-Type", mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"),
+            ("Cache-Control", IMMUTABLE if hashed else REVALIDATE),
+            ("ETag", etag),
+            *UI_SECURITY_HEADERS.items(),
+        ]
+        if etag in (environ.get("HTTP_IF_NONE_MATCH") or ""):
+            start_response("304 Not Modified", headers)
+            return [b""]
         data = candidate.read_bytes()
-        content_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
-        return [data]
+        start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
+        return [b""] if method == "HEAD" else [data]
 
 
 def _reason(status: int) -> str:
@@ -209,6 +238,13 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+def _text(start_response: Callable[..., Any], status: int, text: bytes,
+          extra: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    start_response(f"{status} {_reason(status)}", [("Content-Type", "text/plain"),
+                                                   ("Content-Length", str(len(text))), *(extra or [])])
+    return [text]
 
 
 def _json(start_response: Callable[..., Any], status: int, body: Any,

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ SKIPPED_TYPES = frozenset({
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::Lambda::LayerVersion",
     "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
     "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy",
+    # the UI's CDN: the embedded runtime serves frontend/dist itself (apigw.py), on the API's origin
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::Function",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 })
 
 
@@ -121,10 +124,23 @@ def _physical(template: Template, endpoint: str, names: Resolver) -> dict[str, d
             info = {"Ref": "local", "RootResourceId": "root"}
         elif rtype == "AWS::Lambda::LayerVersion":
             info = {"Ref": f"arn:aws:lambda:{region}:{acct}:layer:{logical}:1"}
+        elif rtype == "AWS::CloudFront::Distribution":  # not created: its outputs still resolve
+            info = {"Ref": default, "Id": default, "DomainName": "localhost"}
         else:
             info = {"Ref": default}
         physical[logical] = info
     return physical
+
+
+def _active(template: Template, conditions: Resolver) -> Template:
+    """The resources and outputs whose Condition holds: as on AWS, the others do not exist."""
+
+    def holds(entry: dict[str, Any]) -> bool:
+        name = entry.get("Condition")
+        return name is None or conditions.condition(name)
+
+    return replace(template, resources={k: v for k, v in template.resources.items() if holds(v)},
+                   outputs={k: v for k, v in template.outputs.items() if holds(v)})
 
 
 class Deployer:
@@ -144,6 +160,7 @@ class Deployer:
             raise DeployError(f"A physical name may not depend on another resource ({'.'.join(ref)})")
 
         names = Resolver(self.parameters, pseudo, no_resource, no_resource, template.conditions)
+        self.template = template = _active(template, names)
         self.physical = _physical(template, endpoint, names)
         self.resolver = Resolver(self.parameters, pseudo, self._ref, self._get_att, template.conditions)
         # Rule ARNs depend on their bus's name.

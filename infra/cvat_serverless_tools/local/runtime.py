@@ -57,7 +57,8 @@ class RuntimeConfig:
     # remote_files; units run as threads of this process (one per core); request bodies have no
     # Lambda limit here.
     parameter_overrides: dict[str, str] = field(default_factory=lambda: {
-        "AllowLoopbackEgress": "true", "UnitConcurrency": str(os.cpu_count() or 2), "MaxRequestBytes": "0"})
+        "AllowLoopbackEgress": "true", "UnitConcurrency": str(os.cpu_count() or 2), "MaxRequestBytes": "0",
+        "UiHosting": "false"})  # the API gateway serves frontend/dist itself
 
 
 def embedded_environment(endpoint: str, aws_port: int) -> dict[str, str]:

@@ -145,6 +145,47 @@ def test_frontend_files_and_spa_fallback_and_no_traversal(tmp_path):
     assert b"nope" not in call(gw, "GET", "/../secret.txt").data
 
 
+def test_frontend_cache_headers_are_those_deploy_ui_writes_on_the_bucket(tmp_path):
+    from cvat_serverless_tools.admin.deploy_ui import cache_control
+
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<html>app</html>")
+    (dist / "assets" / "index-3f2a.js").write_text("console.log(1)")
+    (dist / "favicon.ico").write_bytes(b"\0")
+    gw = gateway(tmp_path, frontend=dist)
+    asset = call(gw, "GET", "/assets/index-3f2a.js")
+    assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert asset.headers["Cache-Control"] == cache_control("assets/index-3f2a.js")
+    for route in ("/", "/index.html", "/tasks/3/jobs/1"):
+        page = call(gw, "GET", route)
+        assert (page.status_code, page.data) == (200, b"<html>app</html>")
+        assert page.headers["Cache-Control"] == "no-cache" == cache_control("index.html")
+        assert page.headers["Content-Type"].startswith("text/html")
+    assert call(gw, "GET", "/favicon.ico").headers["Cache-Control"] == cache_control("favicon.ico")
+
+
+def test_frontend_head_conditional_get_security_headers_and_missing_files(tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<html>app</html>")
+    gw = gateway(tmp_path, frontend=dist)
+    head = call(gw, "HEAD", "/tasks")
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == str(len("<html>app</html>"))
+    get = call(gw, "GET", "/tasks")
+    assert get.headers["ETag"] == head.headers["ETag"]
+    assert get.headers["X-Content-Type-Options"] == "nosniff"
+    assert get.headers["X-Frame-Options"] == "DENY"
+    assert get.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    again = call(gw, "GET", "/tasks", headers={"If-None-Match": get.headers["ETag"]})
+    assert (again.status_code, again.data) == (304, b"")
+    # a file name that is not there is a 404, not the app (UiSpaRouteFunction rewrites only routes)
+    assert call(gw, "GET", "/assets/index-gone.js").status_code == 404
+    assert call(gw, "POST", "/tasks").status_code == 405
+
+
 def test_without_a_frontend_build_the_root_says_where_the_api_is(tmp_path):
     answer = call(gateway(tmp_path, frontend=tmp_path / "missing"), "GET", "/")
     assert answer.status_code == 404
