@@ -1,3 +1,5 @@
+// the base styles first: each page's own stylesheet comes after them and refines them
+import "./styles.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
@@ -5,7 +7,6 @@ import { App } from "./App";
 import { SessionProvider } from "./auth/session";
 import { api } from "./api/client";
 import { firstListRequest } from "./lib/listQuery";
-import "./styles.css";
 
 // The list a visitor opens is asked for now, beside loading the session, not after React's
 // first render (benchmarks/ui_lists.py).

@@ -2,6 +2,7 @@
 // multipart upload of local files (parts PUT straight to S3, a few at a time, with pause and
 // resume), CVAT's Upload-Start / Upload-Finish around it, and the background request's polling.
 import type { BackgroundRequest } from "../api/types";
+import { pollRequest, RequestFailedError } from "./requests";
 import {
   abortBody,
   basename,
@@ -343,27 +344,20 @@ export interface Getter {
   get<T>(path: string): Promise<T>;
 }
 
-const wait = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    }, { once: true });
-  });
-
-/** Poll `GET /api/requests/{id}` until it is finished or failed; each answer goes to `onUpdate`. */
+/** Poll `GET /api/requests/{id}` until it is finished or failed (lib/requests.ts's loop, no time
+ *  limit: a large video takes as long as it takes); each answer goes to `onUpdate`. A failed
+ *  request is returned, not thrown: the page shows its message beside the form. */
 export async function waitForRequest(
   api: Getter,
   rqId: string,
   onUpdate: (request: BackgroundRequest) => void,
   { interval = 1000, signal }: { interval?: number; signal?: AbortSignal } = {},
 ): Promise<BackgroundRequest> {
-  for (;;) {
-    if (signal?.aborted) throw new AbortedError();
-    const request = await api.get<BackgroundRequest>(`/api/requests/${encodeURIComponent(rqId)}`);
-    onUpdate(request);
-    if (request.status === "finished" || request.status === "failed") return request;
-    await wait(interval, signal);
+  const read = (id: string) => api.get<BackgroundRequest>(`/api/requests/${encodeURIComponent(id)}`);
+  try {
+    return await pollRequest(read, rqId, { interval, signal, onUpdate, timeout: Number.POSITIVE_INFINITY });
+  } catch (error) {
+    if (error instanceof RequestFailedError) return error.request;
+    throw error;
   }
 }

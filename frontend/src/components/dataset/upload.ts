@@ -6,6 +6,7 @@
 import { api, type Params } from "../../api/client";
 import type { BackgroundRequest } from "../../api/types";
 import { partSlices, pollRequest } from "../../lib/requests";
+import { xhrPut } from "../../lib/upload";
 
 interface DirectFileUpload {
   upload_id: string;
@@ -20,18 +21,6 @@ export interface UploadProgress {
   total: number;
 }
 
-async function putPart(url: string, body: Blob, signal?: AbortSignal): Promise<string> {
-  const response = await fetch(url, { method: "PUT", body, signal, credentials: "omit" });
-  if (!response.ok) {
-    const text = await response.text().catch(() => "");
-    const code = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
-    throw new Error(`The storage refused a part of the file (${response.status}${code ? `: ${code}` : ""}).`);
-  }
-  const etag = response.headers.get("ETag");
-  if (!etag) throw new Error("The storage did not expose the part's ETag (its CORS rule must expose ETag).");
-  return etag;
-}
-
 /** Uploads `file` for the endpoint `base` (e.g. `/api/tasks/7/annotations`); resolves with the upload id. */
 export async function directUpload(base: string, file: File, onProgress?: (p: UploadProgress) => void, signal?: AbortSignal): Promise<string> {
   const started = await api.post<DirectFileUpload>(`${base}/uploads`, { filename: file.name, size: file.size });
@@ -41,8 +30,11 @@ export async function directUpload(base: string, file: File, onProgress?: (p: Up
     const done: { part_number: number; etag: string }[] = [];
     let sent = 0;
     onProgress?.({ sent, total: file.size });
+    const aborted = signal ?? new AbortController().signal;
     for (const slice of slices) {
-      const etag = await putPart(urls.get(slice.part_number)!, file.slice(slice.start, slice.end), signal);
+      // the task-data uploader's PUT: S3's own error message, byte progress within the part
+      const etag = await xhrPut(urls.get(slice.part_number)!, file.slice(slice.start, slice.end),
+        (loaded) => onProgress?.({ sent: sent + loaded, total: file.size }), aborted);
       done.push({ part_number: slice.part_number, etag });
       sent += slice.end - slice.start;
       onProgress?.({ sent, total: file.size });
