@@ -91,6 +91,8 @@ def test_health_prints_a_working_line_per_dependency(runtime: Runtime):
                  "EventBridge bus", "REST API"):
         assert part in names
     assert all(line.endswith("working") or "working:" in line for line in lines)
+    # upload, domain events, webhook deliveries, analytics events: each queue and its dead letters
+    assert sum("SQS queue" in line for line in lines) == 8
 
 
 def test_env_prints_exports_that_reach_the_embedded_bucket(runtime: Runtime):

@@ -16,7 +16,9 @@ OUTPUT_TO_ENV = {
     "EventBusName": "CVAT_EVENT_BUS_NAME",
     "TaskDataStateMachineArn": "CVAT_TASK_DATA_STATE_MACHINE_ARN",
 }
-QUEUE_OUTPUTS = ("UploadQueueUrl", "UploadDeadLetterQueueUrl", "DomainEventsQueueUrl")
+QUEUE_OUTPUTS = ("UploadQueueUrl", "UploadDeadLetterQueueUrl", "DomainEventsQueueUrl", "DomainEventsDeadLetterQueueUrl",
+                 "WebhookDeliveryQueueUrl", "WebhookDeliveryDeadLetterQueueUrl", "AnalyticsEventsQueueUrl",
+                 "AnalyticsEventsDeadLetterQueueUrl")
 
 
 class TargetError(RuntimeError):
