@@ -153,3 +153,27 @@ export function formatDate(value: string | null | undefined): string {
   dates ??= new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
   return dates.format(date);
 }
+
+/** An http(s) URL to link to, or null: a user-entered link (a bug tracker) never becomes a
+ *  `javascript:` or `data:` link. */
+export function safeHref(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A server-given link of this app (a request's result_url: `/api/...`, or an absolute URL on this
+ *  origin) as a same-origin href, or null: a download never goes to another origin or scheme. */
+export function sameOriginHref(value: string | null | undefined, origin: string = typeof window === "undefined" ? "http://localhost" : window.location.origin): string | null {
+  if (!value) return null;
+  try {
+    const url = new URL(value, origin);
+    return url.origin === origin && (url.protocol === "http:" || url.protocol === "https:") ? url.pathname + url.search + url.hash : null;
+  } catch {
+    return null;
+  }
+}

@@ -6,7 +6,7 @@ import { api } from "../../api/client";
 import type { BasicUser, Label, Paginated, Project, Task, User } from "../../api/types";
 import { DatasetActions } from "../../components/dataset/DatasetActions";
 import { LabelsEditor } from "../../components/labels/LabelsEditor";
-import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad } from "../../components/ui";
+import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, safeHref, useLoad } from "../../components/ui";
 import { cleanLabel, labelsPatch, validateLabels } from "../../lib/labels";
 import "./projects.css";
 
@@ -253,10 +253,12 @@ function BugTracker({ value, onSave }: { value: string; onSave(value: string): P
   if (!editing) {
     return (
       <span className="inline-edit">
-        {value ? (
-          <a href={value} target="_blank" rel="noreferrer">
+        {value && safeHref(value) ? (
+          <a href={safeHref(value)!} target="_blank" rel="noreferrer">
             {value}
           </a>
+        ) : value ? (
+          <span>{value}</span>
         ) : (
           <span className="muted">none</span>
         )}

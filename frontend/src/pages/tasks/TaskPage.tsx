@@ -6,7 +6,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import type { BasicUser, Job, Label, Paginated, Task } from "../../api/types";
 import { DatasetActions } from "../../components/dataset/DatasetActions";
-import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad } from "../../components/ui";
+import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, safeHref, useLoad } from "../../components/ui";
 import { UserPicker } from "../../components/UserPicker";
 import { frameRange, jobsProgress, userName } from "../../lib/frames";
 import { JobAssignee, StageSelect, StateSelect, useJobPatch } from "../jobs/jobControls";
@@ -99,7 +99,7 @@ function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; rel
             <Item term="Segment size">{task.segment_size}</Item>
             <Item term="Overlap">{task.overlap ?? <span className="muted">default</span>}</Item>
             <Item term="Jobs">{progress.text}</Item>
-            <Item term="Bug tracker">{task.bug_tracker ? <a href={task.bug_tracker}>{task.bug_tracker}</a> : <span className="muted">None</span>}</Item>
+            <Item term="Bug tracker">{task.bug_tracker ? (safeHref(task.bug_tracker) ? <a href={safeHref(task.bug_tracker)!} target="_blank" rel="noreferrer">{task.bug_tracker}</a> : task.bug_tracker) : <span className="muted">None</span>}</Item>
             <Item term="Created">{formatDate(task.created_date)}</Item>
             <Item term="Updated">{formatDate(task.updated_date)}</Item>
           </dl>
