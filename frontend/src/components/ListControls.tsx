@@ -20,6 +20,14 @@ export function ListControls({ query, onChange, fields, sorts }: { query: ListQu
   const [search, setSearch] = useState(query.search);
   const [conditions, setConditions] = useState<Condition[]>(() => parseFilter(query.filter));
   const [showFilter, setShowFilter] = useState(conditions.length > 0);
+  // the URL changed under the form (Back, the "Tasks" link): show its search and filter, not the
+  // last typed ones; a filter these rows build already is kept as typed (its empty rows too)
+  const [shown, setShown] = useState({ search: query.search, filter: query.filter });
+  if (shown.search !== query.search || shown.filter !== query.filter) {
+    setShown({ search: query.search, filter: query.filter });
+    setSearch(query.search);
+    if (buildFilter(conditions, fields) !== query.filter) setConditions(parseFilter(query.filter));
+  }
   const first = fields[0]!;
 
   function submitSearch(event: FormEvent) {

@@ -1,6 +1,6 @@
 // Picks a user (an assignee): shows the current one and, on "Change", searches
 // `GET /api/users?search=` as the user types; each match is a button, so the keyboard reaches them.
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { BasicUser, Paginated } from "../api/types";
 import { userName } from "../lib/frames";
@@ -24,6 +24,13 @@ export function UserPicker({ label, value, onChange, disabled = false, emptyText
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const listId = useId();
+  // closing (a choice, Cancel, Escape) removes the focused control: focus goes back to "Change"
+  const changeButton = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
+  useEffect(() => {
+    if (wasOpen.current && !open) changeButton.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
 
   useEffect(() => {
     if (!open) return;
@@ -70,7 +77,7 @@ export function UserPicker({ label, value, onChange, disabled = false, emptyText
     return (
       <div className="user-picker">
         <span className={value ? undefined : "muted"}>{value ? userName(value) : emptyText}</span>
-        <button type="button" className="link-button" aria-label={`Change ${label.toLowerCase()}`} disabled={disabled} onClick={() => setOpen(true)}>
+        <button ref={changeButton} type="button" className="link-button" aria-label={`Change ${label.toLowerCase()}`} disabled={disabled} onClick={() => setOpen(true)}>
           Change
         </button>
         <ErrorBanner error={error} />

@@ -91,12 +91,27 @@ export function Pager({ page, pageSize, count, onPage }: { page: number; pageSiz
 export function Dialog({ title, onClose, children }: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  // the control that opened the dialog (focused at the first render, before showModal moves focus)
+  const [opener] = useState(() => (typeof document === "undefined" ? null : document.activeElement));
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
-  }, []);
+    // the dialog leaves the DOM without close(): the browser would leave focus on <body>
+    return () => {
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
+  }, [opener]);
   return (
-    <dialog ref={ref} aria-labelledby={titleId} onClose={onClose} onCancel={onClose} className="dialog">
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onCancel={(event) => {
+        event.preventDefault(); // Escape: the owner unmounts it (else onClose runs twice: cancel, then close)
+        onClose();
+      }}
+      className="dialog"
+    >
       <header>
         <h2 id={titleId}>{title}</h2>
         <button type="button" aria-label="Close" onClick={onClose}>

@@ -4,7 +4,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import type { BackgroundRequest } from "../../api/types";
-import { Dialog, ErrorBanner, Loading, useLoad } from "../ui";
+import { Dialog, ErrorBanner, Loading, sameOriginHref, useLoad } from "../ui";
 import { loadFormats, usableFormats, type DatasetResource } from "./formats";
 import { RequestProgress } from "./RequestProgress";
 import { waitForRequest } from "./upload";
@@ -48,7 +48,7 @@ export function ExportDialog({ resource, id, name, kind, onClose }: { resource: 
   }
 
   const title = kind === "backup" ? `Export a backup of ${what}` : `Export the dataset of ${what}`;
-  const finished = request?.status === "finished" && request.result_url;
+  const finished = request?.status === "finished" ? sameOriginHref(request.result_url) : null;
   return (
     <Dialog title={title} onClose={onClose}>
       <form id={formId} className="dataset-form" onSubmit={submit}>
@@ -86,7 +86,7 @@ export function ExportDialog({ resource, id, name, kind, onClose }: { resource: 
         {finished ? (
           <div className="dataset-done" role="status">
             <span>The {kind === "backup" ? "backup" : "export"} is ready.</span>
-            <a className="button primary" href={request.result_url!} download>
+            <a className="button primary" href={finished} download>
               Download
             </a>
           </div>

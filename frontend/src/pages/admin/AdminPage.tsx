@@ -55,7 +55,9 @@ async function runChecks(): Promise<{ about: AboutServer | null; checks: Check[]
 }
 
 export default function AdminPage() {
-  const { user } = useSession();
+  const { user, loading } = useSession();
+  // the page renders beside the session check: an administrator is not told off meanwhile
+  if (loading && !user) return <Loading what="Checking your rights" />;
   if (!user || !(user.is_staff || user.is_superuser)) {
     return (
       <section aria-labelledby="admin-title">

@@ -4,9 +4,10 @@ import { api } from "../../api/client";
 import { useSession } from "../../auth/session";
 import { ErrorBanner } from "../../components/ui";
 
-function safeNext(next: string | null): string {
-  // only paths of this app: never an absolute URL (an open redirect)
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/tasks";
+export function safeNext(next: string | null): string {
+  // only paths of this app: never an absolute URL (an open redirect); a browser reads `/\\host`
+  // as `//host` and drops tabs and newlines from URLs (`/\t/host`)
+  return next && next.startsWith("/") && !next.startsWith("//") && !/[\\\t\r\n]/.test(next) ? next : "/tasks";
 }
 
 export function SignInPage() {

@@ -22,8 +22,10 @@ export default function JobPage() {
   const jid = Number(params.jid);
   const valid = Number.isInteger(jid) && jid > 0;
   const job = useLoad(() => (valid ? api.get<JobRead>(`/api/jobs/${jid}`) : Promise.reject(new Error(`"${params.jid ?? ""}" is not a job id.`))), [jid]);
-  if (job.loading && !job.data) return <Loading what="Loading the job" />;
-  if (!job.data)
+  // an earlier job's answer is not this one's (a link or Back from job to job keeps this page)
+  const data = job.data?.id === jid ? job.data : undefined;
+  if (job.loading && !data) return <Loading what="Loading the job" />;
+  if (!data)
     return (
       <section>
         <h1>Job #{params.jid}</h1>
@@ -31,7 +33,7 @@ export default function JobPage() {
         <Link to={Number.isInteger(tid) && tid > 0 ? `/tasks/${tid}` : "/jobs"}>Back</Link>
       </section>
     );
-  return <JobView key={`${job.data.id}-${job.data.updated_date}`} initial={job.data} taskInUrl={tid} />;
+  return <JobView key={`${data.id}-${data.updated_date}`} initial={data} taskInUrl={tid} />;
 }
 
 function JobView({ initial, taskInUrl }: { initial: JobRead; taskInUrl: number }) {

@@ -34,9 +34,11 @@ export default function ProjectPage() {
   const [saveError, setSaveError] = useState<unknown>(null);
 
   if (!Number.isInteger(id) || id <= 0) return <ErrorBanner error={new Error("There is no project at this address.")} />;
-  if (project.loading && !project.data) return <Loading what="Loading the project" />;
-  if (!project.data) return <ErrorBanner error={project.error} onRetry={project.reload} />;
-  const p = project.data;
+  // an earlier project's answer is not this one's (Back from project to project keeps this page)
+  const current = project.data?.id === id ? project.data : undefined;
+  if (project.loading && !current) return <Loading what="Loading the project" />;
+  if (!current) return <ErrorBanner error={project.error} onRetry={project.reload} />;
+  const p = current;
 
   async function update(body: Record<string, unknown>) {
     setSaveError(null);

@@ -6,7 +6,7 @@ import { Link, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import type { BackgroundRequest, Paginated } from "../../api/types";
 import { ProgressBar } from "../../components/dataset/RequestProgress";
-import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad } from "../../components/ui";
+import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, sameOriginHref, useLoad } from "../../components/ui";
 import { actionLabel, isActive, operationLabel, progressPercent, statusLabel, targetLabel, targetPath } from "../../lib/requests";
 import "../../components/dataset/dataset.css";
 
@@ -161,8 +161,8 @@ function RequestRow({ request, onCancel }: { request: BackgroundRequest; onCance
       <td className="owner">{request.owner?.username ?? ""}</td>
       <td>
         <div className="row-actions">
-          {request.status === "finished" && request.result_url ? (
-            <a className="button primary" href={request.result_url} download aria-label={`Download the result of ${label}`}>
+          {request.status === "finished" && sameOriginHref(request.result_url) ? (
+            <a className="button primary" href={sameOriginHref(request.result_url)!} download aria-label={`Download the result of ${label}`}>
               Download
             </a>
           ) : null}

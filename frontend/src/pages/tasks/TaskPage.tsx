@@ -22,8 +22,10 @@ export default function TaskPage() {
   const id = Number(raw);
   const valid = Number.isInteger(id) && id > 0;
   const task = useLoad(() => (valid ? api.get<TaskRead>(`/api/tasks/${id}`) : Promise.reject(new Error(`"${raw}" is not a task id.`))), [id]);
-  if (task.loading && !task.data) return <Loading what="Loading the task" />;
-  if (!task.data)
+  // an earlier task's answer is not this one's (Back from task to task keeps this page)
+  const data = task.data?.id === id ? task.data : undefined;
+  if (task.loading && !data) return <Loading what="Loading the task" />;
+  if (!data)
     return (
       <section>
         <h1>Task #{id}</h1>
@@ -31,7 +33,7 @@ export default function TaskPage() {
         <Link to="/tasks">Back to the tasks</Link>
       </section>
     );
-  return <TaskView task={task.data} error={task.error} reload={task.reload} />;
+  return <TaskView task={data} error={task.error} reload={task.reload} />;
 }
 
 function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; reload(): void }) {

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { safeNext } from "./SignIn";
+
+describe("safeNext", () => {
+  it("keeps paths of this app", () => {
+    expect(safeNext("/tasks/3?page=2")).toBe("/tasks/3?page=2");
+    expect(safeNext(null)).toBe("/tasks");
+  });
+  it("refuses what a browser reads as another origin", () => {
+    for (const next of ["https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)"]) {
+      expect(safeNext(next)).toBe("/tasks");
+    }
+  });
+});
