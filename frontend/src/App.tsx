@@ -6,7 +6,7 @@ import { lazy, Suspense, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { useSession } from "./auth/session";
 import { Layout } from "./components/Layout";
-import { Loading } from "./components/ui";
+import { ErrorBanner, Loading } from "./components/ui";
 import { SignInPage, SignUpPage } from "./pages/auth/SignIn";
 import JobsPage from "./pages/jobs/JobsPage";
 import TasksPage from "./pages/tasks/TasksPage";
@@ -58,11 +58,22 @@ const AdminPage = lazy(CHUNKS.admin);
 const ProfilePage = lazy(CHUNKS.profile);
 
 function RequireUser({ children }: { children: ReactNode }) {
-  const { user, loading } = useSession();
+  const { user, loading, error, refresh } = useSession();
   const location = useLocation();
   // While the session is checked the page renders already, so its own requests go out beside
   // the check (the API refuses them without a session; then this sends the visitor to sign in).
   if (loading) return <Layout>{children}</Layout>;
+  if (!user && error) {
+    // the server could not say who this is (5xx, network): say so, do not pretend they signed out
+    return (
+      <main className="auth-page">
+        <div className="card auth-card">
+          <h1>The server did not answer</h1>
+          <ErrorBanner error={error} onRetry={() => void refresh()} />
+        </div>
+      </main>
+    );
+  }
   if (!user) {
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/auth/login?next=${next}`} replace />;

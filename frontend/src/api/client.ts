@@ -117,6 +117,11 @@ export class ApiClient {
     this.prefetched.set(this.url(path, params), { at: Date.now(), answer });
   }
 
+  /** Drop every answer not taken yet (signing out: the next user must not get them). */
+  forgetPrefetched(): void {
+    this.prefetched.clear();
+  }
+
   get<T>(path: string, params?: Params): Promise<T> {
     const key = this.url(path, params);
     const early = this.prefetched.get(key);

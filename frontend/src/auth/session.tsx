@@ -5,6 +5,8 @@ import type { Organization, Paginated, User } from "../api/types";
 export interface Session {
   user: User | null;
   loading: boolean;
+  /** why the session or the organizations could not be read (not a missing session: that is user null) */
+  error: unknown;
   organizations: Organization[];
   org: string | null; // the chosen organization's slug; "" = personal workspace
   signIn(username: string, password: string): Promise<void>;
@@ -25,6 +27,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [organizations, setOrganizations] = useState<Organization[]>([]);
   const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(null);
   const [org, setOrg] = useState<string | null>(currentOrg());
 
   const refresh = useCallback(async () => {
@@ -33,20 +36,26 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     let me: User;
     try {
       me = await api.request<User>("GET", "/api/users/self", { withOrg: false });
-    } catch (error) {
+    } catch (failure) {
       setLoading(false);
-      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        setUser(null);
-        return;
-      }
-      throw error;
+      setUser(null);
+      // no session is not an error (the visitor signs in); anything else is shown with a retry
+      setError(failure instanceof ApiError && (failure.status === 401 || failure.status === 403) ? null : failure);
+      return;
     }
     setUser(me);
+    setError(null);
     setLoading(false);
-    const orgs = await api.request<Paginated<Organization>>("GET", "/api/organizations", {
-      params: { page_size: 100 },
-      withOrg: false,
-    });
+    let orgs: Paginated<Organization>;
+    try {
+      orgs = await api.request<Paginated<Organization>>("GET", "/api/organizations", {
+        params: { page_size: 100 },
+        withOrg: false,
+      });
+    } catch (failure) {
+      setError(failure); // signed in all the same: the switcher says what went wrong
+      return;
+    }
     setOrganizations(orgs.results);
     const chosen = currentOrg();
     if (chosen && !orgs.results.some((o) => o.slug === chosen)) {
@@ -71,6 +80,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       await api.request("POST", "/api/auth/logout", { withOrg: false });
     } finally {
+      api.forgetPrefetched();
       setUser(null);
       setOrganizations([]);
     }
@@ -82,8 +92,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<Session>(
-    () => ({ user, loading, organizations, org, signIn, signOut, refresh, chooseOrg }),
-    [user, loading, organizations, org, signIn, signOut, refresh, chooseOrg],
+    () => ({ user, loading, error, organizations, org, signIn, signOut, refresh, chooseOrg }),
+    [user, loading, error, organizations, org, signIn, signOut, refresh, chooseOrg],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -3,7 +3,7 @@ import { NavLink, useNavigate } from "react-router";
 import { useSession } from "../auth/session";
 
 export function OrgSwitcher() {
-  const { organizations, org, chooseOrg } = useSession();
+  const { organizations, org, chooseOrg, error, user } = useSession();
   return (
     <label className="org-switcher">
       <span className="sr-only">Organization</span>
@@ -16,6 +16,11 @@ export function OrgSwitcher() {
         }}
       >
         <option value="">Personal workspace</option>
+        {user && error ? (
+          <option value={org ?? ""} disabled>
+            Organizations could not be loaded
+          </option>
+        ) : null}
         {organizations.map((o) => (
           <option key={o.id} value={o.slug}>
             {o.name || o.slug}
@@ -60,8 +65,11 @@ export function Layout({ children }: { children: ReactNode }) {
         <button
           type="button"
           onClick={async () => {
-            await signOut();
-            navigate("/auth/login");
+            try {
+              await signOut();
+            } finally {
+              navigate("/auth/login"); // signed out here even when the server did not answer
+            }
           }}
         >
           Sign out

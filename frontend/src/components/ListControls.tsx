@@ -2,7 +2,7 @@
 // list can be bookmarked and reloaded (?page=2&search=car&sort=-id&filter=...).
 import { useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
-import { buildFilter, OPERATORS, parseFilter, type Condition, type FieldSpec } from "../lib/filter";
+import { buildFilter, filterJoin, OPERATORS, parseFilter, type Condition, type FieldSpec } from "../lib/filter";
 import { DEFAULT_PAGE_SIZE, DEFAULT_SORT, listSearch, parseListQuery, type ListQuery } from "../lib/listQuery";
 
 export { listParams, type ListQuery } from "../lib/listQuery";
@@ -26,7 +26,7 @@ export function ListControls({ query, onChange, fields, sorts }: { query: ListQu
   if (shown.search !== query.search || shown.filter !== query.filter) {
     setShown({ search: query.search, filter: query.filter });
     setSearch(query.search);
-    if (buildFilter(conditions, fields) !== query.filter) setConditions(parseFilter(query.filter));
+    if (buildFilter(conditions, fields, filterJoin(query.filter)) !== query.filter) setConditions(parseFilter(query.filter));
   }
   const first = fields[0]!;
 
@@ -98,7 +98,7 @@ export function ListControls({ query, onChange, fields, sorts }: { query: ListQu
             <button type="button" onClick={() => setConditions([...conditions, { field: first.name, op: OPERATORS[first.kind][0]!, value: "" }])}>
               Add condition
             </button>
-            <button type="button" className="primary" onClick={() => onChange({ filter: buildFilter(conditions, fields) })}>
+            <button type="button" className="primary" onClick={() => onChange({ filter: buildFilter(conditions, fields, filterJoin(query.filter)) })}>
               Apply
             </button>
             <button

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildFilter, parseFilter, type FieldSpec } from "./filter";
+import { buildFilter, filterJoin, parseFilter, type FieldSpec } from "./filter";
 
 const FIELDS: FieldSpec[] = [
   { name: "name", label: "Name", kind: "text" },
@@ -44,5 +44,16 @@ describe("parseFilter", () => {
   it("gives nothing for text that is not a filter", () => {
     expect(parseFilter("{nope")).toEqual([]);
     expect(parseFilter("")).toEqual([]);
+  });
+});
+
+describe("filterJoin", () => {
+  it("keeps an or filter an or filter when it is applied again", () => {
+    const or = buildFilter([{ field: "id", op: "==", value: "1" }, { field: "id", op: "==", value: "2" }], FIELDS, "or");
+    expect(filterJoin(or)).toBe("or");
+    expect(buildFilter(parseFilter(or), FIELDS, filterJoin(or))).toBe(or);
+    expect(filterJoin(buildFilter([{ field: "id", op: "==", value: "1" }], FIELDS))).toBe("and");
+    expect(filterJoin("")).toBe("and");
+    expect(filterJoin("{bad")).toBe("and");
   });
 });

@@ -49,6 +49,15 @@ export function buildFilter(conditions: Condition[], fields: FieldSpec[], join: 
   return JSON.stringify({ [join]: terms });
 }
 
+/** How a `filter` parameter joins its conditions ("and" unless it says "or"). */
+export function filterJoin(filter: string): "and" | "or" {
+  try {
+    return filter && Object.keys(JSON.parse(filter) as Logic)[0] === "or" ? "or" : "and";
+  } catch {
+    return "and";
+  }
+}
+
 /** The conditions a `filter` parameter holds, when the UI could have built it; [] otherwise. */
 export function parseFilter(filter: string): Condition[] {
   if (!filter) return [];

@@ -75,3 +75,18 @@ def test_sign_in_then_lists_projects_with_search_and_paging(page, admin, runtime
 
 def _csrf(page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+def test_a_server_that_cannot_say_who_you_are_is_shown_with_a_retry_not_a_sign_out(page, admin, runtime):
+    sign_in(page, *admin)
+    page.route("**/api/users/self", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "Service temporarily unavailable."}'))
+    page.goto("/tasks")
+    expect(page.get_by_role("heading", name="The server did not answer")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Service temporarily unavailable.")
+    expect(page).to_have_url(re.compile(r"/tasks$"))  # not sent to sign in: the session is fine
+    page.shots("server-error")
+    page.unroute("**/api/users/self")
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -368,7 +368,7 @@ function Deliveries({ webhookId, title, page, onPage, onClose }: { webhookId: nu
   };
 
   return (
-    <div className="account-section card" aria-labelledby="deliveries-title">
+    <div className="account-section card" role="region" aria-labelledby="deliveries-title">
       <div className="page-head">
         <h2 id="deliveries-title">Deliveries of webhook #{webhookId}</h2>
         <div className="form-row">
