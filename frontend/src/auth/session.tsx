@@ -8,6 +8,8 @@ export interface Session {
   /** why the session or the organizations could not be read (not a missing session: that is user null) */
   error: unknown;
   organizations: Organization[];
+  /** whether `organizations` holds the server's answer (not the empty list it starts with) */
+  organizationsLoaded: boolean;
   org: string | null; // the chosen organization's slug; "" = personal workspace
   signIn(username: string, password: string): Promise<void>;
   signOut(): Promise<void>;
@@ -26,6 +28,7 @@ export function useSession(): Session {
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [organizations, setOrganizations] = useState<Organization[]>([]);
+  const [organizationsLoaded, setOrganizationsLoaded] = useState(false);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(null);
   const [org, setOrg] = useState<string | null>(currentOrg());
@@ -57,6 +60,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       return;
     }
     setOrganizations(orgs.results);
+    setOrganizationsLoaded(true);
     const chosen = currentOrg();
     if (chosen && !orgs.results.some((o) => o.slug === chosen)) {
       setCurrentOrg("");
@@ -83,6 +87,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       api.forgetPrefetched();
       setUser(null);
       setOrganizations([]);
+      setOrganizationsLoaded(false);
     }
   }, []);
 
@@ -92,8 +97,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<Session>(
-    () => ({ user, loading, error, organizations, org, signIn, signOut, refresh, chooseOrg }),
-    [user, loading, error, organizations, org, signIn, signOut, refresh, chooseOrg],
+    () => ({ user, loading, error, organizations, organizationsLoaded, org, signIn, signOut, refresh, chooseOrg }),
+    [user, loading, error, organizations, organizationsLoaded, org, signIn, signOut, refresh, chooseOrg],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

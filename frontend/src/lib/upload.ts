@@ -187,9 +187,12 @@ export const xhrPut: PutPart = (url, body, onProgress, signal) =>
         else reject(new Error("S3 answered without an ETag: the bucket's CORS rule must expose it."));
       } else reject(new Error(s3Message(xhr.responseText, xhr.status)));
     };
+    const onAbort = () => xhr.abort();
+    // the listener goes with the part: a file of 1,000 parts would keep 1,000 of them otherwise
+    xhr.onloadend = () => signal.removeEventListener("abort", onAbort);
     xhr.onerror = () => reject(new Error(s3Message("", 0)));
     xhr.onabort = () => reject(new AbortedError());
-    signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     xhr.send(body);
   });
 

@@ -70,10 +70,10 @@ def test_a_project_is_created_with_labels_edited_and_deleted(page, admin, runtim
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_role("heading", name="e2e zoo renamed")).to_be_visible()
 
-    page.get_by_role("button", name="Change the assignee").click()
-    page.get_by_label("Find a user as assignee").fill(admin[0])
-    page.get_by_role("list", name="Users found").get_by_role("button", name=admin[0]).click()
-    expect(page.get_by_role("button", name="Change the assignee")).to_be_visible()
+    page.get_by_role("button", name="Change project assignee").click()
+    page.get_by_label("Search users for project assignee").fill(admin[0])
+    page.get_by_role("list", name="Matching users").get_by_role("button", name=admin[0]).click()
+    expect(page.get_by_role("button", name="Change project assignee")).to_be_visible()
     assert page.request.get(f"/api/projects/{project_id}").json()["assignee"]["username"] == admin[0]
 
     page.get_by_role("button", name="Edit labels").click()

@@ -3,7 +3,7 @@
 // dialogs. Every action is a background request, also listed on the Requests page.
 import { useState } from "react";
 import { ExportDialog } from "./ExportDialog";
-import { ImportDialog } from "./ImportDialog";
+import { ImportDialog, ImportStatus } from "./ImportDialog";
 import "./dataset.css";
 
 export interface DatasetActionsProps {
@@ -31,6 +31,7 @@ export function DatasetActions({ resource, id, name, onChanged }: DatasetActions
       <button type="button" onClick={() => setOpen("import")}>
         {resource === "project" ? "Import dataset" : "Import annotations"}
       </button>
+      <ImportStatus resource={resource} id={id} />
       {open === "export" || open === "backup" ? <ExportDialog resource={resource} id={id} name={name} kind={open === "export" ? "dataset" : "backup"} onClose={close} /> : null}
       {open === "import" ? <ImportDialog resource={resource} id={id} name={name} onClose={close} onChanged={onChanged} /> : null}
     </div>

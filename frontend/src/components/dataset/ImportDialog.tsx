@@ -1,14 +1,55 @@
 // Import annotations into a task or job, or a dataset into a project's tasks: the file goes by
 // the presigned direct upload (upload.ts), then the import request is polled until it ends; a
 // damaged file fails with the importer's message and leaves the annotations as they were.
-import { useEffect, useRef, useState, type FormEvent } from "react";
+// Closing the dialog while the file uploads aborts the upload; closing it once the file is up
+// leaves the import running: the request is still followed (module-level, the dialog is gone),
+// `onChanged` fires when it finishes, and ImportStatus (beside the actions) shows a failure.
+import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 import type { BackgroundRequest } from "../../api/types";
 import { formatBytes } from "../../lib/requests";
-import { Dialog, ErrorBanner, Loading, useLoad } from "../ui";
+import { Dialog, ErrorBanner, Loading, messageOf, useLoad } from "../ui";
 import { acceptOf, loadFormats, usableFormats, type DatasetResource } from "./formats";
 import { ProgressBar, RequestProgress } from "./RequestProgress";
 import { directUpload, finishUpload, waitForRequest, type UploadProgress } from "./upload";
 import "./dataset.css";
+
+/** An import followed after its dialog closed, by `resource:id`. */
+type BackgroundImport = { state: "running" } | { state: "failed"; message: string };
+const backgroundImports = new Map<string, BackgroundImport>();
+const backgroundListeners = new Set<() => void>();
+
+function setBackgroundImport(key: string, value: BackgroundImport | null) {
+  if (value) backgroundImports.set(key, value);
+  else backgroundImports.delete(key);
+  for (const listener of backgroundListeners) listener();
+}
+
+function subscribeBackground(listener: () => void): () => void {
+  backgroundListeners.add(listener);
+  return () => backgroundListeners.delete(listener);
+}
+
+/** A status line for an import still running, or failed, after its dialog was closed. */
+export function ImportStatus({ resource, id }: { resource: DatasetResource; id: number }) {
+  const key = `${resource}:${id}`;
+  const entry = useSyncExternalStore(subscribeBackground, () => backgroundImports.get(key) ?? null, () => null);
+  if (!entry) return null;
+  const noun = resource === "project" ? "dataset" : "annotations";
+  return (
+    <span className="dataset-status" role="status">
+      {entry.state === "running" ? (
+        <>Importing the {noun} in the background…</>
+      ) : (
+        <>
+          The import of the {noun} failed: {entry.message}{" "}
+          <button type="button" className="link-button" onClick={() => setBackgroundImport(key, null)}>
+            Dismiss
+          </button>
+        </>
+      )}
+    </span>
+  );
+}
 
 export function ImportDialog({ resource, id, name, onClose, onChanged }: { resource: DatasetResource; id: number; name?: string; onClose(): void; onChanged?(): void }) {
   const what = name ? `${resource} "${name}"` : `${resource} #${id}`;
@@ -23,7 +64,24 @@ export function ImportDialog({ resource, id, name, onClose, onChanged }: { resou
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const abort = useRef<AbortController | null>(null);
-  useEffect(() => () => abort.current?.abort(), []);
+  const uploaded = useRef(false); // the file is up: the import runs on the server whatever we do
+  const detached = useRef(false); // the dialog closed after the upload: the request is followed in the background
+  const changed = useRef(onChanged);
+  useEffect(() => {
+    changed.current = onChanged;
+  }, [onChanged]);
+  const key = `${resource}:${id}`;
+  useEffect(
+    () => () => {
+      if (abort.current && uploaded.current && !abort.current.signal.aborted) {
+        detached.current = true;
+        setBackgroundImport(key, { state: "running" });
+      } else {
+        abort.current?.abort();
+      }
+    },
+    [key],
+  );
 
   const chosen = format || importers[0]?.name || "";
   const chosenFormat = importers.find((f) => f.name === chosen);
@@ -39,16 +97,22 @@ export function ImportDialog({ resource, id, name, onClose, onChanged }: { resou
     setUpload(null);
     const controller = new AbortController();
     abort.current = controller;
+    uploaded.current = false;
+    detached.current = false;
     try {
       const uploadId = await directUpload(base, file, setUpload, controller.signal);
+      uploaded.current = true;
       const params = resource === "project" ? { format: chosen } : { format: chosen, import_mode: mode, conv_mask_to_poly: convMasks };
       const rqId = await finishUpload(base, uploadId, params);
       await waitForRequest(rqId, setRequest, controller.signal);
-      onChanged?.();
+      if (detached.current) setBackgroundImport(key, null);
+      changed.current?.();
     } catch (e) {
-      if (!controller.signal.aborted) setError(e);
+      if (detached.current) setBackgroundImport(key, { state: "failed", message: messageOf(e) });
+      else if (!controller.signal.aborted) setError(e);
     } finally {
-      if (!controller.signal.aborted) setBusy(false);
+      if (abort.current === controller) abort.current = null;
+      if (!controller.signal.aborted && !detached.current) setBusy(false);
     }
   }
 

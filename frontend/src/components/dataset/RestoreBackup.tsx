@@ -1,28 +1,54 @@
 // Restore a project or task from a backup (CVAT's layout; ours or CVAT 2.x's): the file goes by
 // the presigned direct upload, the restore request is polled, and the new project or task opens
-// (the finished request's result_id).
+// (the finished request's result_id). Closing the dialog while the file uploads aborts the upload;
+// closing it once the file is up leaves the restore running: the button keeps following it and
+// says, beside itself, where the new project or task is, or why the restore failed.
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useNavigate } from "react-router";
+import { Link, useNavigate } from "react-router";
 import type { BackgroundRequest } from "../../api/types";
 import { formatBytes } from "../../lib/requests";
-import { Dialog, ErrorBanner } from "../ui";
+import { Dialog, ErrorBanner, messageOf } from "../ui";
 import { ProgressBar, RequestProgress } from "./RequestProgress";
 import { directUpload, finishUpload, waitForRequest, type UploadProgress } from "./upload";
 import "./dataset.css";
 
+/** A restore followed after its dialog closed. */
+type BackgroundRestore = { state: "running" } | { state: "failed"; message: string } | { state: "finished"; resultId: number | null };
+
 export function RestoreBackupButton({ resource }: { resource: "project" | "task" }) {
   const [open, setOpen] = useState(false);
+  const [background, setBackground] = useState<BackgroundRestore | null>(null);
   return (
     <span className="restore-backup">
       <button type="button" onClick={() => setOpen(true)}>
         Restore {resource} from backup
       </button>
-      {open ? <RestoreDialog resource={resource} onClose={() => setOpen(false)} /> : null}
+      {background ? (
+        <span className="dataset-status" role="status">
+          {background.state === "running" ? (
+            <>Restoring the {resource} in the background…</>
+          ) : background.state === "failed" ? (
+            <>The restore failed: {background.message}</>
+          ) : background.resultId ? (
+            <>
+              The {resource} was restored: <Link to={`/${resource}s/${background.resultId}`}>open {resource} #{background.resultId}</Link>
+            </>
+          ) : (
+            <>The {resource} was restored.</>
+          )}{" "}
+          {background.state !== "running" ? (
+            <button type="button" className="link-button" onClick={() => setBackground(null)}>
+              Dismiss
+            </button>
+          ) : null}
+        </span>
+      ) : null}
+      {open ? <RestoreDialog resource={resource} onClose={() => setOpen(false)} onBackground={setBackground} /> : null}
     </span>
   );
 }
 
-function RestoreDialog({ resource, onClose }: { resource: "project" | "task"; onClose(): void }) {
+function RestoreDialog({ resource, onClose, onBackground }: { resource: "project" | "task"; onClose(): void; onBackground(state: BackgroundRestore | null): void }) {
   const navigate = useNavigate();
   const [file, setFile] = useState<File | null>(null);
   const [upload, setUpload] = useState<UploadProgress | null>(null);
@@ -30,7 +56,23 @@ function RestoreDialog({ resource, onClose }: { resource: "project" | "task"; on
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const abort = useRef<AbortController | null>(null);
-  useEffect(() => () => abort.current?.abort(), []);
+  const uploaded = useRef(false); // the file is up: the restore runs on the server whatever we do
+  const detached = useRef(false); // the dialog closed after the upload: the button follows the request
+  const background = useRef(onBackground);
+  useEffect(() => {
+    background.current = onBackground;
+  }, [onBackground]);
+  useEffect(
+    () => () => {
+      if (abort.current && uploaded.current && !abort.current.signal.aborted) {
+        detached.current = true;
+        background.current({ state: "running" });
+      } else {
+        abort.current?.abort();
+      }
+    },
+    [],
+  );
   const base = `/api/${resource}s/backup`;
 
   async function submit(event: FormEvent) {
@@ -41,17 +83,27 @@ function RestoreDialog({ resource, onClose }: { resource: "project" | "task"; on
     setRequest(null);
     const controller = new AbortController();
     abort.current = controller;
+    uploaded.current = false;
+    detached.current = false;
     try {
       const uploadId = await directUpload(base, file, setUpload, controller.signal);
+      uploaded.current = true;
       const rqId = await finishUpload(base, uploadId);
       const done = await waitForRequest(rqId, setRequest, controller.signal);
+      abort.current = null;
+      if (detached.current) {
+        background.current({ state: "finished", resultId: done.result_id ?? null });
+        return;
+      }
       if (done.result_id) {
         navigate(`/${resource}s/${done.result_id}`);
         return;
       }
       setBusy(false);
     } catch (e) {
-      if (!controller.signal.aborted) {
+      if (abort.current === controller) abort.current = null;
+      if (detached.current) background.current({ state: "failed", message: messageOf(e) });
+      else if (!controller.signal.aborted) {
         setError(e);
         setBusy(false);
       }

@@ -13,7 +13,7 @@ import "../profile/account.css";
 const PAGE_SIZE = 10;
 
 export default function OrganizationPage() {
-  const { org, organizations } = useSession();
+  const { org, organizations, organizationsLoaded, error } = useSession();
   const [params, setParams] = useSearchParams();
   const creating = params.get("create") === "1";
   const current = org ? organizations.find((o) => o.slug === org) : undefined;
@@ -24,7 +24,13 @@ export default function OrganizationPage() {
   };
   return (
     <section aria-labelledby="org-title">
-      {current ? <CurrentOrganization id={current.id} /> : <PersonalWorkspace />}
+      {current ? (
+        <CurrentOrganization id={current.id} />
+      ) : org && !organizationsLoaded && !error ? (
+        <Loading what="Loading the organization" /> // not the personal view for a moment
+      ) : (
+        <PersonalWorkspace />
+      )}
       {creating ? <CreateOrganizationDialog onClose={closeCreate} /> : null}
     </section>
   );

@@ -1,10 +1,11 @@
 // One project: its details (name, assignee and bug tracker editable), its labels (edited with
 // the labels editor, saved as CVAT's PATCH of `labels`), its tasks, dataset actions and delete.
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api } from "../../api/client";
-import type { BasicUser, Label, Paginated, Project, Task, User } from "../../api/types";
+import type { Label, Paginated, Project, Task } from "../../api/types";
 import { DatasetActions } from "../../components/dataset/DatasetActions";
+import { UserPicker } from "../../components/UserPicker";
 import { LabelsEditor } from "../../components/labels/LabelsEditor";
 import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, safeHref, useLoad } from "../../components/ui";
 import { cleanLabel, labelsPatch, validateLabels } from "../../lib/labels";
@@ -81,7 +82,7 @@ export default function ProjectPage() {
         <div>
           <dt>Assignee</dt>
           <dd>
-            <UserPicker user={p.assignee} onPick={(user) => update({ assignee_id: user ? user.id : null })} />
+            <UserPicker label="Project assignee" value={p.assignee} onChange={(user) => update({ assignee_id: user ? user.id : null })} />
           </dd>
         </div>
         <div>
@@ -296,78 +297,6 @@ function BugTracker({ value, onSave }: { value: string; onSave(value: string): P
         Cancel
       </button>
     </form>
-  );
-}
-
-/** Pick a user by name (GET /api/users?search=), or clear the choice. */
-function UserPicker({ user, onPick, label = "Assignee" }: { user: BasicUser | null; onPick(user: BasicUser | null): Promise<void>; label?: string }) {
-  const [open, setOpen] = useState(false);
-  const [search, setSearch] = useState("");
-  const [found, setFound] = useState<User[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    if (!open) return;
-    let live = true;
-    const timer = setTimeout(() => {
-      api.get<Paginated<User>>("/api/users", { search: search.trim() || undefined, page_size: 10 }).then(
-        (page) => {
-          if (live) {
-            setFound(page.results);
-            setError(null);
-          }
-        },
-        (e: unknown) => live && setError(e),
-      );
-    }, 250);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [open, search]);
-  if (!open) {
-    return (
-      <span className="inline-edit">
-        {user ? user.username : <span className="muted">nobody</span>}
-        <button type="button" aria-label={`Change the ${label.toLowerCase()}`} onClick={() => setOpen(true)}>
-          Change
-        </button>
-      </span>
-    );
-  }
-  const pick = async (chosen: BasicUser | null) => {
-    try {
-      await onPick(chosen);
-      setOpen(false);
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return (
-    <div className="user-picker">
-      <input type="search" aria-label={`Find a user as ${label.toLowerCase()}`} placeholder="Username" value={search} autoFocus onChange={(e) => setSearch(e.target.value)} onKeyDown={(e) => e.key === "Escape" && setOpen(false)} />
-      <ErrorBanner error={error} />
-      <ul aria-label="Users found">
-        {found.map((u) => (
-          <li key={u.id}>
-            <button type="button" onClick={() => pick(u)}>
-              {u.username}
-              {u.first_name || u.last_name ? ` (${[u.first_name, u.last_name].filter(Boolean).join(" ")})` : ""}
-            </button>
-          </li>
-        ))}
-        {found.length === 0 ? <li className="muted">No users found.</li> : null}
-      </ul>
-      <div className="inline-edit">
-        {user ? (
-          <button type="button" onClick={() => pick(null)}>
-            Unassign
-          </button>
-        ) : null}
-        <button type="button" onClick={() => setOpen(false)}>
-          Cancel
-        </button>
-      </div>
-    </div>
   );
 }
 
