@@ -192,3 +192,22 @@ export function sameOriginHref(value: string | null | undefined, origin: string 
     return null;
   }
 }
+
+/** The end of a details form: the API's error, "Saved." after a save, and the submit button. */
+export function SaveFooter({ error, saved, busy, label = "Save details" }: { error: unknown; saved: boolean; busy: boolean; label?: string }) {
+  return (
+    <div className="wide">
+      <ErrorBanner error={error} />
+      {saved ? (
+        <p className="notice" role="status">
+          Saved.
+        </p>
+      ) : null}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {label}
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -4,7 +4,8 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import type { BackgroundRequest } from "../../api/types";
-import { Dialog, ErrorBanner, Loading, sameOriginHref, useLoad } from "../ui";
+import { Dialog, ErrorBanner, sameOriginHref, useLoad } from "../ui";
+import { FormatSelect } from "./FormatSelect";
 import { loadFormats, usableFormats, type DatasetResource } from "./formats";
 import { RequestProgress } from "./RequestProgress";
 import { waitForRequest } from "./upload";
@@ -54,20 +55,7 @@ export function ExportDialog({ resource, id, name, kind, onClose }: { resource: 
       <form id={formId} className="dataset-form" onSubmit={submit}>
         {kind === "dataset" ? (
           <>
-            <ErrorBanner error={formats.error} onRetry={formats.reload} />
-            {formats.loading && !formats.data ? <Loading what="Loading formats" /> : null}
-            {formats.data ? (
-              <label>
-                Export format
-                <select value={chosen} onChange={(e) => setFormat(e.target.value)} disabled={busy} required>
-                  {exporters.map((f) => (
-                    <option key={f.name} value={f.name}>
-                      {f.name}
-                    </option>
-                  ))}
-                </select>
-              </label>
-            ) : null}
+            <FormatSelect label="Export format" formats={formats} names={exporters.map((f) => f.name)} value={chosen} onChange={setFormat} disabled={busy} />
             <label className="check">
               <input type="checkbox" checked={saveImages} onChange={(e) => setSaveImages(e.target.checked)} disabled={busy} />
               Save images

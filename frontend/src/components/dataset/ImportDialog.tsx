@@ -7,7 +7,8 @@
 import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 import type { BackgroundRequest } from "../../api/types";
 import { formatBytes } from "../../lib/requests";
-import { Dialog, ErrorBanner, Loading, messageOf, useLoad } from "../ui";
+import { Dialog, ErrorBanner, messageOf, useLoad } from "../ui";
+import { FormatSelect } from "./FormatSelect";
 import { acceptOf, loadFormats, usableFormats, type DatasetResource } from "./formats";
 import { ProgressBar, RequestProgress } from "./RequestProgress";
 import { directUpload, finishUpload, waitForRequest, type UploadProgress } from "./upload";
@@ -120,20 +121,7 @@ export function ImportDialog({ resource, id, name, onClose, onChanged }: { resou
   return (
     <Dialog title={`Import ${noun} into ${what}`} onClose={onClose}>
       <form className="dataset-form" onSubmit={submit}>
-        <ErrorBanner error={formats.error} onRetry={formats.reload} />
-        {formats.loading && !formats.data ? <Loading what="Loading formats" /> : null}
-        {formats.data ? (
-          <label>
-            Import format
-            <select value={chosen} onChange={(e) => setFormat(e.target.value)} disabled={busy} required>
-              {importers.map((f) => (
-                <option key={f.name} value={f.name}>
-                  {f.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
+        <FormatSelect label="Import format" formats={formats} names={importers.map((f) => f.name)} value={chosen} onChange={setFormat} disabled={busy} />
         <label>
           {resource === "project" ? "Dataset file" : "Annotation file"}
           <input type="file" accept={acceptOf(chosenFormat)} onChange={(e) => setFile(e.target.files?.[0] ?? null)} disabled={busy} required />

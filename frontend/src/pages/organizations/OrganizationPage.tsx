@@ -6,7 +6,7 @@ import { useSearchParams } from "react-router";
 import { api, ApiError } from "../../api/client";
 import type { Invitation, Membership, Organization, Paginated } from "../../api/types";
 import { useSession } from "../../auth/session";
-import { ConfirmDialog, Dialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad } from "../../components/ui";
+import { ConfirmDialog, Dialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad, SaveFooter } from "../../components/ui";
 import { canManageOrg, fieldErrors, ORG_ROLES, otherErrors, slugProblem, type FieldErrors } from "../../lib/forms";
 import "../profile/account.css";
 
@@ -314,19 +314,7 @@ function OrganizationDetails({ org, editable, onSaved }: { org: Organization; ed
           <textarea value={description} onChange={(e) => setDescription(e.target.value)} rows={2} disabled={!editable} />
         </label>
         {editable ? (
-          <div className="wide">
-            <ErrorBanner error={error} />
-            {saved ? (
-              <p className="notice" role="status">
-                Saved.
-              </p>
-            ) : null}
-            <div className="actions">
-              <button type="submit" className="primary" disabled={busy}>
-                Save details
-              </button>
-            </div>
-          </div>
+          <SaveFooter error={error} saved={saved} busy={busy} />
         ) : (
           <p className="wide muted">Only the organization's owner and maintainers can change its details.</p>
         )}

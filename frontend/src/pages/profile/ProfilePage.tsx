@@ -5,7 +5,7 @@ import { Link } from "react-router";
 import { api, ApiError } from "../../api/client";
 import type { AccessToken, Paginated, User } from "../../api/types";
 import { useSession } from "../../auth/session";
-import { ConfirmDialog, Dialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad } from "../../components/ui";
+import { ConfirmDialog, Dialog, Empty, ErrorBanner, formatDate, Loading, Pager, useLoad, SaveFooter } from "../../components/ui";
 import { endOfDay, fieldErrors, otherErrors, type FieldErrors } from "../../lib/forms";
 import "./account.css";
 
@@ -73,19 +73,7 @@ function Details({ user }: { user: User }) {
           Joined {formatDate(user.date_joined)} · last login {formatDate(user.last_login) || "never"}
           {user.is_superuser ? " · superuser" : user.is_staff ? " · staff" : ""}
         </p>
-        <div className="wide">
-          <ErrorBanner error={error} />
-          {saved ? (
-            <p className="notice" role="status">
-              Saved.
-            </p>
-          ) : null}
-          <div className="actions">
-            <button type="submit" className="primary" disabled={busy}>
-              Save details
-            </button>
-          </div>
-        </div>
+        <SaveFooter error={error} saved={saved} busy={busy} />
       </form>
     </div>
   );
