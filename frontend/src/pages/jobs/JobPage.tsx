@@ -1,13 +1,14 @@
 // One job (/tasks/:tid/jobs/:jid): its details (stage, state and assignee editable), its frames'
 // metadata (`GET /api/jobs/{id}/data/meta`), its preview and dataset actions. The annotation
 // workspace itself comes with part 2 of the web UI (issue 14).
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api } from "../../api/client";
 import type { Job } from "../../api/types";
 import { DatasetActions } from "../../components/dataset/DatasetActions";
 import { Empty, ErrorBanner, formatDate, Loading, useLoad } from "../../components/ui";
 import { compactFrames, frameRange, frameRows, frameSizes, type DataMeta } from "../../lib/frames";
+import { Item } from "../tasks/Item";
 import { Preview } from "../tasks/Preview";
 import { JobAssignee, StageSelect, StateSelect, useJobPatch } from "./jobControls";
 import "../tasks/tasks.css";
@@ -150,11 +151,3 @@ function FramesMeta({ jobId }: { jobId: number }) {
   );
 }
 
-function Item({ term, children }: { term: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
-  );
-}

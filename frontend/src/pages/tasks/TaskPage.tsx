@@ -1,7 +1,7 @@
 // One task (/tasks/:id): its details (name, bug tracker and subset editable, assignee picked
 // from the users), its labels, its data (or a link to attach some), its jobs with their stage,
 // state and assignee editable, dataset actions and deletion.
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import type { BasicUser, Job, Label, Paginated, Task } from "../../api/types";
@@ -11,6 +11,7 @@ import { UserPicker } from "../../components/UserPicker";
 import { frameRange, jobsProgress, userName } from "../../lib/frames";
 import { JobAssignee, StageSelect, StateSelect, useJobPatch } from "../jobs/jobControls";
 import { Preview } from "./Preview";
+import { Item } from "./Item";
 import "./tasks.css";
 
 type TaskRead = Task & { project_name?: string | null };
@@ -143,14 +144,6 @@ function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; rel
   );
 }
 
-function Item({ term, children }: { term: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
-  );
-}
 
 function EditForm({ task, save }: { task: Task; save(changes: Record<string, unknown>): Promise<void> }) {
   const [name, setName] = useState(task.name);
