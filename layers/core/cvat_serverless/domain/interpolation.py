@@ -86,7 +86,10 @@ def _arc_params(xy: Sequence[tuple[float, float]]) -> list[float]:
     """Normalised cumulative arc length at each vertex (0 .. 1)."""
     lengths = [0.0]
     for (x0, y0), (x1, y1) in itertools.pairwise(xy):
-        lengths.append(lengths[-1] + math.hypot(x1 - x0, y1 - y0))
+        dx, dy = x1 - x0, y1 - y0
+        # not math.hypot: sqrt is correctly rounded in every language, so the web UI's port
+        # (frontend/src/annotation/interpolation.ts) gives bit-identical numbers
+        lengths.append(lengths[-1] + math.sqrt(dx * dx + dy * dy))
     total = lengths[-1]
     if total <= 0.0:
         n = len(xy) - 1
