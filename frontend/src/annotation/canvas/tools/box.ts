@@ -1,0 +1,92 @@
+// The gesture that rectangles, ellipses, cuboids, skeletons and review regions share: two points,
+// given either by press-drag-release or by two clicks (CVAT's "By 2 points"). Each shape type
+// supplies its preview and how the two points become its result.
+import Konva from "konva";
+import type { DrawRequest, DrawResult, DrawTool, Point, ToolHost } from "../types";
+import { CLICK_SLOP_PX, listenPointer } from "./handles";
+
+export interface TwoPointShape {
+  /** draws the shape-to-be into `group` (emptied before each call) */
+  render(group: Konva.Group, host: ToolHost, request: DrawRequest, a: Point, b: Point, shift: boolean): void;
+  /** the result, or null for a slip (too small) */
+  build(host: ToolHost, request: DrawRequest, a: Point, b: Point, shift: boolean): DrawResult | null;
+}
+
+export function twoPointTool(shape: TwoPointShape): DrawTool {
+  let off: (() => void) | null = null;
+  let group: Konva.Group | null = null;
+  let hostRef: ToolHost | null = null;
+  let finished = false;
+
+  const teardown = () => {
+    off?.();
+    off = null;
+    group?.destroy();
+    group = null;
+    if (hostRef) {
+      hostRef.capturePointer(false);
+      hostRef.redraw();
+    }
+    hostRef = null;
+  };
+
+  return {
+    start(host, request, done) {
+      hostRef = host;
+      finished = false;
+      group = new Konva.Group({ listening: false });
+      host.layer.add(group);
+      // every press belongs to the drawing: a left drag draws, it never pans
+      host.capturePointer(true);
+      let first: Point | null = null;
+      let pressScreen: Point | null = null;
+      let pressedFirst = false;
+      let shift = false;
+
+      const end = (b: Point) => {
+        if (finished || !first) return;
+        finished = true;
+        const result = shape.build(host, request, first, host.clamp(b), shift);
+        teardown();
+        done(result);
+      };
+      const preview = (b: Point) => {
+        if (!group || !first) return;
+        group.destroyChildren();
+        shape.render(group, host, request, first, host.clamp(b), shift);
+        host.redraw();
+      };
+
+      off = listenPointer(host, {
+        down(p) {
+          if (p.button !== 0) return;
+          shift = p.shift;
+          pressScreen = p.screen;
+          if (!first) {
+            first = host.clamp(p.image);
+            pressedFirst = true;
+          } else {
+            pressedFirst = false;
+            end(p.image);
+          }
+        },
+        move(p) {
+          shift = p.shift;
+          if (first) preview(p.image);
+        },
+        up(p) {
+          if (p.button !== 0 || !first || !pressScreen || !pressedFirst) return;
+          const moved = Math.hypot(p.screen.x - pressScreen.x, p.screen.y - pressScreen.y) >= CLICK_SLOP_PX;
+          if (moved) end(p.image); // a drag; a click waits for the second corner
+        },
+      });
+    },
+    finish() {
+      return false;
+    },
+    destroy() {
+      finished = true;
+      teardown();
+    },
+  };
+}
