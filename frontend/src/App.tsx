@@ -17,6 +17,7 @@ const CHUNKS = {
   task: () => import("./pages/tasks/TaskPage"),
   createTask: () => import("./pages/tasks/CreateTaskPage"),
   job: () => import("./pages/jobs/JobPage"),
+  workspace: () => import("./pages/annotation/Workspace"),
   requests: () => import("./pages/requests/RequestsPage"),
   organization: () => import("./pages/organizations/OrganizationPage"),
   webhooks: () => import("./pages/webhooks/WebhooksPage"),
@@ -30,7 +31,8 @@ export function chunkFor(path: string): keyof typeof CHUNKS | null {
     [/^\/projects\/?$/, "projects"],
     [/^\/projects\/[^/]+/, "project"],
     [/^\/tasks\/create/, "createTask"],
-    [/^\/tasks\/[^/]+\/jobs\//, "job"],
+    [/^\/tasks\/[^/]+\/jobs\/[^/]+\/details/, "job"],
+    [/^\/tasks\/[^/]+\/jobs\//, "workspace"],
     [/^\/tasks\/[^/]+/, "task"],
     [/^\/requests/, "requests"],
     [/^\/organization/, "organization"],
@@ -51,18 +53,21 @@ const ProjectPage = lazy(CHUNKS.project);
 const TaskPage = lazy(CHUNKS.task);
 const CreateTaskPage = lazy(CHUNKS.createTask);
 const JobPage = lazy(CHUNKS.job);
+const Workspace = lazy(CHUNKS.workspace);
 const RequestsPage = lazy(CHUNKS.requests);
 const OrganizationPage = lazy(CHUNKS.organization);
 const WebhooksPage = lazy(CHUNKS.webhooks);
 const AdminPage = lazy(CHUNKS.admin);
 const ProfilePage = lazy(CHUNKS.profile);
 
-function RequireUser({ children }: { children: ReactNode }) {
+/** The signed-in user's pages; `bare`: without the header and menu (the annotation workspace). */
+function RequireUser({ children, bare = false }: { children: ReactNode; bare?: boolean }) {
   const { user, loading, error, refresh } = useSession();
   const location = useLocation();
   // While the session is checked the page renders already, so its own requests go out beside
   // the check (the API refuses them without a session; then this sends the visitor to sign in).
-  if (loading) return <Layout>{children}</Layout>;
+  const framed = (node: ReactNode) => (bare ? <>{node}</> : <Layout>{node}</Layout>);
+  if (loading) return framed(children);
   if (!user && error) {
     // the server could not say who this is (5xx, network): say so, do not pretend they signed out
     return (
@@ -78,12 +83,12 @@ function RequireUser({ children }: { children: ReactNode }) {
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/auth/login?next=${next}`} replace />;
   }
-  return <Layout>{children}</Layout>;
+  return framed(children);
 }
 
-function page(node: ReactNode) {
+function page(node: ReactNode, bare = false) {
   return (
-    <RequireUser>
+    <RequireUser bare={bare}>
       <Suspense fallback={<Loading />}>{node}</Suspense>
     </RequireUser>
   );
@@ -100,7 +105,8 @@ export function App() {
       <Route path="/tasks" element={page(<TasksPage />)} />
       <Route path="/tasks/create" element={page(<CreateTaskPage />)} />
       <Route path="/tasks/:id" element={page(<TaskPage />)} />
-      <Route path="/tasks/:tid/jobs/:jid" element={page(<JobPage />)} />
+      <Route path="/tasks/:tid/jobs/:jid" element={page(<Workspace />, true)} />
+      <Route path="/tasks/:tid/jobs/:jid/details" element={page(<JobPage />)} />
       <Route path="/jobs" element={page(<JobsPage />)} />
       <Route path="/requests" element={page(<RequestsPage />)} />
       <Route path="/organization" element={page(<OrganizationPage />)} />

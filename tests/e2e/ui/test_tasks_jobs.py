@@ -1,6 +1,6 @@
 """The tasks and jobs pages in Chromium against the embedded runtime: a task with images made
 through cvat-sdk, then the tasks list (preview, filter), the task page (rename, jobs table, a
-job's stage and assignee), the job page (details, frames' metadata), the jobs list filtered by
+job's stage and assignee), the job's details page (details, frames' metadata), the jobs list filtered by
 task, and deleting the task. Every change is checked through the API."""
 
 from __future__ import annotations
@@ -145,11 +145,13 @@ def test_tasks_and_jobs_pages(page, admin, worker, sdk, images, runtime):
     assert _get(page, f"/api/tasks/{task.id}")["assignee"]["username"] == worker
     page.shots("task-page")
 
-    # the job page
+    # a job's link opens the annotation workspace (as in CVAT); its details page is beside it
     page.get_by_role("link", name=f"Job #{first}", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/tasks/{task.id}/jobs/{first}$"))
+    expect(page.get_by_test_id("annotation-workspace")).to_be_visible()
+    page.goto(f"/tasks/{task.id}/jobs/{first}/details")
     expect(page.get_by_role("heading", name=f"Job #{first}")).to_be_visible()
-    expect(page.get_by_text("issue 14")).to_be_visible()
+    expect(page.get_by_role("link", name="Annotate")).to_have_attribute("href", f"/tasks/{task.id}/jobs/{first}")
     expect(page.get_by_label(f"Stage of job {first}")).to_have_value("validation")
     expect(page.get_by_role("link", name=re.compile("ui-tj-renamed")).first).to_be_visible()
     frames_table = page.get_by_role("table", name="First frames")
@@ -178,7 +180,7 @@ def test_tasks_and_jobs_pages(page, admin, worker, sdk, images, runtime):
     page.shots("jobs-filtered")
     page.get_by_role("link", name=f"Job #{jobs[2]['id']}", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/tasks/{task.id}/jobs/{jobs[2]['id']}$"))
-    expect(page.get_by_role("heading", name=f"Job #{jobs[2]['id']}")).to_be_visible()
+    expect(page.get_by_test_id("annotation-workspace")).to_be_visible()
 
     # delete the task, with confirmation
     page.goto(f"/tasks/{task.id}")

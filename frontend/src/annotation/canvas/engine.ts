@@ -22,6 +22,7 @@ import Konva from "konva";
 import { area as geometryArea, hit as geometryHit, maskOf } from "../geometry";
 import { maskToRgba } from "../mask";
 import type { FrameObject, ObjectView } from "../model";
+import { keyboardPointer } from "./keyboardPointer";
 import { drawToolFor, editToolFor, regionTool } from "./tools";
 import { SceneIndex, drawOrder, isDrawable, objectBounds } from "./scene";
 import type {
@@ -51,6 +52,8 @@ export interface EngineExtras {
   undoPoint(): boolean;
   /** How many objects are Konva nodes on the static layer now (the culled set). */
   renderedCount(): number;
+  /** While drawing or in region mode: arrows move a crosshair, "click" clicks at it (false: not now). */
+  keyboardPointer(key: "left" | "right" | "up" | "down" | "click", fast: boolean): boolean;
 }
 
 export type CanvasEngine = Engine & EngineExtras;
@@ -443,6 +446,9 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     },
   };
 
+  // the crosshair starts at the centre of what is visible of the frame
+  const keys = keyboardPointer(host, () => toImage(view, { x: size.width / 2, y: size.height / 2 }));
+
   function detachSelection(): void {
     editTool?.detach();
     editTool = null;
@@ -522,6 +528,7 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     drawTool = null;
     currentMode = "idle";
     captured = false;
+    keys.reset();
     tool?.destroy();
     interaction.batchDraw();
   }
@@ -823,6 +830,8 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     undoPoint: () => (currentMode === "draw" && drawTool?.undoPoint ? drawTool.undoPoint() : false),
 
     renderedCount: () => renderedCount,
+
+    keyboardPointer: (key, fast) => (currentMode === "idle" ? false : keys.key(key, fast)),
   };
   return engine;
 }

@@ -1,6 +1,6 @@
-// One job (/tasks/:tid/jobs/:jid): its details (stage, state and assignee editable), its frames'
-// metadata (`GET /api/jobs/{id}/data/meta`), its preview and dataset actions. The annotation
-// workspace itself comes with part 2 of the web UI (issue 14).
+// One job's details page (/tasks/:tid/jobs/:jid/details): stage, state and assignee editable, its
+// frames' metadata (`GET /api/jobs/{id}/data/meta`), its preview and dataset actions. The job's
+// own URL (/tasks/:tid/jobs/:jid) opens the annotation workspace, as in CVAT.
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api } from "../../api/client";
@@ -50,18 +50,17 @@ function JobView({ initial, taskInUrl }: { initial: JobRead; taskInUrl: number }
           <h1 id="job-title">Job #{job.id}</h1>
         </div>
         <div className="head-actions">
+          <Link className="button primary" to={`/tasks/${job.task_id}/jobs/${job.id}`}>
+            Annotate
+          </Link>
           <DatasetActions resource="job" id={job.id} />
         </div>
       </div>
       {taskInUrl !== job.task_id ? (
         <p className="notice" role="note">
-          This job belongs to <Link to={`/tasks/${job.task_id}/jobs/${job.id}`}>task #{job.task_id}</Link>, not task #{String(taskInUrl)}.
+          This job belongs to <Link to={`/tasks/${job.task_id}/jobs/${job.id}/details`}>task #{job.task_id}</Link>, not task #{String(taskInUrl)}.
         </p>
       ) : null}
-      <p className="notice" role="note">
-        The annotation workspace (drawing and editing shapes on the frames) comes with part 2 of the web UI (issue 14). Until then this page shows the job's
-        details and frames; annotations can be exported and imported with the dataset actions.
-      </p>
       <ErrorBanner error={error} />
       <div className="task-top">
         <div className="card">
