@@ -107,12 +107,15 @@ def attach(api: Api, task: int, files: list[tuple[str, bytes]], user: str = "ali
     assert "message" not in done, done
 
 
+VIDEO_FPS = 10
+
+
 def video(frames: int, size: tuple[int, int] = (64, 48)) -> bytes:
     import av
 
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=10)
+        stream = container.add_stream("libx264", rate=VIDEO_FPS)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.options = {"crf": "1"}
         for i in range(frames):
@@ -337,6 +340,9 @@ def test_a_video_task_decodes_original_frames_once(alice: Api):
     # cvat-sdk's TaskDataset names sample k frames[k] for image-set originals: one entry per frame
     meta = media(api, f"/api/tasks/{task}/data/meta").json()
     assert [f["name"] for f in meta["frames"]] == ["clip.mp4"] * 12 and meta["size"] == 12
+    assert meta["frame_rate"] == pytest.approx(VIDEO_FPS)  # the player's speed (an extension)
+    job = api.get("/api/jobs", "alice", query={"task_id": str(task)}).body["results"][0]["id"]
+    assert media(api, f"/api/jobs/{job}/data/meta").json()["frame_rate"] == pytest.approx(VIDEO_FPS)
     frame = media(api, f"/api/tasks/{task}/data/", query={"number": "7", "quality": "original", "type": "frame"})
     assert frame.status == 200 and frame.headers["Content-Type"] == "image/png"
     decoded = Image.open(io.BytesIO(frame.body))

@@ -23,6 +23,7 @@ export interface DataMeta {
   frames: FrameMeta[] | null;
   deleted_frames: number[];
   included_frames: number[] | null;
+  frame_rate?: number | null; // an extension: a video's frames per second
 }
 
 export const JOB_STAGES = ["annotation", "validation", "acceptance"] as const;

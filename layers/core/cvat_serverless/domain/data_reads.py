@@ -208,6 +208,7 @@ class DataMeta:
     included_frames: tuple[int, ...] | None = None
     cloud_storage_id: int | None = None
     chapters: Sequence[Any] | None = field(default=None)
+    frame_rate: float | None = None  # videos (an extension: CVAT's UI plays at a chosen speed)
 
 
 def frame_step(frame_filter: str) -> int:
@@ -227,7 +228,7 @@ def job_meta(task_meta: DataMeta, *, start: int, stop: int, video: bool) -> Data
         start_frame=data_start, stop_frame=data_stop, frame_filter=task_meta.frame_filter, frames=frames,
         deleted_frames=tuple(f for f in task_meta.deleted_frames if start <= f <= stop),
         chunks_updated_date=task_meta.chunks_updated_date, storage=task_meta.storage, included_frames=None,
-        cloud_storage_id=task_meta.cloud_storage_id,
+        cloud_storage_id=task_meta.cloud_storage_id, frame_rate=task_meta.frame_rate,
     )
 
 

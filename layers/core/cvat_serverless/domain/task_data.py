@@ -241,6 +241,7 @@ class TaskData:
     segment_chunks: tuple[int, ...] = ()  # segments (by index) that have chunks of their own
     deleted_frames: tuple[int, ...] = ()
     chunks_updated_date: datetime | None = None
+    frame_rate: float | None = None  # videos: frames per second (extension: data/meta ``frame_rate``)
     version: int = 0
 
     def chunk_of(self, frame: int) -> tuple[int, int]:

@@ -83,6 +83,7 @@ class Plan:
     # where the units read the media: a frame named N is the object <source_prefix>N (the staged
     # upload or the share itself when the files are used as they are; else the copies in source/)
     source_prefix: str = ""
+    frame_rate: float | None = None  # a video's frames per second (the player's speed)
 
     def to_json(self) -> bytes:
         return json.dumps({f: getattr(self, f) for f in self.__dataclass_fields__}).encode()
@@ -326,6 +327,7 @@ class TaskDataPipeline:
             units=tuple(u.to_dict() for u in units),
             video_name=manifest.video.name if manifest.video is not None else "",
             source_prefix=source_prefix,
+            frame_rate=float(manifest.video.fps) if manifest.video is not None and manifest.video.fps else None,
         )
 
     @staticmethod
@@ -468,7 +470,7 @@ class TaskDataPipeline:
                 compressed_chunk_type=ChunkType.IMAGESET, original_chunk_type=plan.original_chunk_type,
                 original_ext=plan.original_ext, start_frame=plan.frames[0], stop_frame=plan.frame_range.last_frame,
                 frame_filter="" if plan.frames[2] == 1 else f"step={plan.frames[2]}",
-                segment_chunks=plan.segment_chunks, chunks_updated_date=now,
+                segment_chunks=plan.segment_chunks, chunks_updated_date=now, frame_rate=plan.frame_rate,
             ))
         elif existing.id != data_id:
             raise ValidationError("The task has other data already.")

@@ -379,7 +379,7 @@ class TaskMediaService:
             start_frame=data.start_frame, stop_frame=data.stop_frame, frame_filter=data.frame_filter,
             frames=frames, deleted_frames=tuple(data.deleted_frames),
             chunks_updated_date=data.chunks_updated_date or task.updated_date or self.clock.now(),
-            storage=task.storage.value if task.storage is not None else "local",
+            storage=task.storage.value if task.storage is not None else "local", frame_rate=data.frame_rate,
         )
 
     def _frame_list(self, task: Task) -> tuple[FrameInfo, ...]:

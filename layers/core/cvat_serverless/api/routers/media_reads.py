@@ -89,7 +89,7 @@ def _meta(meta: DataMeta) -> sm.DataMetaRead:
         deleted_frames=list(meta.deleted_frames),
         included_frames=list(meta.included_frames) if meta.included_frames is not None else None,
         chapters=list(meta.chapters) if meta.chapters is not None else None,
-        storage=meta.storage, cloud_storage_id=meta.cloud_storage_id,
+        storage=meta.storage, cloud_storage_id=meta.cloud_storage_id, frame_rate=meta.frame_rate,
     )
 
 

@@ -35,6 +35,8 @@ class DataMetaRead(CvatModel):
     chapters: list[Any] | None = None
     storage: str
     cloud_storage_id: int | None = None
+    frame_rate: float | None = Field(
+        default=None, description="Extension: a video task's frames per second (the annotation player's speed)")
 
 
 class DataMetaWriteRequest(RequestModel):
