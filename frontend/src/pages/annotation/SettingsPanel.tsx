@@ -16,14 +16,15 @@ function Slider({ label, value, min, max, unit, onChange }: { label: string; val
   );
 }
 
-export function SettingsPanel({ settings, onChange }: { settings: WorkspaceSettings; onChange(changes: Partial<WorkspaceSettings>): void }) {
+export function SettingsPanel({ settings, taskFps, onChange }: { settings: WorkspaceSettings; taskFps: number; onChange(changes: Partial<WorkspaceSettings>): void }) {
   return (
     <div className="ws-settings">
       <fieldset>
         <legend>Player</legend>
         <label>
           Playback speed
-          <select aria-label="Playback speed" value={settings.fps} onChange={(event) => onChange({ fps: Number(event.target.value) })}>
+          <select aria-label="Playback speed" value={settings.fps ?? ""} onChange={(event) => onChange({ fps: event.target.value ? Number(event.target.value) : null })}>
+            <option value="">The task's ({Math.round(taskFps * 100) / 100} fps)</option>
             {PLAY_SPEEDS.map((fps) => (
               <option key={fps} value={fps}>
                 {fps} fps

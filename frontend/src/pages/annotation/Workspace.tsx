@@ -28,7 +28,7 @@ import { JobMenu } from "./JobMenu";
 import { LabelsPanel } from "./LabelsPanel";
 import type { ObjectActions } from "./ObjectItem";
 import { ObjectsSidebar, type ObjectCommand, type SortBy } from "./ObjectsSidebar";
-import { firstFrame, frameInterval, frameName, lastFrame, moveFrame, neighbourKeyframes, playableFrames, playTick, prefetchCount, prefetchWindow } from "./player";
+import { DEFAULT_FPS, firstFrame, frameInterval, frameName, lastFrame, moveFrame, neighbourKeyframes, playableFrames, playTick, prefetchCount, prefetchWindow } from "./player";
 import { PlayerBar } from "./PlayerBar";
 import { firstMessages, issueMarkers, newIssue, regionPosition, replaceIssue, type Issue, type IssueComment } from "./review";
 import { SettingsPanel } from "./SettingsPanel";
@@ -159,6 +159,8 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
   });
   const version = useStoreVersion(store);
   const [settings, updateSettings] = useWorkspaceSettings();
+  const taskFps = data.meta.frame_rate && data.meta.frame_rate > 0 ? data.meta.frame_rate : DEFAULT_FPS;
+  const playFps = settings.fps ?? taskFps;
   const frames = useMemo(() => jobFrames(data.meta, data.job.start_frame), [data.meta, data.job.start_frame]);
   const deleted = useMemo(() => new Set(data.meta.deleted_frames), [data.meta]);
   const playable = useMemo(() => playableFrames(frames, deleted, settings.showDeleted), [frames, deleted, settings.showDeleted]);
@@ -327,7 +329,7 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
   playingRef.current = playing;
   useEffect(() => {
     if (!playing || !provider) return;
-    const fps = settings.fps;
+    const fps = playFps;
     let raf = 0;
     let shownAt = performance.now();
     let askedAt = shownAt;
@@ -354,7 +356,7 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
     };
     raf = requestAnimationFrame(tick);
     return () => cancelAnimationFrame(raf);
-  }, [playing, provider, settings.fps]);
+  }, [playing, provider, playFps]);
 
   // --- objects on the canvas ----------------------------------------------------------------------
 
@@ -1000,7 +1002,7 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
           Review
         </button>
         <Popover name="Settings" glyph="⚙" side="below-end" className="ws-settings-anchor">
-          {() => <SettingsPanel settings={settings} onChange={updateSettings} />}
+          {() => <SettingsPanel settings={settings} taskFps={taskFps} onChange={updateSettings} />}
         </Popover>
         <button type="button" aria-label="Shortcuts" title="Shortcuts (F1)" onClick={() => setShortcutsOpen(true)}>
           ?

@@ -39,7 +39,10 @@ describe("settings", () => {
     expect(parsed.step).toBe(DEFAULT_SETTINGS.step);
   });
   it("take only CVAT's speeds and autosave choices", () => {
-    expect(parseSettings(JSON.stringify({ fps: 24, autosaveMinutes: 3 }))).toMatchObject({ fps: 25, autosaveMinutes: 1 });
+    // the default speed is the task's own frame rate (null), an unknown speed falls back to it
+    expect(parseSettings(JSON.stringify({ fps: 24, autosaveMinutes: 3 }))).toMatchObject({ fps: null, autosaveMinutes: 1 });
+    expect(parseSettings(JSON.stringify({ fps: 10 })).fps).toBe(10);
+    expect(parseSettings(JSON.stringify({ fps: 10 }).replace("10", "null")).fps).toBeNull();
   });
 });
 

@@ -7,7 +7,7 @@ import type { Job, Label, Paginated } from "../../api/types";
 import type { AnnotationStoreApi } from "../../annotation/contracts";
 import type { ApiAnnotations } from "../../annotation/model";
 import type { DataMeta } from "../../lib/frames";
-import { DEFAULT_FPS, DEFAULT_STEP, PLAY_SPEEDS } from "./player";
+import { DEFAULT_STEP, PLAY_SPEEDS } from "./player";
 import type { Issue, IssueComment } from "./review";
 
 const noop = () => () => undefined;
@@ -25,7 +25,7 @@ export function useStoreVersion(store: AnnotationStoreApi | null): number {
 // --- settings ------------------------------------------------------------------------------------
 
 export interface WorkspaceSettings {
-  fps: number; // 5, 10, 25, 50
+  fps: number | null; // 5, 10, 25, 50; null: the task's own frame rate (data/meta frame_rate, else 25)
   step: number; // frames of "next step"
   autosaveMinutes: number; // 0: off
   showDeleted: boolean;
@@ -39,7 +39,7 @@ export interface WorkspaceSettings {
 }
 
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
-  fps: DEFAULT_FPS,
+  fps: null,
   step: DEFAULT_STEP,
   autosaveMinutes: 1,
   showDeleted: false,
@@ -74,7 +74,7 @@ export function parseSettings(text: string | null): WorkspaceSettings {
   const bool = (key: keyof WorkspaceSettings): void => {
     if (typeof record[key] === "boolean") (out as unknown as Record<string, unknown>)[key] = record[key];
   };
-  if (PLAY_SPEEDS.includes(record.fps as number)) out.fps = record.fps as number;
+  if (record.fps === null || PLAY_SPEEDS.includes(record.fps as number)) out.fps = record.fps as number | null;
   if (AUTOSAVE_CHOICES.includes(record.autosaveMinutes as number)) out.autosaveMinutes = record.autosaveMinutes as number;
   num("step", 2, 1000);
   num("brightness", 0, 300);
