@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   plugins: [react()],
   server: { proxy: { "/api": "http://127.0.0.1:8080" } },
+  // the canvas's Konva: core and the nodes it uses (src/annotation/canvas/konvaCore.ts)
+  resolve: { alias: [{ find: /^konva$/, replacement: decodeURIComponent(new URL("./src/annotation/canvas/konvaCore.ts", import.meta.url).pathname) }] },
   build: {
     outDir: "dist",
     sourcemap: false,

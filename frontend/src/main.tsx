@@ -2,7 +2,7 @@
 import "./styles.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { BrowserRouter } from "react-router";
+import { createBrowserRouter, RouterProvider } from "react-router";
 import { App } from "./App";
 import { SessionProvider } from "./auth/session";
 import { api } from "./api/client";
@@ -13,12 +13,21 @@ import { firstListRequest } from "./lib/listQuery";
 const first = firstListRequest(window.location.pathname, window.location.search);
 if (first) api.prefetch(first.path, first.params);
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <BrowserRouter>
+// A data router with one catch-all route around the app's own <Routes>: what react-router's
+// useBlocker needs, so the annotation workspace can ask before Back or a link leaves unsaved work.
+const router = createBrowserRouter([
+  {
+    path: "*",
+    element: (
       <SessionProvider>
         <App />
       </SessionProvider>
-    </BrowserRouter>
+    ),
+  },
+]);
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <RouterProvider router={router} />
   </StrictMode>,
 );

@@ -255,7 +255,9 @@ def test_raise_and_resolve_an_issue(page, admin, sdk, images):
 def test_draw_a_box_with_the_keyboard_alone(page, admin, sdk, images):
     tid, jid = new_job(sdk, images, "ws-keyboard")
     sign_in(page, *admin)
-    open_workspace(page, tid, jid)
+    page.goto(f"/tasks/{tid}")
+    page.get_by_role("link", name=f"Job #{jid}", exact=True).click()  # in the app: Back stays in it
+    page.wait_for_function("() => window.__cvatWorkspace && window.__cvatWorkspace.ready", timeout=30_000)
     rectangle = page.get_by_role("navigation", name="Tools").get_by_role("button", name="Rectangle", exact=True)
     rectangle.focus()
     page.keyboard.press("Enter")
@@ -271,6 +273,22 @@ def test_draw_a_box_with_the_keyboard_alone(page, admin, sdk, images):
         page.keyboard.press("Shift+ArrowDown")
     page.keyboard.press("Enter")
     page.wait_for_function("() => window.__cvatWorkspace.engine.mode() === 'idle'")
+    # unsaved work: the browser's Back asks first, and Cancel stays; leaving the page (a reload)
+    # meets the browser's own beforeunload question, dismissed here
+    url = page.url
+    page.go_back()
+    leave = page.get_by_role("dialog", name="Leave the workspace?")
+    expect(leave).to_be_visible()
+    page.shots("leave-guard")
+    leave.get_by_role("button", name="Cancel").click()
+    expect(leave).to_have_count(0)
+    assert page.url == url
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.evaluate("() => { window.__stillHere = true; }")
+    page.evaluate("() => location.reload()")
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"] and page.evaluate("() => window.__stillHere === true")
     page.keyboard.press("Control+s")
     expect(page.get_by_text(re.compile(r"^Saved"))).to_be_visible()
     (box,) = api_json(page, f"/api/jobs/{jid}/annotations")["shapes"]
