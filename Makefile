@@ -12,7 +12,7 @@ PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench build deploy-ui validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench bench-ui build deploy-ui validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
 up: setup frontend
@@ -26,7 +26,7 @@ test: setup-dev setup-sam setup-datumaro setup-browser frontend
 
 # The web UI (frontend/): npm ci from the committed lockfile, then a build when a source changed.
 # Node.js >= 20.19 (Vite 8). Without npm, `make up` serves the API alone and says so.
-FRONTEND_SOURCES := $(shell find frontend/src frontend/scripts -type f 2>/dev/null) \
+FRONTEND_SOURCES := $(shell find frontend/src frontend/scripts frontend/bench -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 frontend:
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory frontend/dist/index.html; \
@@ -101,6 +101,11 @@ bench: setup-dev
 	$(BIN)/python benchmarks/cold_import.py
 	$(BIN)/python benchmarks/media_chunks.py
 	$(BIN)/python benchmarks/export_formats.py
+
+# the web UI's benchmarks drive Debian's Chromium over the built UI
+bench-ui: setup-dev setup-browser frontend
+	$(BIN)/python benchmarks/ui_canvas.py
+	$(BIN)/python benchmarks/ui_workspace.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(DATUMARO_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache \
