@@ -295,3 +295,43 @@ def test_draw_a_box_with_the_keyboard_alone(page, admin, sdk, images):
     x1, y1, x2, y2 = box["points"]
     assert box["type"] == "rectangle" and x2 - x1 > 10 and y2 - y1 > 5
     page.shots("keyboard-box")
+
+
+def test_a_concurrent_delete_is_merged_and_nothing_is_lost(page, admin, sdk, images):
+    """Someone deletes the box being edited and adds another while the edit is unsaved: the
+    save's 409 is merged (the edited box comes back as a new object, theirs is taken in)."""
+    tid, jid = new_job(sdk, images, "ws-conflict")
+    label = sdk.tasks.retrieve(tid).get_labels()[0].id
+    box = {"type": "rectangle", "frame": 0, "label_id": label, "group": 0, "source": "manual", "occluded": False,
+           "z_order": 0, "rotation": 0, "points": [100, 100, 200, 180], "attributes": []}
+    sign_in(page, *admin)
+    put = page.request.put(f"/api/jobs/{jid}/annotations", headers={"X-CSRFToken": csrf(page)},
+                           data={"version": 0, "tags": [], "tracks": [], "shapes": [box]})
+    assert put.ok, put.text()
+    (stored,) = put.json()["shapes"]
+    open_workspace(page, tid, jid)
+    click(page, 150, 140)
+    drag(page, (150, 140), (170, 160))
+    expect(page.get_by_text("Unsaved changes")).to_be_visible()
+
+    # another client, meanwhile: deletes the box and draws one of its own
+    theirs = {**box, "points": [300, 300, 360, 350]}
+    for action, body in (("delete", {"shapes": [stored]}), ("create", {"shapes": [theirs]})):
+        answer = page.request.patch(f"/api/jobs/{jid}/annotations?action={action}",
+                                    data={"version": 0, "tags": [], "tracks": [], **body},
+                                    headers={"X-CSRFToken": csrf(page)})
+        assert answer.ok, answer.text()
+
+    save(page)
+    shapes = api_json(page, f"/api/jobs/{jid}/annotations")["shapes"]
+    assert len(shapes) == 2
+    mine = next(s for s in shapes if s["points"] != theirs["points"])
+    assert mine["points"] == pytest.approx([120, 120, 220, 200], abs=1.5)  # the move, kept
+    assert stored["id"] not in {s["id"] for s in shapes}  # the edit came back as a new object
+    shown = sorted(o["points"] for o in objects(page))
+    assert shown == sorted(s["points"] for s in shapes)  # and the workspace shows both
+    page.shots("conflict-merged")
+
+
+def csrf(page: Any) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
