@@ -98,8 +98,15 @@ export interface SaveDiff {
   createdClientIds: { tags: number[]; shapes: number[]; tracks: number[] };
 }
 
+/** What a save merged after a 409: counts of objects (see AnnotationStore.rebase). */
+export interface MergeReport {
+  adopted: number; // others' new objects, now shown here too
+  recreated: number; // objects changed here that others had deleted: saved again as new objects
+  removed: number; // objects others deleted that were not changed here
+}
+
 export type SaveState =
-  | { status: "saved"; at: Date | null }
+  | { status: "saved"; at: Date | null; merged?: MergeReport }
   | { status: "dirty" }
   | { status: "saving" }
   | { status: "error"; message: string }

@@ -211,6 +211,8 @@ describe("Saver", () => {
     store.setGeometry(b!, 0, { points: [50, 50, 60, 60], rotation: 0 });
     const state = await saver.save();
     expect(state.status).toBe("saved");
+    // the user is told what the merge did: one of theirs taken in, one of ours saved again as new
+    expect(state.status === "saved" && state.merged).toEqual({ adopted: 1, recreated: 1, removed: 0 });
     expect(states.some((s) => s.status === "conflict" || s.status === "error")).toBe(false);
     expect(serverPoints(server)).toEqual([[9, 9, 19, 19], [50, 50, 60, 60], [500, 500, 510, 510]]);
     expect(localPoints(store)).toEqual(serverPoints(server));

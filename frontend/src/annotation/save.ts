@@ -5,7 +5,7 @@
 // merged with the server's annotations (store.rebase) and the save retried once; other errors keep
 // every change for the next try. Autosave is debounced after the last change.
 import { ApiError } from "../api/client";
-import type { SaveState } from "./contracts";
+import type { MergeReport, SaveState } from "./contracts";
 import type { ApiAnnotations } from "./model";
 import type { AnnotationStore, StoreDiff } from "./store";
 
@@ -159,12 +159,14 @@ export class Saver {
   private async saveOnce(): Promise<SaveState> {
     if (!this.store.hasChanges()) return this.set({ status: "saved", at: this.lastSavedAt() });
     this.set({ status: "saving" });
+    let merged: MergeReport | undefined;
     try {
       await this.send();
     } catch (error) {
       if (!isConflict(error)) return this.set({ status: "error", message: messageOf(error) });
       try {
-        this.store.rebase(await this.io.get());
+        const rebased = this.store.rebase(await this.io.get());
+        merged = { adopted: rebased.adopted.length, recreated: rebased.recreated.length, removed: rebased.removed.length };
         await this.send();
       } catch (retryError) {
         const message = isConflict(retryError)
@@ -175,7 +177,7 @@ export class Saver {
     }
     const at = new Date();
     this.savedAt = at;
-    return this.set(this.store.hasChanges() ? { status: "dirty" } : { status: "saved", at });
+    return this.set(this.store.hasChanges() ? { status: "dirty" } : { status: "saved", at, ...(merged ? { merged } : {}) });
   }
 
   private savedAt: Date | null = null;

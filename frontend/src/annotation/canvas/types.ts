@@ -34,6 +34,14 @@ export interface DrawRequest {
   skeleton?: SkeletonTemplate;
   /** masks: the brush size in image pixels. */
   brushSize?: number;
+  /**
+   * masks: start from this mask (CVAT mask points: RLE + left, top, right, bottom) to edit an
+   * existing one: its pixels are shown and painted on (brush adds, eraser or Shift removes, polygons
+   * add), and the `drawn` result (the whole mask, re-encoded and cropped) replaces it. Nothing
+   * painted gives the same points back. When everything is erased, finish() returns false (an empty
+   * mask is not a mask): Escape cancels the edit; deleting the object is the workspace's call.
+   */
+  initialMask?: readonly number[];
 }
 
 /** A finished drawing, in CVAT's points encoding for its type (masks: RLE + [left, top, right, bottom]). */

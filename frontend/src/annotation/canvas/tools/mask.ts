@@ -2,14 +2,17 @@
 // (the preview): the brush paints a disc of the brush size along the pointer, the eraser (or the
 // brush with Shift held) clears, and the polygon tool fills clicked polygons in (closed by a
 // double-click; a pending one is filled by finish()). Strokes and polygons combine until N/Enter;
-// the result is CVAT's RLE of the set pixels' box, then [left, top, right, bottom]. The edit tool
-// moves a mask by whole pixels (only its box changes).
+// the result is CVAT's RLE of the set pixels' box, then [left, top, right, bottom]. With the
+// request's `initialMask` the buffer starts from that mask (editing it: CVAT's "Edit" of a mask)
+// and the result is the whole edited mask. An empty buffer is not a mask: finish() returns false
+// and the draw stays open (Escape cancels it). The edit tool moves a mask by whole pixels (only
+// its box changes).
 import Konva from "konva";
-import { encodeMask } from "../../mask";
 import type { FrameObject } from "../../model";
 import type { DrawTool, EditTool, Point, ToolHost } from "../types";
 import { CLICK_SLOP_PX, eventImage, listenPointer, makeHandle, outlineStyle, startGesture, STROKE_PX, withAlpha } from "./handles";
-import { clampDelta, cropMask, fillPolygon, maskBounds, stampLine, translateMask, withMaskBounds, type Bounds } from "./shapesMath";
+import { maskBufferBounds, maskBufferFrom, maskBufferPoints, maskBufferRgba } from "./maskBuffer";
+import { clampDelta, fillPolygon, maskBounds, stampLine, translateMask, type Bounds } from "./shapesMath";
 
 export type MaskTool = "brush" | "eraser" | "polygon";
 
@@ -47,8 +50,10 @@ export function maskTool(): DrawTool {
     start(host, request, done) {
       hostRef = host;
       if (request.brushSize && request.brushSize > 0) maskSettings.brushSize = request.brushSize;
-      const { width, height } = host.imageSize();
-      const buf = new Uint8Array(width * height);
+      const frame = host.imageSize();
+      // frame-sized; larger only when an edited mask's box reaches past the frame
+      const buffer = maskBufferFrom(request.initialMask, frame.width, frame.height);
+      const { width, height, data: buf } = buffer;
       const canvas = document.createElement("canvas");
       canvas.width = width;
       canvas.height = height;
@@ -70,20 +75,9 @@ export function maskTool(): DrawTool {
 
       const paintPreview = (bounds: Bounds | null) => {
         if (!bounds || !ctx) return;
-        const w = bounds.right - bounds.left + 1;
-        const h = bounds.bottom - bounds.top + 1;
-        const data = ctx.createImageData(w, h);
-        for (let y = 0; y < h; y += 1) {
-          for (let x = 0; x < w; x += 1) {
-            if (!buf[(bounds.top + y) * width + bounds.left + x]) continue;
-            const o = 4 * (y * w + x);
-            data.data[o] = r;
-            data.data[o + 1] = g;
-            data.data[o + 2] = b;
-            data.data[o + 3] = 255;
-          }
-        }
-        ctx.putImageData(data, bounds.left, bounds.top);
+        const region = maskBufferRgba(buffer, bounds, [r, g, b]);
+        if (!region) return;
+        ctx.putImageData(new ImageData(region.data, region.width, region.height), region.left, region.top);
         image.getLayer()?.batchDraw();
       };
       const renderPolygon = () => {
@@ -125,11 +119,9 @@ export function maskTool(): DrawTool {
       finishNow = () => {
         if (ended) return false;
         closePolygon();
-        const crop = cropMask(buf, width, height);
-        if (!crop) return false;
+        const points = maskBufferPoints(buffer);
+        if (points.length === 0) return false; // nothing set: not a mask; Escape cancels
         ended = true;
-        const { left, top, right, bottom } = crop.bounds;
-        const points = withMaskBounds(encodeMask(crop.data, left, top, right - left + 1, bottom - top + 1), crop.bounds);
         teardown();
         done({ type: "mask", labelId: request.labelId, points, rotation: 0 });
         return true;
@@ -141,6 +133,8 @@ export function maskTool(): DrawTool {
         host.redraw();
         return true;
       };
+
+      paintPreview(maskBufferBounds(buffer));
 
       off = listenPointer(host, {
         down(p) {
