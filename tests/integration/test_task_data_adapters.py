@@ -52,7 +52,7 @@ FULL_DATA = TaskData(
     id=9, task_id=7, media_type="video", size=1200, chunk_size=36, image_quality=70,
     compressed_chunk_type=ChunkType.VIDEO, original_chunk_type=ChunkType.IMAGESET, original_ext="mp4",
     start_frame=10, stop_frame=1209, frame_filter="step=2", segment_chunks=(0, 3, 5), deleted_frames=(4, 8),
-    chunks_updated_date=T0, version=0,
+    chunks_updated_date=T0, frame_rate=29.97, version=0,
 )
 FULL_TUS = TusUpload(id="3_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", task_id=7, owner_id=3, filename="vidéo 1.mp4",
                      length=10 * MIB, offset=4 * MIB, created_date=T0, parts=[0, 2 * MIB], version=0)
@@ -103,6 +103,8 @@ def _strategy(hint: Any) -> st.SearchStrategy[Any]:
     """round_trip.strategy_for, with the floats and tuples these entities hold."""
     if hint is float:
         return st.floats(allow_nan=False, allow_infinity=False)
+    if hint == float | None:
+        return st.none() | _strategy(float)
     if get_origin(hint) is tuple:
         item, _ = get_args(hint)
         return st.lists(_strategy(item), max_size=4).map(tuple)
