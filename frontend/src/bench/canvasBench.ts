@@ -1,8 +1,9 @@
-// The canvas benchmark page (bench/canvas.html?n=1000&mode=konva|svg&seed=1), driven by
+// The canvas benchmark page (bench/canvas.html?n=1000&mode=konva|svg&seed=1[&text=1]), driven by
 // benchmarks/ui_canvas.py: a 1920x1080 generated frame with N seeded random 20-point polygons,
 // drawn either by our engine (mode=konva) or as N SVG <polygon> nodes under one transformed <g>
 // (mode=svg: CVAT's approach, the baseline), with the same wheel-zoom and drag-pan gestures.
-// It records requestAnimationFrame deltas between window.__bench.start() and stop().
+// It records requestAnimationFrame deltas between window.__bench.start() and stop(). text=1 (konva
+// only) gives the labels names and turns Appearance.showText on, to look at and time label text.
 import { createEngine } from "../annotation/canvas/engine";
 import type { ViewTransform } from "../annotation/canvas/types";
 import { fitView, panBy, zoomAbout } from "../annotation/canvas/view";
@@ -101,13 +102,17 @@ function recorder(): Pick<Bench, "start" | "stop"> {
   };
 }
 
-function mountKonva(stage: HTMLDivElement, polygons: number[][]): void {
+function mountKonva(stage: HTMLDivElement, polygons: number[][], text: boolean): void {
   const engine = createEngine(stage, {});
   const objects: FrameObject[] = polygons.map((points, i) => ({
     clientId: i + 1, kind: "shape", type: "polygon", labelId: i % COLORS.length, points, rotation: 0, occluded: false,
     outside: false, zOrder: 0, keyframe: true, attributes: {}, elements: [], group: 0,
   }));
   engine.setFrame(background(), WIDTH, HEIGHT);
+  if (text) {
+    engine.setLabelNames(new Map(COLORS.map((_, i) => [i, `label ${String.fromCharCode(97 + i)}`])));
+    engine.setAppearance({ showText: true });
+  }
   engine.setObjects(objects, (labelId) => COLORS[labelId] ?? "#ff6037", new Map());
   window.__cvatCanvas = engine;
 }
@@ -178,7 +183,7 @@ function main(): void {
   const stage = document.getElementById("stage") as HTMLDivElement;
   const polygons = randomPolygons(n, seed);
   if (mode === "svg") mountSvg(stage, polygons);
-  else mountKonva(stage, polygons);
+  else mountKonva(stage, polygons, params.get("text") === "1");
   const ready = nextFrame().then(nextFrame).then(nextFrame);
   window.__bench = { ready, ...recorder() };
 }

@@ -18,13 +18,21 @@
 // (listening) holds the selected object with its edit tool, the draw tools and the single
 // hover-outline node; the issues layer holds review markers. Masks are decoded once per points
 // array into a canvas (WeakMap).
+//
+// Label text (CVAT's: the label name, "car #12 (track)" for tracks; scene.ts `labelText`) is drawn
+// at a constant screen size just above the object's bbox top-left: for the selected and hovered
+// objects always, on the interaction layer; for every other culled object only when
+// `Appearance.showText` is on and fewer than TEXT_LIMIT (300) objects are in the viewport, on the
+// static layer, so it is culled with the shapes and moves with the cached bitmap during gestures.
+// Past that count text would cost a large part of the re-render (a measured, stroked fillText per
+// object) for labels too dense to read, so only the selected/hovered ones keep theirs.
 import Konva from "konva";
 import { area as geometryArea, hit as geometryHit, maskOf } from "../geometry";
 import { maskToRgba } from "../mask";
 import type { FrameObject, ObjectView } from "../model";
 import { keyboardPointer } from "./keyboardPointer";
 import { drawToolFor, editToolFor, regionTool } from "./tools";
-import { SceneIndex, drawOrder, isDrawable, objectBounds } from "./scene";
+import { SceneIndex, drawOrder, isDrawable, labelText, objectBounds, showAllText } from "./scene";
 import type {
   Appearance,
   DrawRequest,
@@ -54,6 +62,8 @@ export interface EngineExtras {
   renderedCount(): number;
   /** While drawing or in region mode: arrows move a crosshair, "click" clicks at it (false: not now). */
   keyboardPointer(key: "left" | "right" | "up" | "down" | "click", fast: boolean): boolean;
+  /** Label names by label id, for the text beside objects (unknown ids show "label <id>"). */
+  setLabelNames(names: ReadonlyMap<number, string>): void;
 }
 
 export type CanvasEngine = Engine & EngineExtras;
@@ -66,6 +76,8 @@ const PICK_TOLERANCE_PX = 4;
 const POINT_RADIUS_PX = 4;
 const DRAG_THRESHOLD_PX = 3;
 const OCCLUDED_DASH = [6, 4];
+const TEXT_FONT_PX = 12;
+const TEXT_GAP_PX = 3; // between the text's baseline and the bbox top
 
 const DEFAULT_APPEARANCE: Appearance = { opacity: 0.15, selectedOpacity: 0.35, outlineWidth: 2, showText: false };
 
@@ -84,6 +96,12 @@ interface CachedNode {
   color: string;
   version: number;
   node: Konva.Shape;
+}
+
+interface CachedText {
+  object: FrameObject;
+  text: string;
+  node: Konva.Text;
 }
 
 /** `color` with alpha `a` (hex colours; others are returned as they are). */
@@ -271,6 +289,30 @@ function outlineNode(
   return node;
 }
 
+/** A label text whose bottom-left sits just above the object's bbox top-left, `1 / scale` so it
+ * keeps its screen size in a layer scaled by `scale` (null: the object has no box). */
+function textNode(o: FrameObject, text: string, scale: number): Konva.Text | null {
+  const b = objectBounds(o);
+  if (!b) return null;
+  return new Konva.Text({
+    x: b.minX,
+    y: b.minY,
+    offsetY: TEXT_FONT_PX + TEXT_GAP_PX,
+    scaleX: 1 / scale,
+    scaleY: 1 / scale,
+    text,
+    fontSize: TEXT_FONT_PX,
+    fontFamily: "sans-serif",
+    fill: "#ffffff",
+    stroke: "rgba(0, 0, 0, 0.75)",
+    strokeWidth: 3,
+    fillAfterStrokeEnabled: true,
+    listening: false,
+    perfectDrawEnabled: false,
+    shadowForStrokeEnabled: false,
+  });
+}
+
 export function createEngine(container: HTMLDivElement, events: Partial<EngineEvents>): CanvasEngine {
   const stage = new Konva.Stage({ container, width: container.clientWidth, height: container.clientHeight });
   const imageLayer = new Konva.Layer({ listening: false });
@@ -303,6 +345,11 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
   const edgesOf = (labelId: number): Edges => skeletonEdges.get(labelId) ?? [];
   const scene = new SceneIndex({ hit: geometryHit, area: geometryArea });
   const nodes = new Map<number, CachedNode>();
+  const texts = new Map<number, CachedText>();
+  let labelNames: ReadonlyMap<number, string> = new Map();
+  const staticTextIds = new Set<number>(); // the objects whose text is on the static layer now
+  let selectedText: Konva.Text | null = null;
+  let hoverText: Konva.Text | null = null;
   let renderedCount = 0;
   let slices: { nodes: Konva.Shape[]; next: number } | null = null;
   let sliceFrame: number | null = null;
@@ -345,6 +392,38 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     styleNode(node, o, style);
     nodes.set(o.clientId, { object: o, color, version: styleVersion, node });
     return node;
+  }
+
+  /** The static layer's text node for `o` at the render scale, reused while its object and text are. */
+  function staticText(o: FrameObject): Konva.Text | null {
+    const text = labelText(o, labelNames);
+    const cached = texts.get(o.clientId);
+    let node: Konva.Text | null;
+    if (cached && cached.object === o && cached.text === text) {
+      node = cached.node;
+      node.scale({ x: 1 / rendered.scale, y: 1 / rendered.scale });
+    } else {
+      cached?.node.destroy();
+      texts.delete(o.clientId);
+      node = textNode(o, text, rendered.scale);
+      if (node) texts.set(o.clientId, { object: o, text, node });
+    }
+    return node;
+  }
+
+  /** The selected and hovered objects' texts on the interaction layer (the hovered one's only when
+   * the static layer does not already show it). */
+  function updateOverlayText(): void {
+    selectedText?.destroy();
+    hoverText?.destroy();
+    selectedText = null;
+    hoverText = null;
+    if (selectedObject) selectedText = textNode(selectedObject, labelText(selectedObject, labelNames), view.scale);
+    const hovered = hoveredId === null || hoveredId === selectedId || staticTextIds.has(hoveredId) ? undefined : scene.get(hoveredId);
+    if (hovered) hoverText = textNode(hovered, labelText(hovered, labelNames), view.scale);
+    if (selectedText) interaction.add(selectedText);
+    if (hoverText) interaction.add(hoverText);
+    interaction.batchDraw();
   }
 
   function setLayerView(layer: Konva.Layer, v: ViewTransform): void {
@@ -390,6 +469,18 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       list.push(node);
     }
     renderedCount = list.length;
+    staticTextIds.clear();
+    if (showAllText(appearance.showText, appearance.showText ? scene.count(visibleRect(view, size, 0)) : 0)) {
+      for (const o of visible) {
+        if (o.clientId === selectedId) continue;
+        const text = staticText(o);
+        if (!text) continue;
+        staticLayer.add(text);
+        list.push(text);
+        staticTextIds.add(o.clientId);
+      }
+    }
+    updateOverlayText();
     setLayerView(imageLayer, view);
     setLayerView(staticLayer, view);
     for (const c of cssLayers) c.style.transform = "";
@@ -404,6 +495,7 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
   }
 
   function drawOverlays(): void {
+    for (const t of [selectedText, hoverText]) t?.scale({ x: 1 / view.scale, y: 1 / view.scale });
     setLayerView(interaction, view);
     setLayerView(issuesLayer, view);
     interaction.batchDraw();
@@ -500,7 +592,7 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       interaction.add(hoverNode);
       hoverNode.moveToBottom();
     }
-    interaction.batchDraw();
+    updateOverlayText();
     events.hover?.(id);
   }
 
@@ -705,10 +797,12 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       const drawable = drawOrder(objects.filter((o) => isDrawable(o, nextViews)));
       if (scene.size() === 0) scene.load(drawable);
       else scene.update(drawable);
-      for (const [id, cached] of nodes) {
-        if (scene.get(id) !== cached.object) {
-          cached.node.destroy();
-          nodes.delete(id);
+      for (const cache of [nodes, texts]) {
+        for (const [id, cached] of cache) {
+          if (scene.get(id) !== cached.object) {
+            cached.node.destroy();
+            cache.delete(id);
+          }
         }
       }
       if (selectedId !== null) {
@@ -810,6 +904,7 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       drawTool = null;
       detachSelection();
       nodes.clear();
+      texts.clear();
       stage.destroy();
     },
 
@@ -832,6 +927,11 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     renderedCount: () => renderedCount,
 
     keyboardPointer: (key, fast) => (currentMode === "idle" ? false : keys.key(key, fast)),
+
+    setLabelNames(names) {
+      labelNames = names;
+      renderStatic();
+    },
   };
   return engine;
 }

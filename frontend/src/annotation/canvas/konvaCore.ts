@@ -9,6 +9,7 @@ import "konva/lib/shapes/Ellipse";
 import "konva/lib/shapes/Image";
 import "konva/lib/shapes/Line";
 import "konva/lib/shapes/Rect";
+import "konva/lib/shapes/Text";
 import "konva/lib/shapes/Transformer";
 
 export default Konva;

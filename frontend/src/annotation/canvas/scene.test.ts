@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FrameObject } from "../model";
-import { SceneIndex, drawOrder, isDrawable, objectBounds, type PickGeometry } from "./scene";
+import { SceneIndex, TEXT_LIMIT, drawOrder, isDrawable, labelText, objectBounds, showAllText, type PickGeometry } from "./scene";
 
 let nextId = 1;
 function obj(type: FrameObject["type"], points: number[], extra: Partial<FrameObject> = {}): FrameObject {
@@ -43,6 +43,28 @@ describe("objectBounds", () => {
     });
     expect(objectBounds(skeleton)).toEqual({ minX: 5, minY: 1, maxX: 9, maxY: 5 });
     expect(objectBounds(obj("polyline", []))).toBeNull();
+    expect(objectBounds(obj("mask", [1, 2]))).toBeNull();
+    expect(objectBounds(obj("ellipse", [1, 2]))).toBeNull();
+    const allOutside = obj("skeleton", [], {
+      elements: [{ labelId: 2, type: "points", points: [5, 5], occluded: false, outside: true }],
+    });
+    expect(objectBounds(allOutside)).toBeNull();
+  });
+});
+
+describe("label text", () => {
+  it("names shapes by their label, tracks with their id and kind", () => {
+    const names = new Map([[1, "car"]]);
+    expect(labelText(obj("rectangle", [0, 0, 1, 1]), names)).toBe("car");
+    const track = obj("polygon", [0, 0, 1, 1, 0, 1], { kind: "track" });
+    expect(labelText(track, names)).toBe(`car #${track.clientId} (track)`);
+    expect(labelText(obj("points", [1, 1], { labelId: 7 }), names)).toBe("label 7");
+  });
+
+  it("shows every object's text only when asked and under the limit", () => {
+    expect(showAllText(true, TEXT_LIMIT - 1)).toBe(true);
+    expect(showAllText(true, TEXT_LIMIT)).toBe(false);
+    expect(showAllText(false, 1)).toBe(false);
   });
 });
 
@@ -57,6 +79,7 @@ describe("SceneIndex", () => {
     expect(index.query({ minX: 0, minY: 0, maxX: 100, maxY: 100 }).map((o) => o.clientId)).toEqual([b.clientId, a.clientId]);
     expect(index.query({ minX: 900, minY: 900, maxX: 1005, maxY: 1005 })).toEqual([far]);
     expect(index.query({ minX: 200, minY: 200, maxX: 300, maxY: 300 })).toEqual([]);
+    expect(index.count({ minX: 0, minY: 0, maxX: 100, maxY: 100 })).toBe(2);
   });
 
   it("picks the smallest area first, then the topmost", () => {

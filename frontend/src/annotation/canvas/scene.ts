@@ -2,8 +2,10 @@
 // answers the two questions that keep the engine's cost proportional to what is on screen:
 // which objects intersect the visible rectangle (only those become Konva nodes), and which object
 // is under the pointer (the index narrows, the exact geometry test decides, the smallest area wins:
-// a small box inside a big polygon stays clickable). No Konva and no DOM here.
+// a small box inside a big polygon stays clickable). Boxes are geometry.ts's `bboxOfObject`. Also
+// the label-text rules (what text, and when every visible object gets one). No Konva, no DOM.
 import RBush from "rbush";
+import { bboxOfObject } from "../geometry";
 import type { FrameObject, ObjectView } from "../model";
 import type { Point } from "./types";
 import type { Rect } from "./view";
@@ -18,65 +20,19 @@ export interface PickGeometry {
   area(object: FrameObject): number;
 }
 
-function pointsBounds(points: readonly number[]): Rect | null {
-  if (points.length < 2) return null;
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (let i = 0; i + 1 < points.length; i += 2) {
-    const x = points[i] as number;
-    const y = points[i + 1] as number;
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (y < minY) minY = y;
-    if (y > maxY) maxY = y;
-  }
-  return Number.isFinite(minX) && Number.isFinite(minY) ? { minX, minY, maxX, maxY } : null;
+/** Whether the object has anything to draw: geometry.ts gives an empty geometry a zero box at
+ * 0, 0, which must not enter the index (it would be culled in and picked there). */
+function hasGeometry(o: FrameObject): boolean {
+  if (o.type === "skeleton") return o.elements.some((e) => !e.outside && e.points.length >= 2);
+  return o.points.length >= (o.type === "mask" || o.type === "ellipse" ? 4 : 2);
 }
 
-function rotatedBox(cx: number, cy: number, halfW: number, halfH: number, degrees: number): Rect {
-  const r = (degrees * Math.PI) / 180;
-  const cos = Math.abs(Math.cos(r));
-  const sin = Math.abs(Math.sin(r));
-  const w = halfW * cos + halfH * sin;
-  const h = halfW * sin + halfH * cos;
-  return { minX: cx - w, minY: cy - h, maxX: cx + w, maxY: cy + h };
-}
-
-/** An object's axis-aligned bounding box in image pixels (null: nothing to draw). */
+/** An object's axis-aligned bounding box in image pixels (geometry.ts `bboxOfObject` as a Rect;
+ * null: nothing to draw). */
 export function objectBounds(o: FrameObject): Rect | null {
-  const p = o.points;
-  switch (o.type) {
-    case "rectangle": {
-      const b = pointsBounds(p.slice(0, 4));
-      if (!b || !o.rotation) return b;
-      return rotatedBox((b.minX + b.maxX) / 2, (b.minY + b.maxY) / 2, (b.maxX - b.minX) / 2, (b.maxY - b.minY) / 2, o.rotation);
-    }
-    case "ellipse": {
-      if (p.length < 4) return null;
-      const cx = p[0] as number;
-      const cy = p[1] as number;
-      const rx = Math.abs((p[2] as number) - cx);
-      const ry = Math.abs(cy - (p[3] as number));
-      const r = (o.rotation * Math.PI) / 180;
-      const w = Math.hypot(rx * Math.cos(r), ry * Math.sin(r));
-      const h = Math.hypot(rx * Math.sin(r), ry * Math.cos(r));
-      return { minX: cx - w, minY: cy - h, maxX: cx + w, maxY: cy + h };
-    }
-    case "mask": {
-      if (p.length < 4) return null;
-      const n = p.length;
-      return { minX: p[n - 4] as number, minY: p[n - 3] as number, maxX: (p[n - 2] as number) + 1, maxY: (p[n - 1] as number) + 1 };
-    }
-    case "skeleton": {
-      const all: number[] = [];
-      for (const e of o.elements) if (!e.outside) all.push(...e.points);
-      return pointsBounds(all.length ? all : p);
-    }
-    default:
-      return pointsBounds(p);
-  }
+  if (!hasGeometry(o)) return null;
+  const b = bboxOfObject(o);
+  return { minX: b.x1, minY: b.y1, maxX: b.x2, maxY: b.y2 };
 }
 
 /** Whether the canvas draws the object at all (outside keyframes and hidden objects it does not). */
@@ -90,6 +46,24 @@ export function drawOrder(objects: readonly FrameObject[]): FrameObject[] {
     .map((o, i) => ({ o, i }))
     .sort((a, b) => a.o.zOrder - b.o.zOrder || a.i - b.i)
     .map((e) => e.o);
+}
+
+/** Above this many objects in the viewport `showText` is ignored: one text per object (a
+ * measured, stroked fillText each) would take a large part of the frame budget when the static
+ * layer is re-rendered, for labels too many to read anyway. The selected and hovered objects keep
+ * their text whatever the count. */
+export const TEXT_LIMIT = 300;
+
+/** The text the canvas shows beside an object, as CVAT does: the label name, and for tracks the
+ * object's id and kind ("car #12 (track)"). A label without a known name shows its id. */
+export function labelText(o: FrameObject, names: ReadonlyMap<number, string>): string {
+  const name = names.get(o.labelId) ?? `label ${o.labelId}`;
+  return o.kind === "track" ? `${name} #${o.clientId} (${o.kind})` : name;
+}
+
+/** Whether every visible object gets its text (the selected and hovered ones always do). */
+export function showAllText(showText: boolean, visibleCount: number): boolean {
+  return showText && visibleCount < TEXT_LIMIT;
 }
 
 export class SceneIndex {
@@ -156,6 +130,11 @@ export class SceneIndex {
 
   get(clientId: number): FrameObject | undefined {
     return this.items.get(clientId)?.object;
+  }
+
+  /** How many objects' boxes intersect `rect`. */
+  count(rect: Rect): number {
+    return this.tree.search(rect).length;
   }
 
   /** The objects whose boxes intersect `rect`, in drawing order. */

@@ -86,7 +86,7 @@ export interface Appearance {
   opacity: number; // fill opacity of shapes, 0..1 (CVAT's default 0.1... we use 0.15)
   selectedOpacity: number; // fill opacity of the selected shape
   outlineWidth: number; // screen pixels
-  showText: boolean; // label names beside shapes (only for the selected/hovered one at N > 500)
+  showText: boolean; // label names beside every shape (when fewer than 300 are in view; the selected and hovered always)
 }
 
 export interface ImageFilters {
