@@ -3,7 +3,7 @@
 // supplies its preview and how the two points become its result.
 import Konva from "konva";
 import type { DrawRequest, DrawResult, DrawTool, Point, ToolHost } from "../types";
-import { CLICK_SLOP_PX, listenPointer } from "./handles";
+import { drawTool, isClick } from "./handles";
 
 export interface TwoPointShape {
   /** draws the shape-to-be into `group` (emptied before each call) */
@@ -13,51 +13,27 @@ export interface TwoPointShape {
 }
 
 export function twoPointTool(shape: TwoPointShape): DrawTool {
-  let off: (() => void) | null = null;
-  let group: Konva.Group | null = null;
-  let hostRef: ToolHost | null = null;
-  let finished = false;
+  // every press belongs to the drawing: a left drag draws, it never pans
+  return drawTool({ capture: true }, (session, request) => {
+    const { host, group } = session;
+    let first: Point | null = null;
+    let pressScreen: Point | null = null;
+    let pressedFirst = false;
+    let shift = false;
 
-  const teardown = () => {
-    off?.();
-    off = null;
-    group?.destroy();
-    group = null;
-    if (hostRef) {
-      hostRef.capturePointer(false);
-      hostRef.redraw();
-    }
-    hostRef = null;
-  };
+    const end = (b: Point) => {
+      if (session.ended || !first) return;
+      session.end(shape.build(host, request, first, host.clamp(b), shift));
+    };
+    const preview = (b: Point) => {
+      if (session.ended || !first) return;
+      group.destroyChildren();
+      shape.render(group, host, request, first, host.clamp(b), shift);
+      host.redraw();
+    };
 
-  return {
-    start(host, request, done) {
-      hostRef = host;
-      finished = false;
-      group = new Konva.Group({ listening: false });
-      host.layer.add(group);
-      // every press belongs to the drawing: a left drag draws, it never pans
-      host.capturePointer(true);
-      let first: Point | null = null;
-      let pressScreen: Point | null = null;
-      let pressedFirst = false;
-      let shift = false;
-
-      const end = (b: Point) => {
-        if (finished || !first) return;
-        finished = true;
-        const result = shape.build(host, request, first, host.clamp(b), shift);
-        teardown();
-        done(result);
-      };
-      const preview = (b: Point) => {
-        if (!group || !first) return;
-        group.destroyChildren();
-        shape.render(group, host, request, first, host.clamp(b), shift);
-        host.redraw();
-      };
-
-      off = listenPointer(host, {
+    return {
+      pointer: {
         down(p) {
           if (p.button !== 0) return;
           shift = p.shift;
@@ -76,17 +52,9 @@ export function twoPointTool(shape: TwoPointShape): DrawTool {
         },
         up(p) {
           if (p.button !== 0 || !first || !pressScreen || !pressedFirst) return;
-          const moved = Math.hypot(p.screen.x - pressScreen.x, p.screen.y - pressScreen.y) >= CLICK_SLOP_PX;
-          if (moved) end(p.image); // a drag; a click waits for the second corner
+          if (!isClick(pressScreen, p.screen)) end(p.image); // a drag; a click waits for the second corner
         },
-      });
-    },
-    finish() {
-      return false;
-    },
-    destroy() {
-      finished = true;
-      teardown();
-    },
-  };
+      },
+    };
+  });
 }

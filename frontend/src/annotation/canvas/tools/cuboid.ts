@@ -3,10 +3,9 @@
 // (about the opposite corner), the back face (its corners or its visible area) sets the depth,
 // the front face moves the whole cuboid.
 import Konva from "konva";
-import type { FrameObject } from "../../model";
-import type { DrawTool, EditTool, Point, ToolHost } from "../types";
+import type { DrawTool, EditTool, Point } from "../types";
 import { twoPointTool } from "./box";
-import { clampAll, eventImage, keepHandleSize, makeHandle, outlineStyle, startGesture, STROKE_PX, withAlpha } from "./handles";
+import { clampAll, handleEditTool, makeHandle, outlineStyle, STROKE_PX, withAlpha } from "./handles";
 import {
   bboxOf,
   clampDelta,
@@ -50,88 +49,52 @@ export function cuboidTool(): DrawTool {
 }
 
 export function cuboidEditTool(): EditTool {
-  let host: ToolHost | null = null;
-  let group: Konva.Group | null = null;
   let points: number[] = [];
-  let color = "#000000";
-  let emit: (points: number[]) => void = () => {};
-  let unsize: (() => void) | null = null;
-  let stopGesture: (() => void) | null = null;
 
-  const render = () => {
-    if (!host || !group) return;
-    const h = host;
-    group.destroyChildren();
-    const back = new Konva.Line({ ...outlineStyle(color, 0.05), points: face(points, CUBOID_BACK), closed: true });
-    const front = new Konva.Line({ ...outlineStyle(color), points: face(points, CUBOID_FRONT), closed: true });
-    group.add(back, front);
-    const edges = new Konva.Group({ listening: false });
-    drawEdges(edges, points, color);
-    group.add(edges);
-    const drag = (e: Konva.KonvaEventObject<MouseEvent>, apply: (start: readonly number[], p: Point, from: Point) => number[]) => {
-      if (e.evt.button !== 0) return;
-      e.cancelBubble = true;
-      const from = eventImage(h, e);
-      const start = points;
-      stopGesture = startGesture(h, from, {
-        move(p) {
-          points = apply(start, p, from);
-          render();
-        },
-        end(p, moved) {
-          stopGesture = null;
-          if (!moved) return;
-          points = clampAll(h, apply(start, p, from));
-          render();
-          emit(points);
-        },
+  return handleEditTool({
+    load(object) {
+      points = [...object.points];
+    },
+    result: () => ({ points, rotation: 0 }),
+    render({ host: h, group, color, commit, drag }) {
+      const back = new Konva.Line({ ...outlineStyle(color, 0.05), points: face(points, CUBOID_BACK), closed: true });
+      const front = new Konva.Line({ ...outlineStyle(color), points: face(points, CUBOID_FRONT), closed: true });
+      group.add(back, front);
+      const edges = new Konva.Group({ listening: false });
+      drawEdges(edges, points, color);
+      group.add(edges);
+      const dragPoints = (e: Konva.KonvaEventObject<MouseEvent>, apply: (start: readonly number[], p: Point, from: Point) => number[]) => {
+        const start = points;
+        drag(e, {
+          move(p, from) {
+            points = apply(start, p, from);
+          },
+          end(p, moved, from) {
+            if (!moved) return;
+            points = clampAll(h, apply(start, p, from));
+            commit();
+          },
+        });
+      };
+      const size = h.imageSize();
+      const moveBack = (e: Konva.KonvaEventObject<MouseEvent>) => dragPoints(e, (start, p, from) => cuboidMoveBack(start, p.x - from.x, p.y - from.y));
+      front.on("mousedown", (e) =>
+        dragPoints(e, (start, p, from) => {
+          const d = clampDelta(bboxOf(start), p.x - from.x, p.y - from.y, size.width, size.height);
+          return translatePoints(start, d.x, d.y);
+        }),
+      );
+      back.on("mousedown", moveBack);
+      CUBOID_FRONT.forEach((index) => {
+        const handle = makeHandle(h, { x: points[2 * index]!, y: points[2 * index + 1]! }, color);
+        handle.on("mousedown", (e) => dragPoints(e, (start, p) => cuboidMoveFrontVertex(start, index, h.clamp(p))));
+        group.add(handle);
       });
-    };
-    const size = h.imageSize();
-    front.on("mousedown", (e) =>
-      drag(e, (start, p, from) => {
-        const d = clampDelta(bboxOf(start), p.x - from.x, p.y - from.y, size.width, size.height);
-        return translatePoints(start, d.x, d.y);
-      }),
-    );
-    back.on("mousedown", (e) => drag(e, (start, p, from) => cuboidMoveBack(start, p.x - from.x, p.y - from.y)));
-    CUBOID_FRONT.forEach((index) => {
-      const handle = makeHandle(h, { x: points[2 * index]!, y: points[2 * index + 1]! }, color);
-      handle.on("mousedown", (e) => drag(e, (start, p) => cuboidMoveFrontVertex(start, index, h.clamp(p))));
-      group!.add(handle);
-    });
-    CUBOID_BACK.forEach((index) => {
-      const handle = makeHandle(h, { x: points[2 * index]!, y: points[2 * index + 1]! }, withAlpha(color, 0.8), "square");
-      handle.on("mousedown", (e) => drag(e, (start, p, from) => cuboidMoveBack(start, p.x - from.x, p.y - from.y)));
-      group!.add(handle);
-    });
-    h.redraw();
-  };
-
-  return {
-    attach(h, object, c, changed) {
-      host = h;
-      color = c;
-      points = [...object.points];
-      emit = (p) => changed({ points: p, rotation: 0 });
-      group = new Konva.Group();
-      h.layer.add(group);
-      unsize = keepHandleSize(h, group);
-      render();
+      CUBOID_BACK.forEach((index) => {
+        const handle = makeHandle(h, { x: points[2 * index]!, y: points[2 * index + 1]! }, withAlpha(color, 0.8), "square");
+        handle.on("mousedown", moveBack);
+        group.add(handle);
+      });
     },
-    update(object: FrameObject) {
-      if (stopGesture) return;
-      points = [...object.points];
-      render();
-    },
-    detach() {
-      stopGesture?.();
-      stopGesture = null;
-      unsize?.();
-      group?.destroy();
-      group = null;
-      host?.redraw();
-      host = null;
-    },
-  };
+  });
 }

@@ -1,8 +1,11 @@
 // What every tool shares: pointer input in image coordinates (DOM events on the stage's container
 // and on window, so a drag that leaves the canvas still ends), drag gestures that hold the engine's
-// panning off, and handles drawn at a constant screen size whatever the zoom.
+// panning off, handles drawn at a constant screen size whatever the zoom, and the two lifecycles:
+// a draw tool's start and teardown (`drawTool`), an edit tool's attach, update and detach around
+// nodes it re-renders (`handleEditTool`).
 import Konva from "konva";
-import type { Point, ToolHost } from "../types";
+import type { FrameObject } from "../../model";
+import type { DrawRequest, DrawResult, DrawTool, EditResult, EditTool, Point, ToolHost } from "../types";
 
 /** Handle radius and stroke in screen pixels. */
 export const HANDLE_PX = 5;
@@ -73,7 +76,7 @@ export function startGesture(host: ToolHost, start: Point, handlers: { move(p: P
   const startScreen = host.toScreen(start);
   const off = listenPointer(host, {
     move(info) {
-      if (!moved && Math.hypot(info.screen.x - startScreen.x, info.screen.y - startScreen.y) < CLICK_SLOP_PX) return;
+      if (!moved && isClick(startScreen, info.screen)) return;
       moved = true;
       handlers.move(info.image, info);
     },
@@ -87,6 +90,19 @@ export function startGesture(host: ToolHost, start: Point, handlers: { move(p: P
     host.capturePointer(false);
   };
   return stop;
+}
+
+/** A press at `press` released at `release` (screen px) is a click, not a drag or a pan. */
+export function isClick(press: Point, release: Point): boolean {
+  return Math.hypot(release.x - press.x, release.y - press.y) < CLICK_SLOP_PX;
+}
+
+/** Whether a click (screen px) falls on the last of `points` (image): a double-click's second click. */
+export function onLastPoint(host: ToolHost, points: readonly number[], screen: Point): boolean {
+  const n = points.length;
+  if (n < 2) return false;
+  const last = host.toScreen({ x: points[n - 2]!, y: points[n - 1]! });
+  return Math.hypot(last.x - screen.x, last.y - screen.y) < 2;
 }
 
 /** The pointer's image position of a Konva event (the stage's pointer, or the DOM event's). */
@@ -147,4 +163,172 @@ export function clampAll(host: ToolHost, points: readonly number[]): number[] {
     out.push(p.x, p.y);
   }
   return out;
+}
+
+/** What a draw tool sets going when it starts. */
+export interface DrawSteps {
+  pointer: PointerHandlers;
+  /** Enter/N: finish now if the shape is complete enough (default: false) */
+  finish?(): boolean;
+  /** Backspace: drop the last point (default: false, nothing to drop) */
+  undoPoint?(): boolean;
+  /** more to undo at the end, after the listeners are off */
+  teardown?(): void;
+}
+
+export interface DrawSession {
+  readonly host: ToolHost;
+  /** the preview, on the tool layer, not listening */
+  readonly group: Konva.Group;
+  /** the drawing ended: done, or destroyed */
+  readonly ended: boolean;
+  /** ends the drawing (listeners off, preview gone, pointer released), then `done(result)`; once */
+  end(result: DrawResult | null): void;
+}
+
+/**
+ * A draw tool's lifecycle: each start gets a fresh session; finish and undo are refused once it
+ * ended. `capture`: every left press belongs to the drawing (it never pans) until the end.
+ */
+export function drawTool(options: { capture: boolean }, begin: (session: DrawSession, request: DrawRequest) => DrawSteps): DrawTool {
+  let live: { session: DrawSession; steps: DrawSteps; stop(): void } | null = null;
+  const running = () => (live && !live.session.ended ? live.steps : null);
+
+  return {
+    start(host, request, done) {
+      let ended = false;
+      let off: (() => void) | null = null;
+      let steps: DrawSteps | null = null;
+      const group = new Konva.Group({ listening: false });
+      host.layer.add(group);
+      if (options.capture) host.capturePointer(true);
+      const stop = () => {
+        if (ended) return;
+        ended = true;
+        off?.();
+        steps?.teardown?.();
+        group.destroy();
+        if (options.capture) host.capturePointer(false);
+        host.redraw();
+      };
+      const session: DrawSession = {
+        host,
+        group,
+        get ended() {
+          return ended;
+        },
+        end(result) {
+          if (ended) return;
+          stop();
+          done(result);
+        },
+      };
+      steps = begin(session, request);
+      off = listenPointer(host, steps.pointer);
+      live = { session, steps, stop };
+    },
+    finish: () => running()?.finish?.() ?? false,
+    undoPoint: () => running()?.undoPoint?.() ?? false,
+    destroy() {
+      live?.stop();
+    },
+  };
+}
+
+type EditChange = Omit<EditResult, "clientId">;
+
+/** What an edit tool made of handles keeps in its closure: how it loads, draws and reports its state. */
+export interface HandleEditSpec {
+  /** the object's geometry into the state (on attach, and on updates from outside between drags) */
+  load(object: FrameObject): void;
+  /** draws the state into `session.group` (emptied before, redrawn after) */
+  render(session: EditSession): void;
+  /** the state as the edit's result */
+  result(): EditChange;
+}
+
+export interface DragSteps {
+  /** the state for the pointer at `p` (the drag began at `from`); drawn again after each move */
+  move(p: Point, from: Point): void;
+  /** the release; by default, after a move: `move` to the release point and `commit` */
+  end?(p: Point, moved: boolean, from: Point): void;
+}
+
+export interface EditSession {
+  readonly host: ToolHost;
+  readonly group: Konva.Group;
+  readonly color: string;
+  /** draws the state again */
+  render(): void;
+  /** draws the state again and reports it: a gesture's one `changed` */
+  commit(): void;
+  /** a left press on a node starts a drag (other buttons: nothing); updates wait for its end */
+  drag(e: Konva.KonvaEventObject<MouseEvent>, steps: DragSteps): void;
+}
+
+/** An edit tool whose group of nodes and handles is drawn again from its state on every change. */
+export function handleEditTool(spec: HandleEditSpec): EditTool {
+  let session: EditSession | null = null;
+  let stopGesture: (() => void) | null = null;
+  let unsize: (() => void) | null = null;
+
+  return {
+    attach(host, object, color, changed) {
+      spec.load(object);
+      const group = new Konva.Group();
+      host.layer.add(group);
+      unsize = keepHandleSize(host, group);
+      const s: EditSession = {
+        host,
+        group,
+        color,
+        render() {
+          if (session !== s) return;
+          group.destroyChildren();
+          spec.render(s);
+          host.redraw();
+        },
+        commit() {
+          s.render();
+          changed(spec.result());
+        },
+        drag(e, steps) {
+          if (e.evt.button !== 0) return;
+          e.cancelBubble = true;
+          const from = eventImage(host, e);
+          stopGesture = startGesture(host, from, {
+            move(p) {
+              steps.move(p, from);
+              s.render();
+            },
+            end(p, moved) {
+              stopGesture = null;
+              if (steps.end) steps.end(p, moved, from);
+              else if (moved) {
+                steps.move(p, from);
+                s.commit();
+              }
+            },
+          });
+        },
+      };
+      session = s;
+      s.render();
+    },
+    update(object) {
+      if (stopGesture || !session) return;
+      spec.load(object);
+      session.render();
+    },
+    detach() {
+      stopGesture?.();
+      stopGesture = null;
+      unsize?.();
+      unsize = null;
+      const s = session;
+      session = null;
+      s?.group.destroy();
+      s?.host.redraw();
+    },
+  };
 }

@@ -2,23 +2,26 @@
 // points": their bounding box); and the review region, a rectangle dragged out.
 import Konva from "konva";
 import type { DrawTool, Point } from "../types";
-import { twoPointTool } from "./box";
-import { CLICK_SLOP_PX, listenPointer, makeHandle, outlineStyle } from "./handles";
+import { twoPointTool, type TwoPointShape } from "./box";
+import { drawTool, isClick, makeHandle, outlineStyle } from "./handles";
 import { isTinyRect, rectFromCorners, rectFromPoints, type Rect } from "./shapesMath";
 
 function rectNode(rect: Rect, color: string): Konva.Rect {
   return new Konva.Rect({ ...outlineStyle(color), x: rect[0], y: rect[1], width: rect[2] - rect[0], height: rect[3] - rect[1] });
 }
 
+/** The rectangle between two corners, or null for a slip. */
+const byCorners: TwoPointShape["build"] = (_host, request, a, b) => {
+  const rect = rectFromCorners(a, b);
+  return isTinyRect(rect) ? null : { type: "rectangle", labelId: request.labelId, points: [...rect], rotation: 0 };
+};
+
 export function rectangleTool(): DrawTool {
   return twoPointTool({
     render(group, _host, request, a, b) {
       group.add(rectNode(rectFromCorners(a, b), request.color));
     },
-    build(_host, request, a, b) {
-      const rect = rectFromCorners(a, b);
-      return isTinyRect(rect) ? null : { type: "rectangle", labelId: request.labelId, points: [...rect], rotation: 0 };
-    },
+    build: byCorners,
   });
 }
 
@@ -31,44 +34,32 @@ export function regionDrawTool(): DrawTool {
       node.dashEnabled(true);
       group.add(node);
     },
-    build(_host, request, a, b) {
-      const rect = rectFromCorners(a, b);
-      return isTinyRect(rect) ? null : { type: "rectangle", labelId: request.labelId, points: [...rect], rotation: 0 };
-    },
+    build: byCorners,
   });
 }
 
 /** Four clicks on the object's extreme points; the box finishes itself on the fourth. */
 export function rectangleBy4PointsTool(): DrawTool {
-  let off: (() => void) | null = null;
-  let group: Konva.Group | null = null;
-  let release: (() => void) | null = null;
-  let clicks: Point[] = [];
-  let undo: () => boolean = () => false;
-  const teardown = () => {
-    off?.();
-    off = null;
-    group?.destroy();
-    group = null;
-    release?.();
-    release = null;
-  };
-  return {
-    start(host, request, done) {
-      clicks = [];
-      group = new Konva.Group({ listening: false });
-      host.layer.add(group);
-      release = () => host.redraw();
-      let press: Point | null = null;
-      const render = (pointer: Point | null) => {
-        if (!group) return;
-        group.destroyChildren();
-        const all = pointer ? [...clicks, pointer] : clicks;
-        if (all.length >= 2) group.add(rectNode(rectFromPoints(all), request.color));
-        for (const p of clicks) group.add(makeHandle(host, p, request.color));
-        host.redraw();
-      };
-      off = listenPointer(host, {
+  return drawTool({ capture: false }, (session, request) => {
+    const { host, group } = session;
+    const clicks: Point[] = [];
+    let press: Point | null = null;
+    const render = (pointer: Point | null) => {
+      if (session.ended) return;
+      group.destroyChildren();
+      const all = pointer ? [...clicks, pointer] : clicks;
+      if (all.length >= 2) group.add(rectNode(rectFromPoints(all), request.color));
+      for (const p of clicks) group.add(makeHandle(host, p, request.color));
+      host.redraw();
+    };
+    const undoPoint = () => {
+      if (!clicks.pop()) return false;
+      render(null);
+      return true;
+    };
+    return {
+      undoPoint,
+      pointer: {
         down(p) {
           if (p.button === 0) press = p.screen;
         },
@@ -77,7 +68,7 @@ export function rectangleBy4PointsTool(): DrawTool {
         },
         up(p) {
           if (p.button !== 0 || !press) return;
-          const click = Math.hypot(p.screen.x - press.x, p.screen.y - press.y) < CLICK_SLOP_PX;
+          const click = isClick(press, p.screen);
           press = null;
           if (!click) return; // the view was panned
           clicks.push(host.clamp(p.image));
@@ -86,27 +77,12 @@ export function rectangleBy4PointsTool(): DrawTool {
             return;
           }
           const rect = rectFromPoints(clicks);
-          teardown();
-          done(isTinyRect(rect) ? null : { type: "rectangle", labelId: request.labelId, points: [...rect], rotation: 0 });
+          session.end(isTinyRect(rect) ? null : { type: "rectangle", labelId: request.labelId, points: [...rect], rotation: 0 });
         },
         contextmenu() {
-          if (clicks.pop()) render(null);
+          undoPoint();
         },
-      });
-      undo = () => {
-        if (!clicks.pop()) return false;
-        render(null);
-        return true;
-      };
-    },
-    finish() {
-      return false;
-    },
-    undoPoint() {
-      return undo();
-    },
-    destroy() {
-      teardown();
-    },
-  };
+      },
+    };
+  });
 }

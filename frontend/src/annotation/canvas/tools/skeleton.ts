@@ -3,9 +3,9 @@
 // skeleton's box to move every element together.
 import Konva from "konva";
 import type { FrameElement, FrameObject } from "../../model";
-import type { DrawTool, EditResult, EditTool, Point, SkeletonTemplate, ToolHost } from "../types";
+import type { DrawTool, EditResult, EditTool, SkeletonTemplate } from "../types";
 import { twoPointTool } from "./box";
-import { eventImage, keepHandleSize, makeHandle, outlineStyle, startGesture, STROKE_PX } from "./handles";
+import { handleEditTool, makeHandle, outlineStyle, STROKE_PX } from "./handles";
 import { bboxOf, clampDelta, isTinyRect, rectFromCorners, translatePoints } from "./shapesMath";
 import { skeletonElements } from "./skeletonTemplate";
 
@@ -47,123 +47,63 @@ function toElements(elements: readonly FrameElement[]): Elements {
  * does not carry; without them only the nodes and the box are shown.
  */
 export function skeletonEditTool(edgesOf?: (object: FrameObject) => [number, number][]): EditTool {
-  let host: ToolHost | null = null;
-  let group: Konva.Group | null = null;
   let object: FrameObject | null = null;
   let elements: Elements = [];
   let own: number[] = [];
-  let color = "#000000";
-  let emit: (points: number[], elements: Elements) => void = () => {};
-  let unsize: (() => void) | null = null;
-  let stopGesture: (() => void) | null = null;
 
   const visible = () => elements.filter((e) => !e.outside).flatMap((e) => e.points);
 
-  const render = () => {
-    if (!host || !group || !object) return;
-    const h = host;
-    group.destroyChildren();
-    const shown = visible();
-    const moveAll = (e: Konva.KonvaEventObject<MouseEvent>) => {
-      if (e.evt.button !== 0) return;
-      e.cancelBubble = true;
-      const from = eventImage(h, e);
-      const start = elements;
-      const startOwn = own;
-      const size = h.imageSize();
-      const box = bboxOf(shown);
-      const apply = (p: Point) => {
-        const d = clampDelta(box, p.x - from.x, p.y - from.y, size.width, size.height);
-        elements = start.map((el) => ({ ...el, points: [el.points[0] + d.x, el.points[1] + d.y] }));
-        own = translatePoints(startOwn, d.x, d.y);
-      };
-      stopGesture = startGesture(h, from, {
-        move(p) {
-          apply(p);
-          render();
-        },
-        end(p, moved) {
-          stopGesture = null;
-          if (!moved) return;
-          apply(p);
-          render();
-          emit(own, elements);
-        },
-      });
-    };
-    if (shown.length >= 2) {
-      const [x1, y1, x2, y2] = bboxOf(shown);
-      const box = new Konva.Rect({ ...outlineStyle(color, 0.05), x: x1, y: y1, width: x2 - x1, height: y2 - y1, dash: [4, 4] });
-      box.on("mousedown", moveAll);
-      group.add(box);
-    }
-    const edges = edgesOf?.(object) ?? [];
-    for (const [a, b] of edges) {
-      const ea = elements[a];
-      const eb = elements[b];
-      if (!ea || !eb || ea.outside || eb.outside) continue;
-      const line = new Konva.Line({ points: [...ea.points, ...eb.points], stroke: color, strokeWidth: STROKE_PX, strokeScaleEnabled: false, hitStrokeWidth: 8 });
-      line.on("mousedown", moveAll);
-      group.add(line);
-    }
-    elements.forEach((el, index) => {
-      if (el.outside) return;
-      const handle = makeHandle(h, { x: el.points[0], y: el.points[1] }, color);
-      handle.on("mousedown", (e) => {
-        if (e.evt.button !== 0) return;
-        e.cancelBubble = true;
-        const from = eventImage(h, e);
-        const apply = (p: Point) => {
-          const c = h.clamp(p);
-          elements = elements.map((x, i) => (i === index ? { ...x, points: [c.x, c.y] } : x));
-        };
-        stopGesture = startGesture(h, from, {
-          move(p) {
-            apply(p);
-            render();
-          },
-          end(p, moved) {
-            stopGesture = null;
-            if (!moved) return;
-            apply(p);
-            render();
-            emit(own, elements);
+  return handleEditTool({
+    load(o) {
+      object = o;
+      elements = toElements(o.elements);
+      own = [...o.points];
+    },
+    result: () => ({ points: own, rotation: object?.rotation ?? 0, elements }),
+    render({ host: h, group, color, drag }) {
+      if (!object) return;
+      const shown = visible();
+      const moveAll = (e: Konva.KonvaEventObject<MouseEvent>) => {
+        const start = elements;
+        const startOwn = own;
+        const size = h.imageSize();
+        const box = bboxOf(shown);
+        drag(e, {
+          move(p, from) {
+            const d = clampDelta(box, p.x - from.x, p.y - from.y, size.width, size.height);
+            elements = start.map((el) => ({ ...el, points: [el.points[0] + d.x, el.points[1] + d.y] }));
+            own = translatePoints(startOwn, d.x, d.y);
           },
         });
+      };
+      if (shown.length >= 2) {
+        const [x1, y1, x2, y2] = bboxOf(shown);
+        const box = new Konva.Rect({ ...outlineStyle(color, 0.05), x: x1, y: y1, width: x2 - x1, height: y2 - y1, dash: [4, 4] });
+        box.on("mousedown", moveAll);
+        group.add(box);
+      }
+      const edges = edgesOf?.(object) ?? [];
+      for (const [a, b] of edges) {
+        const ea = elements[a];
+        const eb = elements[b];
+        if (!ea || !eb || ea.outside || eb.outside) continue;
+        const line = new Konva.Line({ points: [...ea.points, ...eb.points], stroke: color, strokeWidth: STROKE_PX, strokeScaleEnabled: false, hitStrokeWidth: 8 });
+        line.on("mousedown", moveAll);
+        group.add(line);
+      }
+      elements.forEach((el, index) => {
+        if (el.outside) return;
+        const handle = makeHandle(h, { x: el.points[0], y: el.points[1] }, color);
+        handle.on("mousedown", (e) =>
+          drag(e, {
+            move(p) {
+              const c = h.clamp(p);
+              elements = elements.map((x, i) => (i === index ? { ...x, points: [c.x, c.y] } : x));
+            },
+          }),
+        );
+        group.add(handle);
       });
-      group!.add(handle);
-    });
-    h.redraw();
-  };
-
-  return {
-    attach(h, o, c, changed) {
-      host = h;
-      object = o;
-      color = c;
-      elements = toElements(o.elements);
-      own = [...o.points];
-      emit = (points, els) => changed({ points, rotation: o.rotation, elements: els });
-      group = new Konva.Group();
-      h.layer.add(group);
-      unsize = keepHandleSize(h, group);
-      render();
     },
-    update(o) {
-      if (stopGesture) return;
-      object = o;
-      elements = toElements(o.elements);
-      own = [...o.points];
-      render();
-    },
-    detach() {
-      stopGesture?.();
-      stopGesture = null;
-      unsize?.();
-      group?.destroy();
-      group = null;
-      host?.redraw();
-      host = null;
-    },
-  };
+  });
 }
