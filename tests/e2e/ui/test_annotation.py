@@ -196,6 +196,26 @@ def test_draw_every_shape_edit_undo_redo_save_and_reload(page, admin, sdk, image
     expect(page.get_by_text("Unsaved changes")).to_have_count(0)
     page.shots("reloaded")
 
+    # paint on the saved mask: the eraser (Shift) cuts a stripe out of it, N finishes
+    mask = next(s for s in stored["shapes"] if s["type"] == "mask")
+    page.get_by_role("list", name="Objects").get_by_text(f"id {mask['id']}", exact=True).click()
+    page.get_by_role("toolbar", name="Object actions").get_by_role("button", name="Edit mask").click()
+    page.wait_for_function("() => window.__cvatWorkspace.engine.mode() === 'draw'")
+    page.keyboard.down("Shift")
+    drag(page, (435, 240), (435, 310))
+    page.keyboard.up("Shift")
+    page.keyboard.press("n")
+    page.wait_for_function("() => window.__cvatWorkspace.engine.mode() === 'idle'")
+    save(page)
+    edited = next(s for s in api_json(page, f"/api/jobs/{jid}/annotations")["shapes"] if s["id"] == mask["id"])
+    assert 0 < set_pixels(edited["points"]) < set_pixels(mask["points"])
+    page.shots("mask-edited")
+
+
+def set_pixels(points: list[float]) -> int:
+    """A CVAT mask's set pixels: the odd runs of its RLE (the last 4 numbers are its box)."""
+    return int(sum(points[1:-4:2]))
+
 
 def test_a_track_interpolated_across_ten_frames_equals_the_servers(page, admin, sdk, images):
     tid, jid = new_job(sdk, images, "ws-track")

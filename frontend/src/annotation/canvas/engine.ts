@@ -27,10 +27,10 @@
 // Past that count text would cost a large part of the re-render (a measured, stroked fillText per
 // object) for labels too dense to read, so only the selected/hovered ones keep theirs.
 import Konva from "konva";
-import { area as geometryArea, hit as geometryHit, maskOf } from "../geometry";
-import { maskToRgba } from "../mask";
+import { area as geometryArea, hit as geometryHit } from "../geometry";
 import type { FrameObject, ObjectView } from "../model";
 import { keyboardPointer } from "./keyboardPointer";
+import { maskCanvas } from "./maskBitmap";
 import { drawToolFor, editToolFor, regionTool } from "./tools";
 import { SceneIndex, drawOrder, isDrawable, labelText, objectBounds, showAllText } from "./scene";
 import type {
@@ -117,21 +117,6 @@ function groupColor(group: number, a: number): string {
   return `hsla(${Math.round((group * 137.508) % 360)}, 85%, 50%, ${a})`;
 }
 
-const maskCache = new WeakMap<readonly number[], { key: string; canvas: HTMLCanvasElement }>();
-
-function maskCanvas(points: readonly number[], color: string): { canvas: HTMLCanvasElement; left: number; top: number } | null {
-  const mask = maskOf(points);
-  if (mask.width <= 0 || mask.height <= 0) return null;
-  const cached = maskCache.get(points);
-  if (cached && cached.key === color) return { canvas: cached.canvas, left: mask.left, top: mask.top };
-  const canvas = document.createElement("canvas");
-  canvas.width = mask.width;
-  canvas.height = mask.height;
-  const rgba = maskToRgba(mask, color, 0.5) as Uint8ClampedArray<ArrayBuffer>;
-  canvas.getContext("2d")?.putImageData(new ImageData(rgba, mask.width, mask.height), 0, 0);
-  maskCache.set(points, { key: color, canvas });
-  return { canvas, left: mask.left, top: mask.top };
-}
 
 function pairs(points: readonly number[], count: number): Point[] {
   const out: Point[] = [];

@@ -9,7 +9,7 @@ import { VirtualList } from "../../components/VirtualList";
 import { AttributesPanel } from "./AttributesPanel";
 import { ObjectItem, ROW_HEIGHT, type ObjectActions, type ObjectRowData } from "./ObjectItem";
 
-export type ObjectCommand = "delete" | "copy" | "paste" | "front" | "back" | "propagate" | "to_track" | "split" | "group" | "ungroup" | "merge";
+export type ObjectCommand = "delete" | "copy" | "paste" | "front" | "back" | "propagate" | "to_track" | "split" | "group" | "ungroup" | "merge" | "edit_mask";
 export type SortBy = "id" | "z_order" | "label";
 
 interface Props {
@@ -53,7 +53,8 @@ function rowOf(o: FrameObject, serverId: number | undefined, color: string, view
   return { clientId: o.clientId, serverId, kind: o.kind, type: o.type, labelId: o.labelId, color, occluded: o.occluded, outside: o.outside, keyframe: o.keyframe, view };
 }
 
-const COMMANDS: { command: ObjectCommand; label: string; title: string; tracksOnly?: boolean; shapesOnly?: boolean }[] = [
+const COMMANDS: { command: ObjectCommand; label: string; title: string; tracksOnly?: boolean; shapesOnly?: boolean; masksOnly?: boolean }[] = [
+  { command: "edit_mask", label: "Edit mask", title: "Paint on the mask: brush, eraser (Shift), polygon; N finishes, Esc leaves it", masksOnly: true },
   { command: "delete", label: "Delete object", title: "Delete (Del; Shift+Del: even locked)" },
   { command: "copy", label: "Copy", title: "Copy (Ctrl+C)" },
   { command: "front", label: "To front", title: "Put in front of the others (z order)" },
@@ -154,7 +155,7 @@ export function ObjectsSidebar(props: Props) {
           {selection.size > 1 ? <span className="muted"> ({selection.size} selected; Ctrl+click adds or removes)</span> : null}
         </div>
         <div className="ws-command-bar" role="toolbar" aria-label="Object actions">
-          {COMMANDS.filter((c) => !(c.tracksOnly && selectedRow?.kind !== "track") && !(c.shapesOnly && selectedRow?.kind !== "shape")).map((c) => (
+          {COMMANDS.filter((c) => !(c.tracksOnly && selectedRow?.kind !== "track") && !(c.shapesOnly && selectedRow?.kind !== "shape") && !(c.masksOnly && selectedRow?.type !== "mask")).map((c) => (
             <button key={c.command} type="button" title={c.title} disabled={!selectedRow} onClick={() => props.onCommand(c.command)} className={c.command === "delete" ? "danger-text" : undefined}>
               {c.label}
             </button>

@@ -133,7 +133,7 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
   const objects = useCanvasObjects({ engine, store, version, frame, labels, labelById, colorOf, filter, showOutside, settings, selectedRef: sel.selectedRef, selectQuietly: canvas.selectQuietly });
   const review = useReview({ data, engine, frame, setFrame, showIssues: () => setTab("issues") });
   const draw = useDrawing({ engine, canvasRef: canvas.canvasRef, store, labels, labelById, frameRef, selectObject: sel.selectObject, setReviewing: review.setReviewing, setPlaying: player.setPlaying, say });
-  const actions = useObjectActions({ store, version, labels, frameRef, frameObjects: objects.frameObjects, visible: objects.visible, playable: frames.playable, selection: sel, say, setFrame, chooseLabel: draw.chooseLabel });
+  const actions = useObjectActions({ store, version, labels, frameRef, frameObjects: objects.frameObjects, visible: objects.visible, playable: frames.playable, selection: sel, say, setFrame, chooseLabel: draw.chooseLabel, editMask: draw.editMask });
   const objectCount = useMemo(
     () => store.objects().length,
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -185,10 +185,11 @@ export function useCanvasObjects(input: CanvasObjectsInput): CanvasObjects {
 
   useEffect(() => {
     if (!engine) return;
+    engine.setLabelNames(new Map([...labelById].map(([id, label]) => [id, label.name])));
     for (const label of labels) {
       if (label.type === "skeleton" && label.svg) engine.setSkeletonEdges(label.id, parseSkeletonTemplate(label.svg, label.sublabels).edges);
     }
-  }, [engine, labels]);
+  }, [engine, labels, labelById]);
 
   useEffect(() => {
     engine?.setFilters({ brightness: settings.brightness, contrast: settings.contrast, saturation: settings.saturation });

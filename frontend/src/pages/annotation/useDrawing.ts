@@ -14,6 +14,8 @@ interface DrawState {
   type: ShapeType;
   kind: DrawKind;
   labelId: number;
+  /** editing this mask (its pixels painted on), not drawing a new object */
+  editing?: { clientId: number; wasHidden: boolean };
 }
 
 interface DrawingInput {
@@ -38,6 +40,8 @@ export interface Drawing {
   /** N: finishes the drawing in progress, else starts the last one again. */
   drawAgain(): void;
   addTag(labelId: number): void;
+  /** Paint on an existing mask (brush, eraser, polygon); N finishes, Esc leaves it as it was. */
+  editMask(clientId: number): void;
   /** The label of the next drawing. */
   chooseLabel(labelId: number): void;
   events: Pick<EngineEvents, "drawn" | "drawCancelled">;
@@ -83,6 +87,27 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
     else say("Draw a shape with the toolbar first; N repeats it.");
   };
 
+  const editMask = (clientId: number) => {
+    const object = store.get(clientId);
+    const label = object ? labelById.get(object.labelId) : undefined;
+    if (!engine || !label || object?.kind !== "shape" || object.type !== "mask") return;
+    if (engine.mode() !== "idle") engine.cancel();
+    setReviewing(false);
+    setPlaying(false);
+    setMaskTool(drawOptions.maskTool);
+    setBrushSize(drawOptions.brushSize);
+    // the engine would keep drawing the stored mask under the one being painted: hide it meanwhile
+    drawRef.current = { type: "mask", kind: "shape", labelId: label.id, editing: { clientId, wasHidden: !!store.view(clientId).hidden } };
+    store.setView(clientId, { hidden: true });
+    setDrawing("mask");
+    engine.startDraw({ type: "mask", labelId: label.id, color: label.color, brushSize: drawOptions.brushSize, initialMask: object.points });
+    canvasRef.current?.focus();
+  };
+
+  const endEdit = (state: DrawState | null) => {
+    if (state?.editing) store.setView(state.editing.clientId, { hidden: state.editing.wasHidden });
+  };
+
   const chooseLabel = (labelId: number) => setDrawOptions((o) => ({ ...o, labelId }));
 
   const addTag = (labelId: number) => {
@@ -96,6 +121,12 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
       const state = drawRef.current;
       drawRef.current = null;
       setDrawing(null);
+      if (state?.editing) {
+        endEdit(state);
+        store.setGeometry(state.editing.clientId, frameRef.current, { points: result.points, rotation: 0 });
+        selectObject(state.editing.clientId);
+        return;
+      }
       const kind = state?.kind ?? "shape";
       const [id] = store.create([
         { kind, type: result.type, frame: frameRef.current, labelId: result.labelId, points: result.points, rotation: result.rotation, elements: result.elements },
@@ -103,10 +134,11 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
       if (id !== undefined) selectObject(id);
     },
     drawCancelled: () => {
+      endEdit(drawRef.current);
       drawRef.current = null;
       setDrawing(null);
     },
   };
 
-  return { drawOptions, setDrawOptions, drawing, startDraw, drawAgain, addTag, chooseLabel, events };
+  return { drawOptions, setDrawOptions, drawing, startDraw, drawAgain, addTag, editMask, chooseLabel, events };
 }

@@ -28,6 +28,8 @@ interface ObjectActionsInput {
   setFrame(frame: number): void;
   /** The label of the next drawing. */
   chooseLabel(labelId: number): void;
+  /** Paint on a mask (useDrawing's editMask). */
+  editMask(clientId: number): void;
 }
 
 export interface ObjectCommands {
@@ -124,6 +126,9 @@ export function useObjectActions(input: ObjectActionsInput): ObjectCommands {
       }
       case "front":
         if (id !== null) store.toFront(id, f);
+        return;
+      case "edit_mask":
+        if (id !== null) input.editMask(id);
         return;
       case "back":
         if (id !== null) store.toBack(id, f);

@@ -5,7 +5,7 @@
 import { useCallback, useContext, useEffect, useMemo, useState, type MouseEvent as ReactMouseEvent } from "react";
 import { UNSAFE_DataRouterContext, useNavigate } from "react-router";
 import { api } from "../../api/client";
-import type { SaveState } from "../../annotation/contracts";
+import type { MergeReport, SaveState } from "../../annotation/contracts";
 import type { ApiAnnotations } from "../../annotation/model";
 import { Saver, type SaveIo } from "../../annotation/save";
 import type { AnnotationStore } from "../../annotation/store";
@@ -13,8 +13,10 @@ import type { AnnotationStore } from "../../annotation/store";
 /** The top bar's words for a save state. */
 export function saveStatusText(state: SaveState): string {
   switch (state.status) {
-    case "saved":
-      return state.at ? `Saved at ${state.at.toLocaleTimeString()}` : "Saved";
+    case "saved": {
+      const text = state.at ? `Saved at ${state.at.toLocaleTimeString()}` : "Saved";
+      return state.merged ? `${text}, merged with a save made meanwhile: ${mergeText(state.merged)}` : text;
+    }
     case "dirty":
       return "Unsaved changes";
     case "saving":
@@ -24,6 +26,17 @@ export function saveStatusText(state: SaveState): string {
     case "conflict":
       return state.message;
   }
+}
+
+/** "1 object of others taken in, 1 of yours deleted meanwhile saved again as new". */
+export function mergeText(merged: MergeReport): string {
+  const count = (n: number) => `${n} object${n === 1 ? "" : "s"}`;
+  const parts = [
+    merged.adopted ? `${count(merged.adopted)} of others taken in` : "",
+    merged.recreated ? `${count(merged.recreated)} of yours that others deleted saved again as new` : "",
+    merged.removed ? `${count(merged.removed)} deleted by others removed` : "",
+  ].filter(Boolean);
+  return parts.length ? parts.join(", ") : "nothing of yours was lost";
 }
 
 /** What the leave guards need to render: a data router's blocker, or a link the user clicked. */

@@ -10,6 +10,7 @@
 import Konva from "konva";
 import type { DrawTool, EditTool, Point } from "../types";
 import { drawTool, handleEditTool, isClick, makeHandle, onLastPoint, outlineStyle, STROKE_PX, withAlpha } from "./handles";
+import { maskCanvas } from "../maskBitmap";
 import { maskBufferBounds, maskBufferFrom, maskBufferPoints, maskBufferRgba } from "./maskBuffer";
 import { clampDelta, fillPolygon, maskBounds, stampLine, translateMask, type Bounds } from "./shapesMath";
 
@@ -170,6 +171,9 @@ export function maskEditTool(): EditTool {
     result: () => ({ points, rotation: 0 }),
     render({ host: h, group, color, render, commit, drag }) {
       const [left, top, right, bottom] = maskBounds(points);
+      // the mask's own pixels: the engine leaves the selected object to its edit tool
+      const bitmap = maskCanvas(points, color);
+      if (bitmap) group.add(new Konva.Image({ image: bitmap.canvas, x: bitmap.left + offset.x, y: bitmap.top + offset.y, listening: false }));
       const box = new Konva.Rect({ ...outlineStyle(color, 0.05), x: left + offset.x, y: top + offset.y, width: right - left + 1, height: bottom - top + 1, dash: [4, 4], fill: withAlpha(color, 0.05) });
       box.on("mousedown", (e) => {
         const size = h.imageSize();
