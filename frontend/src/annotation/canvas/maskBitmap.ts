@@ -5,8 +5,9 @@ import { maskToRgba } from "../mask";
 
 const maskCache = new WeakMap<readonly number[], { key: string; canvas: HTMLCanvasElement }>();
 
-/** The mask's canvas and where its top-left pixel goes; null for an empty mask. */
+/** The mask's canvas and where its top-left pixel goes; null for an empty mask (or without a DOM). */
 export function maskCanvas(points: readonly number[], color: string): { canvas: HTMLCanvasElement; left: number; top: number } | null {
+  if (typeof document === "undefined") return null; // no DOM (unit tests): nothing to draw
   const mask = maskOf(points);
   if (mask.width <= 0 || mask.height <= 0) return null;
   const cached = maskCache.get(points);
