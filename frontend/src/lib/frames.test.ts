@@ -59,6 +59,11 @@ describe("frameRows", () => {
     expect(frameRows(video).map((r) => r.frame)).toEqual([0, 2, 4]);
     expect(frameRows(meta({ frames: null }))).toEqual([]);
   });
+  it("numbers by task frame when the job's first task frame is known (a start frame and a step)", () => {
+    // task data from source frame 10 with step 5: the job's task frames 2..4 are source 20, 25, 30
+    const stepped = meta({ frame_filter: "step=5", start_frame: 20, stop_frame: 30, deleted_frames: [3] });
+    expect(frameRows(stepped, 10, 2).map((r) => [r.frame, r.deleted])).toEqual([[2, false], [3, true], [4, false]]);
+  });
   it("uses the included frames when given", () => {
     expect(frameRows(meta({ included_frames: [4, 9, 12] })).map((r) => r.frame)).toEqual([4, 9, 12]);
   });

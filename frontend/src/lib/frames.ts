@@ -57,7 +57,7 @@ export function userName(user: BasicUser | null | undefined): string {
 }
 
 export interface FrameRow {
-  frame: number; // the task's frame number
+  frame: number; // the task's frame number (the meta's source frame numbers when the job's first task frame is not given)
   name: string;
   size: string; // "640×480"
   deleted: boolean;
@@ -65,9 +65,11 @@ export interface FrameRow {
 
 /**
  * The first `limit` frames of a job's meta with their task frame numbers. `frames` may list one
- * entry per frame or, as CVAT does for videos, a single entry for all of them.
+ * entry per frame or, as CVAT does for videos, a single entry for all of them. The meta counts
+ * source frames (a task's start frame and step apply), deleted frames are task frames: with
+ * `firstTaskFrame` (the job's `start_frame`) rows are numbered, and deleted ones found, by task frame.
  */
-export function frameRows(meta: DataMeta, limit = 10): FrameRow[] {
+export function frameRows(meta: DataMeta, limit = 10, firstTaskFrame?: number): FrameRow[] {
   const frames = meta.frames ?? [];
   if (frames.length === 0) return [];
   const step = frameStep(meta.frame_filter);
@@ -77,7 +79,7 @@ export function frameRows(meta: DataMeta, limit = 10): FrameRow[] {
   for (let i = 0; i < numbers.length && rows.length < limit; i++) {
     const entry = frames.length === 1 ? frames[0]! : frames[i];
     if (!entry) break;
-    const frame = numbers[i]!;
+    const frame = firstTaskFrame !== undefined ? firstTaskFrame + i : numbers[i]!;
     rows.push({ frame, name: entry.name, size: `${entry.width}×${entry.height}`, deleted: deleted.has(frame) });
   }
   return rows;

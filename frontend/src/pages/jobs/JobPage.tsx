@@ -94,15 +94,15 @@ function JobView({ initial, taskInUrl }: { initial: JobRead; taskInUrl: number }
           <Preview path={`/api/jobs/${job.id}/preview`} alt={`Preview of job ${job.id}`} large />
         </div>
       </div>
-      <FramesMeta jobId={job.id} />
+      <FramesMeta jobId={job.id} firstFrame={job.start_frame} />
     </section>
   );
 }
 
-function FramesMeta({ jobId }: { jobId: number }) {
+function FramesMeta({ jobId, firstFrame }: { jobId: number; firstFrame: number }) {
   const meta = useLoad(() => api.get<DataMeta>(`/api/jobs/${jobId}/data/meta`), [jobId]);
   const data = meta.data;
-  const rows = data ? frameRows(data, FIRST_FRAMES) : [];
+  const rows = data ? frameRows(data, FIRST_FRAMES, firstFrame) : [];
   return (
     <div className="card" aria-labelledby="frames-title">
       <h2 id="frames-title">Frames</h2>
