@@ -211,6 +211,17 @@ def test_draw_every_shape_edit_undo_redo_save_and_reload(page, admin, sdk, image
     assert 0 < set_pixels(edited["points"]) < set_pixels(mask["points"])
     page.shots("mask-edited")
 
+    # Shift+N draws the selected box again: the same object (id, label, attributes), a new box
+    page.get_by_role("list", name="Objects").get_by_text(f"id {saved_rect['id']}", exact=True).click()
+    page.get_by_label("Canvas").focus()
+    page.keyboard.press("Shift+N")
+    page.wait_for_function("() => window.__cvatWorkspace.engine.mode() === 'draw'")
+    drag(page, (20, 300), (80, 380))
+    save(page)
+    redrawn = next(s for s in api_json(page, f"/api/jobs/{jid}/annotations")["shapes"] if s["id"] == saved_rect["id"])
+    assert redrawn["points"] == pytest.approx([20, 300, 80, 380], abs=1.5)
+    assert redrawn["label_id"] == saved_rect["label_id"] and redrawn["attributes"] == saved_rect["attributes"]
+
 
 def set_pixels(points: list[float]) -> int:
     """A CVAT mask's set pixels: the odd runs of its RLE (the last 4 numbers are its box)."""

@@ -172,6 +172,7 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
     togglePlay: () => player.setPlaying((p) => !p),
     frameInputRef,
     drawAgain: draw.drawAgain,
+    redraw: draw.redraw,
   });
 
   const { playingRef, setPlaying } = player;

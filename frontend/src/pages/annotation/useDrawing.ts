@@ -14,7 +14,7 @@ interface DrawState {
   type: ShapeType;
   kind: DrawKind;
   labelId: number;
-  /** editing this mask (its pixels painted on), not drawing a new object */
+  /** new geometry for this object (a mask painted on, or a redraw), not a new object */
   editing?: { clientId: number; wasHidden: boolean };
 }
 
@@ -42,6 +42,9 @@ export interface Drawing {
   addTag(labelId: number): void;
   /** Paint on an existing mask (brush, eraser, polygon); N finishes, Esc leaves it as it was. */
   editMask(clientId: number): void;
+  /** Shift+N (CVAT's redraw): draw the object's shape again on this frame; it keeps its label,
+   * attributes and id (a track gets a keyframe); Esc leaves it as it was. */
+  redraw(clientId: number): void;
   /** The label of the next drawing. */
   chooseLabel(labelId: number): void;
   events: Pick<EngineEvents, "drawn" | "drawCancelled">;
@@ -104,6 +107,29 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
     canvasRef.current?.focus();
   };
 
+  const redraw = (clientId: number) => {
+    const shown = store.frameObjects(frameRef.current).find((o) => o.clientId === clientId && !o.outside);
+    const label = shown ? labelById.get(shown.labelId) : undefined;
+    if (!engine || !shown || !label) return;
+    if (engine.mode() !== "idle") engine.cancel();
+    setReviewing(false);
+    setPlaying(false);
+    const request: DrawRequest = { type: shown.type, labelId: label.id, color: label.color };
+    if (shown.type === "rectangle") request.rectangleBy = drawOptions.rectangleBy;
+    if (shown.type === "polygon" || shown.type === "polyline" || shown.type === "points") request.pointsCount = drawOptions.pointsCount[shown.type];
+    if (shown.type === "mask") {
+      setMaskTool(drawOptions.maskTool);
+      setBrushSize(drawOptions.brushSize);
+      request.brushSize = drawOptions.brushSize;
+    }
+    if (shown.type === "skeleton") request.skeleton = parseSkeletonTemplate(label.svg, label.sublabels);
+    drawRef.current = { type: shown.type, kind: shown.kind, labelId: label.id, editing: { clientId, wasHidden: !!store.view(clientId).hidden } };
+    store.setView(clientId, { hidden: true });
+    setDrawing(shown.type);
+    engine.startDraw(request);
+    canvasRef.current?.focus();
+  };
+
   const endEdit = (state: DrawState | null) => {
     if (state?.editing) store.setView(state.editing.clientId, { hidden: state.editing.wasHidden });
   };
@@ -123,7 +149,7 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
       setDrawing(null);
       if (state?.editing) {
         endEdit(state);
-        store.setGeometry(state.editing.clientId, frameRef.current, { points: result.points, rotation: 0 });
+        store.setGeometry(state.editing.clientId, frameRef.current, { points: result.points, rotation: result.rotation, elements: result.elements });
         selectObject(state.editing.clientId);
         return;
       }
@@ -140,5 +166,5 @@ export function useDrawing({ engine, canvasRef, store, labels, labelById, frameR
     },
   };
 
-  return { drawOptions, setDrawOptions, drawing, startDraw, drawAgain, addTag, editMask, chooseLabel, events };
+  return { drawOptions, setDrawOptions, drawing, startDraw, drawAgain, addTag, editMask, redraw, chooseLabel, events };
 }

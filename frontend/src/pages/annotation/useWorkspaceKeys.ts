@@ -38,6 +38,7 @@ export interface KeyTargets {
   goToKeyframe(id: number, direction: -1 | 1): void;
   cycleObject(direction: 1 | -1): void;
   drawAgain(): void;
+  redraw(id: number): void;
   command(cmd: ObjectCommand): void;
   remove(id: number, force: boolean): void;
   toggle(what: Toggle): void;
@@ -118,6 +119,10 @@ function runAction(action: string, t: KeyTargets): boolean {
       return true;
     case "draw_again":
       t.drawAgain();
+      return true;
+    case "redraw":
+      if (selected === null) t.say("Select an object to draw it again (Shift+N).");
+      else t.redraw(selected);
       return true;
     case "merge":
     case "split":
