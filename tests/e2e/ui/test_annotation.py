@@ -222,6 +222,17 @@ def test_draw_every_shape_edit_undo_redo_save_and_reload(page, admin, sdk, image
     assert redrawn["points"] == pytest.approx([20, 300, 80, 380], abs=1.5)
     assert redrawn["label_id"] == saved_rect["label_id"] and redrawn["attributes"] == saved_rect["attributes"]
 
+    # Ctrl+click on the canvas adds to the selection; G groups the polygon and the polyline
+    click(page, 253, 77)
+    page.keyboard.down("Control")
+    click(page, 400, 90)
+    page.keyboard.up("Control")
+    page.keyboard.press("g")
+    save(page)
+    groups = {s["type"]: s["group"] for s in api_json(page, f"/api/jobs/{jid}/annotations")["shapes"]}
+    assert groups["polygon"] and groups["polygon"] == groups["polyline"]
+    assert groups["rectangle"] != groups["polygon"]
+
 
 def set_pixels(points: list[float]) -> int:
     """A CVAT mask's set pixels: the odd runs of its RLE (the last 4 numbers are its box)."""

@@ -667,7 +667,13 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       events.issueClicked?.(issue);
       return;
     }
-    setSelection(pickAt(at), true);
+    const picked = pickAt(at);
+    if ((e.ctrlKey || e.metaKey) && picked !== null) {
+      // a multiple selection is the workspace's: the canvas keeps showing one selected object
+      events.select?.(picked, true);
+      return;
+    }
+    setSelection(picked, true);
   }
 
   stage.on("pointerdown", (e) => {

@@ -69,7 +69,8 @@ export interface IssueMarker {
 }
 
 export interface EngineEvents {
-  select(clientId: number | null): void;
+  /** additive: Ctrl (Cmd) was held: add the object to (or take it out of) a multiple selection */
+  select(clientId: number | null, additive?: boolean): void;
   hover(clientId: number | null): void;
   drawn(result: DrawResult): void;
   drawCancelled(): void;

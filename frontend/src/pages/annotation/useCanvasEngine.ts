@@ -56,8 +56,8 @@ export function useCanvasEngine({ data, frame }: { data: WorkspaceData; frame: n
     if (!div) return;
     const h = handlers;
     const created = createEngine(div, {
-      select: (id) => {
-        if (!echo.current) h.current.select?.(id);
+      select: (id, additive) => {
+        if (!echo.current) h.current.select?.(id, additive);
       },
       hover: (id) => h.current.hover?.(id),
       drawn: (result) => h.current.drawn?.(result),

@@ -49,7 +49,11 @@ export function useSelection(selectQuietly: (id: number | null) => void): Select
   };
 
   const events: Pick<EngineEvents, "select"> = {
-    select: (id) => {
+    select: (id, additive) => {
+      if (additive) {
+        selectObject(id, true); // Ctrl+click on the canvas, as in the list
+        return;
+      }
       setSelected(id);
       selectedRef.current = id;
       setSelection(new Set(id === null ? [] : [id]));
