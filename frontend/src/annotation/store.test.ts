@@ -180,7 +180,7 @@ describe("tracks", () => {
   });
 
   it("merges tracks and shapes of one label: the first selected wins a shared frame", () => {
-    const { store, track, car } = loaded();
+    const { store, track } = loaded();
     const [other] = store.create([{ kind: "track", type: "rectangle", frame: 10, labelId: 1, points: [99, 99, 100, 100] }]);
     store.setGeometry(other!, 15, { points: [0, 0, 5, 5], rotation: 0 });
     const [shape] = store.create([{ kind: "shape", type: "rectangle", frame: 18, labelId: 1, points: [7, 7, 8, 8] }]);
@@ -188,6 +188,28 @@ describe("tracks", () => {
     expect(merged).toBe(track);
     const t = trackOf(store, track);
     expect(t.shapes.map((s) => [s.frame, s.outside])).toEqual([[0, false], [10, false], [15, false], [18, false], [19, true]]);
+  });
+
+  it("merges shapes on several frames into one track interpolated between them (CVAT's merge)", () => {
+    const { store } = loaded();
+    const ids = store.create([
+      { kind: "shape", type: "rectangle", frame: 2, labelId: 1, points: [0, 0, 10, 10] },
+      { kind: "shape", type: "rectangle", frame: 6, labelId: 1, points: [40, 40, 50, 50] },
+    ]);
+    const merged = store.mergeTracks(ids)!;
+    const t = trackOf(store, merged);
+    // no outside keyframe between the shapes: frame 4 is halfway; one after the last shape
+    expect(t.shapes.map((s) => [s.frame, s.outside])).toEqual([[2, false], [6, false], [7, true]]);
+    expect(store.frameObjects(4).find((o) => o.clientId === merged)!.points).toEqual([20, 20, 30, 30]);
+    expect(store.frameObjects(7).find((o) => o.clientId === merged)?.outside ?? true).toBe(true);
+  });
+
+  it("merges: undo brings the parts back", () => {
+    const { store, track, car } = loaded();
+    const [other] = store.create([{ kind: "track", type: "rectangle", frame: 10, labelId: 1, points: [99, 99, 100, 100] }]);
+    const [shape] = store.create([{ kind: "shape", type: "rectangle", frame: 18, labelId: 1, points: [7, 7, 8, 8] }]);
+    store.mergeTracks([track, other!, shape!]);
+    const t = trackOf(store, track);
     expect(t.shapes[1]!.points).toEqual([10, 10, 20, 20]);
     expect(t.serverId).toBe(200);
     expect(store.get(other!)).toBeUndefined();

@@ -367,8 +367,9 @@ export class AnnotationStore implements AnnotationStoreApi {
 
   /**
    * Tracks (and shapes, as CVAT's merge) of one label and type into the first selected track (or
-   * a new one): their keyframes together; on a shared frame the first selected wins. A shape ends
-   * with an outside keyframe on the next frame, so it does not stretch into the following ones.
+   * a new one): their keyframes together, interpolated between; on a shared frame the first
+   * selected wins. When a shape is the last keyframe, an outside keyframe follows it, so the track
+   * does not stretch to the end of the job.
    */
   mergeTracks(clientIds: readonly number[]): number | null {
     const objects = clientIds.map((id) => this.current.get(id))
@@ -382,10 +383,19 @@ export class AnnotationStore implements AnnotationStoreApi {
     }
     // keyframes of the others are new keyframes of the first (their ids go with their tracks)
     const asTracks = objects.map((o, i) => {
-      const t = o.kind === "track" ? o : this.shapeToTrack(o, true);
+      const t = o.kind === "track" ? o : this.shapeToTrack(o, false);
       return i === 0 ? t : withoutIds(t);
     });
-    const merged = this.mergeTrackList(asTracks);
+    let merged = this.mergeTrackList(asTracks);
+    const last = merged.shapes[merged.shapes.length - 1];
+    const endsWithShape = last !== undefined && objects.some((o) => o.kind === "shape" && o.frame === last.frame);
+    if (last && endsWithShape && !last.outside && last.frame + 1 <= this.range.stop) {
+      const close = (t: Track): Track => {
+        const end = t.shapes[t.shapes.length - 1];
+        return !end || end.outside ? t : { ...t, shapes: [...t.shapes, { ...withoutKeyId(end), frame: end.frame + 1, outside: true }], elements: t.elements.map(close) };
+      };
+      merged = close(merged);
+    }
     const base = first.kind === "track" ? first : { ...withoutIds(merged), clientId: newClientId() };
     const result: Track = { ...base, shapes: merged.shapes, elements: merged.elements };
     const changes = new Map<number, AnnotationObject | undefined>();

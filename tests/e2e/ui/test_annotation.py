@@ -377,3 +377,63 @@ def test_a_concurrent_delete_is_merged_and_nothing_is_lost(page, admin, sdk, ima
 
 def csrf(page: Any) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+def go_to(page: Any, frame: int) -> None:
+    page.get_by_label("Frame number").fill(str(frame))
+    page.get_by_label("Frame number").press("Enter")
+    page.wait_for_function(f"() => window.__cvatWorkspace.frame() === {frame}")
+
+
+def test_merge_split_and_propagate(page, admin, sdk, images):
+    """Two boxes on frames 0 and 5 merged into a track (Ctrl+click across frames, M), the track
+    split at frame 3 (Alt+M), and a box propagated 3 frames (Ctrl+B): checked through the API."""
+    tid, jid = new_job(sdk, images, "ws-tracks")
+    label = sdk.tasks.retrieve(tid).get_labels()[0].id
+
+    def box(frame: int, points: list[float]) -> dict[str, Any]:
+        return {"type": "rectangle", "frame": frame, "label_id": label, "group": 0, "source": "manual",
+                "occluded": False, "z_order": 0, "rotation": 0, "points": points, "attributes": []}
+
+    sign_in(page, *admin)
+    boxes = [box(0, [10, 10, 60, 60]), box(5, [110, 110, 160, 160]), box(8, [300, 300, 360, 360])]
+    put = page.request.put(f"/api/jobs/{jid}/annotations", headers={"X-CSRFToken": csrf(page)},
+                           data={"version": 0, "tags": [], "tracks": [], "shapes": boxes})
+    assert put.ok, put.text()
+    open_workspace(page, tid, jid)
+
+    click(page, 35, 35)
+    go_to(page, 5)
+    page.keyboard.down("Control")
+    click(page, 135, 135)
+    page.keyboard.up("Control")
+    page.get_by_label("Canvas").focus()
+    page.keyboard.press("m")
+    save(page)
+    stored = api_json(page, f"/api/jobs/{jid}/annotations")
+    (track,) = stored["tracks"]
+    assert [(s["frame"], s["outside"]) for s in track["shapes"]] == [(0, False), (5, False), (6, True)]
+    assert [s["frame"] for s in stored["shapes"]] == [8]
+
+    go_to(page, 3)
+    click(page, 35 + 60, 35 + 60)  # the track's box on frame 3 is interpolated 3/5 of the way
+    page.get_by_label("Canvas").focus()
+    page.keyboard.press("Alt+m")
+    save(page)
+    tracks = api_json(page, f"/api/jobs/{jid}/annotations")["tracks"]
+    assert len(tracks) == 2
+    visible = sorted([s["frame"] for s in t["shapes"] if not s["outside"]] for t in tracks)
+    assert visible[0][0] == 0 and visible[1][0] == 3 and 5 in visible[1]
+    page.shots("split")
+
+    go_to(page, 8)
+    click(page, 330, 330)
+    page.get_by_label("Canvas").focus()
+    page.keyboard.press("Control+b")
+    dialog = page.get_by_role("dialog", name="Propagate")
+    dialog.get_by_label("Frames").fill("3")
+    dialog.get_by_role("button", name="Propagate").click()
+    save(page)
+    shapes = api_json(page, f"/api/jobs/{jid}/annotations")["shapes"]
+    assert sorted(s["frame"] for s in shapes) == [8, 9, 10, 11]
+    assert all(s["points"] == [300, 300, 360, 360] for s in shapes)

@@ -799,7 +799,8 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       if (selectedId !== null) {
         const o = scene.get(selectedId);
         if (!o) {
-          setSelection(null, true);
+          // gone with the frame (or deleted): the workspace knows that already, nothing to report
+          setSelection(null, false);
         } else if (o !== selectedObject || !!views.get(o.clientId)?.locked === !!editTool) {
           const lockedNow = !!views.get(o.clientId)?.locked;
           if (editTool && !lockedNow) {

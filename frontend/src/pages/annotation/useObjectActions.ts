@@ -59,11 +59,14 @@ export function useObjectActions(input: ObjectActionsInput): ObjectCommands {
   const [canPaste, setCanPaste] = useState(false);
   const [propagating, setPropagating] = useState(false);
 
-  // an undo (or a merge, a split) removed the selected object: nothing is selected
+  // an undo (or a merge, a split) removed the selected object: nothing is selected; it left the
+  // frame (or the filter): nothing is selected, but it stays in the multiple selection
+  const { clearActive } = input.selection;
   useEffect(() => {
     if (selected !== null && !store.get(selected)) selectObject(null);
+    else if (selected !== null && !visible.some((o) => o.clientId === selected)) clearActive();
     if ([...selection].some((id) => !store.get(id))) setSelection((current) => new Set([...current].filter((id) => store.get(id))));
-  }, [store, version, selected, selection, selectObject, setSelection]);
+  }, [store, version, selected, selection, selectObject, setSelection, visible, clearActive]);
 
   const remove = useCallback(
     (id: number, force: boolean) => {
@@ -167,13 +170,14 @@ export function useObjectActions(input: ObjectActionsInput): ObjectCommands {
         return;
       }
       case "merge": {
-        const tracks = selectionIds().filter((i) => store.get(i)?.kind === "track");
-        if (tracks.length < 2) {
-          say("Ctrl+click two or more tracks of one label and type in the list, then merge them.");
+        // CVAT's merge: tracks and shapes (on other frames too) of one label and type become one track
+        const parts = selectionIds().filter((i) => store.get(i)?.kind !== "tag");
+        if (parts.length < 2) {
+          say("Ctrl+click two or more tracks or shapes of one label and type (on any frames), then merge them.");
           return;
         }
-        const merged = store.mergeTracks(tracks);
-        if (merged === null) say("These tracks cannot be merged (one label and one shape type only).");
+        const merged = store.mergeTracks(parts);
+        if (merged === null) say("These objects cannot be merged (one label and one shape type only).");
         else selectObject(merged);
         return;
       }

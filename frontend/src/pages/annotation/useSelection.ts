@@ -14,6 +14,9 @@ export interface Selection {
   selectObject(id: number | null, additive?: boolean): void;
   /** The multiple selection and the selected object. */
   selectionIds(): number[];
+  /** The selected object left the frame: nothing is selected, the multiple selection stays (so
+   * objects on several frames can be merged or grouped, as in CVAT). */
+  clearActive(): void;
   /** The engine's event: the user clicked an object (or the background). */
   events: Pick<EngineEvents, "select">;
 }
@@ -42,6 +45,12 @@ export function useSelection(selectQuietly: (id: number | null) => void): Select
     [selectQuietly],
   );
 
+  const clearActive = useCallback(() => {
+    if (selectedRef.current !== null) setSelection((current) => (current.size ? current : new Set([selectedRef.current!])));
+    setSelected(null);
+    selectedRef.current = null;
+  }, []);
+
   const selectionIds = (): number[] => {
     const ids = new Set(selection);
     if (selected !== null) ids.add(selected);
@@ -60,5 +69,5 @@ export function useSelection(selectQuietly: (id: number | null) => void): Select
     },
   };
 
-  return { selected, selection, setSelection, selectedRef, selectObject, selectionIds, events };
+  return { selected, selection, setSelection, selectedRef, selectObject, selectionIds, clearActive, events };
 }
