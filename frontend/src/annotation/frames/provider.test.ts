@@ -69,7 +69,7 @@ function meta(start: number, stop: number, chunk = 10): DataMeta {
   };
 }
 
-function setup(options: { start?: number; stop?: number; chunk?: number; cacheSize?: number; ahead?: number; maxInFlight?: number } = {}) {
+function setup(options: { start?: number; stop?: number; chunk?: number; cacheSize?: number; ahead?: number; maxInFlight?: number; chunkAheadAt?: number } = {}) {
   const worker = new FakeWorker();
   const provider = new FrameProvider({
     jobId: 3,
@@ -78,6 +78,7 @@ function setup(options: { start?: number; stop?: number; chunk?: number; cacheSi
     frameUrl: (frame) => `frame/${frame}`,
     workerFactory: () => worker as unknown as Worker,
     cacheSize: options.cacheSize,
+    chunkAheadAt: options.chunkAheadAt,
     ahead: options.ahead,
     maxInFlight: options.maxInFlight,
   });
@@ -90,7 +91,7 @@ const closed = (image: { bitmap: ImageBitmap }) => (image.bitmap as unknown as F
 
 describe("FrameProvider", () => {
   it("asks the worker for the frame's job chunk and entry and gives the decoded image", async () => {
-    const { worker, provider } = setup({ start: 100, stop: 199 });
+    const { worker, provider } = setup({ start: 100, stop: 199, chunkAheadAt: 0.5 });
     const pending = provider.get(123);
     expect(worker.sent).toEqual([{ type: "decode", id: 1, chunkUrl: "chunk/2", position: 3 }]);
     worker.reply(worker.decoded(worker.sent[0]!));
@@ -197,7 +198,7 @@ describe("FrameProvider", () => {
   });
 
   it("fetches the next chunk once playback passes the middle of the current one, once", async () => {
-    const { worker, provider } = setup({ stop: 29 });
+    const { worker, provider } = setup({ stop: 29, chunkAheadAt: 0.5 });
     worker.auto = (request) => (request.type === "chunk" ? { id: request.id, frames: 10 } : worker.decoded(request));
     for (const frame of [0, 1, 2, 3, 4]) await provider.get(frame);
     expect(worker.sent.filter((r) => r.type === "chunk")).toEqual([]);
@@ -209,6 +210,15 @@ describe("FrameProvider", () => {
     await provider.get(14);
     await provider.get(13);
     expect(worker.sent.filter((r) => r.type === "chunk").map((r) => (r as { url: string }).url)).toEqual(["chunk/1", "chunk/0"]);
+  });
+
+  it("fetches the next chunk a quarter into the current one by default", async () => {
+    const { worker, provider } = setup({ stop: 29 });
+    worker.auto = (request) => (request.type === "chunk" ? { id: request.id, frames: 10 } : worker.decoded(request));
+    for (const frame of [0, 1, 2]) await provider.get(frame);
+    expect(worker.sent.filter((r) => r.type === "chunk")).toEqual([]);
+    await provider.get(3);
+    expect(worker.sent.filter((r) => r.type === "chunk").map((r) => (r as { url: string }).url)).toEqual(["chunk/1"]);
   });
 
   it("fetches the next chunk as soon as a chunk is entered with chunkAheadAt 0", async () => {

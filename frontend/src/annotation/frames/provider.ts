@@ -23,7 +23,8 @@ export interface FrameProviderOptions {
   ahead?: number; // frames of a prefetch list decoded ahead (default 12)
   maxInFlight?: number; // prefetch decodes at a time (default 3)
   /** how far into a chunk (a fraction, in playback's direction) playback goes before the next
-   *  chunk is fetched (default 0.5; 0: as soon as a chunk is entered, for slow storage) */
+   *  chunk is fetched (default 0.25: a chunk from S3 over a slow link still arrives before it is
+   *  needed, measured with 1 s chunk latency; 0: as soon as a chunk is entered) */
   chunkAheadAt?: number;
 }
 
@@ -83,7 +84,7 @@ export class FrameProvider implements FrameProviderApi {
     this.lastChunk = this.size ? Math.max(0, Math.ceil(frames.length / this.size) - 1) : 0;
     this.ahead = options.ahead ?? 12;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 3);
-    this.chunkAheadAt = Math.min(1, Math.max(0, options.chunkAheadAt ?? 0.5));
+    this.chunkAheadAt = Math.min(1, Math.max(0, options.chunkAheadAt ?? 0.25));
     this.chunkUrl = options.chunkUrl ?? ((index) => absolute(api.url(`/api/jobs/${jobId}/data`, { type: "chunk", index, quality: "compressed" })));
     this.frameUrl = options.frameUrl ?? ((frame) => absolute(api.url(`/api/jobs/${jobId}/data`, { type: "frame", number: frame, quality: "compressed" })));
     this.cache = new Lru<number, FrameImage>(options.cacheSize ?? 40, (image) => {
