@@ -168,6 +168,10 @@ describe("parseSimpleFilter", () => {
       and: [{ "==": [{ var: "a" }, 1] }, { "==": [{ var: "b" }, 2] }, { "==": [{ var: "c" }, -3] }],
     });
     expect(parseSimpleFilter("serverID = null")).toEqual({ "==": [{ var: "serverID" }, null] });
+    // CVAT's older single & and |
+    expect(parseSimpleFilter('label == "car" & width > 50 | occluded == true')).toEqual(
+      parseSimpleFilter('label == "car" && width > 50 || occluded == true'),
+    );
   });
 
   it("gives && precedence over ||", () => {

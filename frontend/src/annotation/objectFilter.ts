@@ -372,7 +372,7 @@ type Token =
   | { t: "word"; v: string; at: number }
   | { t: "end"; at: number };
 
-const SYMBOLS = ["===", "!==", "==", "!=", "<=", ">=", "&&", "||", "<", ">", "=", "!", "(", ")", "[", "]", ",", "."];
+const SYMBOLS = ["===", "!==", "==", "!=", "<=", ">=", "&&", "||", "&", "|", "<", ">", "=", "!", "(", ")", "[", "]", ",", "."];
 
 function readString(text: string, start: number): [string, number] {
   const quote = text[start];
@@ -470,7 +470,7 @@ class Parser {
 
   private or(): unknown {
     const parts = [this.and()];
-    while (this.isOp("||") || this.isWord("or")) {
+    while (this.isOp("||") || this.isOp("|") || this.isWord("or")) { // "|" and "&": CVAT's older text form
       this.next();
       parts.push(this.and());
     }
@@ -479,7 +479,7 @@ class Parser {
 
   private and(): unknown {
     const parts = [this.unary()];
-    while (this.isOp("&&") || this.isWord("and")) {
+    while (this.isOp("&&") || this.isOp("&") || this.isWord("and")) {
       this.next();
       parts.push(this.unary());
     }

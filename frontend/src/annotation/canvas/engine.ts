@@ -98,6 +98,17 @@ interface CachedNode {
   node: Konva.Shape;
 }
 
+/** What the static layer was last drawn from: an object change that leaves it all the same (the
+ * selected object's edits: it is on the interaction layer) need not draw it again. */
+interface DrawnStatic {
+  view: ViewTransform;
+  objects: FrameObject[];
+  colors: string[];
+  version: number;
+  showAll: boolean;
+  names: ReadonlyMap<number, string>;
+}
+
 interface CachedText {
   object: FrameObject;
   text: string;
@@ -336,6 +347,7 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
   let selectedText: Konva.Text | null = null;
   let hoverText: Konva.Text | null = null;
   let renderedCount = 0;
+  let drawnStatic: DrawnStatic | null = null; // what the static layer shows now
   let slices: { nodes: Konva.Shape[]; next: number } | null = null;
   let sliceFrame: number | null = null;
 
@@ -455,7 +467,10 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
     }
     renderedCount = list.length;
     staticTextIds.clear();
-    if (showAllText(appearance.showText, appearance.showText ? scene.count(visibleRect(view, size, 0)) : 0)) {
+    const showAll = showAllText(appearance.showText, appearance.showText ? scene.count(visibleRect(view, size, 0)) : 0);
+    const shown = visible.filter((o) => o.clientId !== selectedId);
+    drawnStatic = { view, objects: shown, colors: shown.map(colorFor), version: styleVersion, showAll, names: labelNames };
+    if (showAll) {
       for (const o of visible) {
         if (o.clientId === selectedId) continue;
         const text = staticText(o);
@@ -477,6 +492,23 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
       slices = { nodes: list, next: 0 };
       drawSlice();
     }
+  }
+
+  /** Whether renderStatic would draw exactly what the static layer shows now (same view, objects,
+   * order, colours, style and text). */
+  function staticUnchanged(): boolean {
+    const d = drawnStatic;
+    if (!d || d.view !== view || rendered !== view || settleTimer !== null) return false;
+    if (d.version !== styleVersion || d.names !== labelNames) return false;
+    const visible = scene.query(visibleRect(view, size, CULL_MARGIN));
+    let i = 0;
+    for (const o of visible) {
+      if (o.clientId === selectedId) continue;
+      if (d.objects[i] !== o || d.colors[i] !== colorFor(o)) return false;
+      i++;
+    }
+    if (i !== d.objects.length) return false;
+    return d.showAll === showAllText(appearance.showText, appearance.showText ? scene.count(visibleRect(view, size, 0)) : 0);
   }
 
   function drawOverlays(): void {
@@ -812,7 +844,8 @@ export function createEngine(container: HTMLDivElement, events: Partial<EngineEv
         }
       }
       if (hoveredId !== null && !scene.get(hoveredId)) setHover(null);
-      renderStatic();
+      if (staticUnchanged()) updateOverlayText();
+      else renderStatic();
       interaction.batchDraw();
     },
 

@@ -1,7 +1,8 @@
 // The selected object's attributes, one input per CVAT input_type (select, radio, checkbox,
 // number with min;max;step from `values`, text). A change is one undoable store step: the store
 // puts a track's mutable attribute on a keyframe at the current frame. Text and numbers are
-// committed on Enter or leaving the field, not per keystroke.
+// committed on Enter, on leaving the field, and before a workspace shortcut with Ctrl (Ctrl+S saves
+// what was typed), not per keystroke.
 import { useState } from "react";
 import type { AttributeSpec, Attributes, LabelSpec } from "../../annotation/model";
 
@@ -22,6 +23,13 @@ export function numberRange(spec: AttributeSpec): { min: number; max: number; st
     max: Number.isFinite(max) ? max! : Number.MAX_SAFE_INTEGER,
     step: Number.isFinite(step) && step! > 0 ? step! : 1,
   };
+}
+
+const TEXT_EDITING_KEYS = new Set(["a", "c", "v", "x", "z", "y", "arrowleft", "arrowright", "home", "end", "backspace", "delete"]);
+
+/** A key pressed in a text or number field that runs a workspace shortcut (Ctrl+S), so the draft must be committed first. */
+export function commitsDraft(key: { key: string; ctrlKey: boolean; metaKey: boolean }): boolean {
+  return (key.ctrlKey || key.metaKey) && !["Control", "Meta", "Shift", "Alt"].includes(key.key) && !TEXT_EDITING_KEYS.has(key.key.toLowerCase());
 }
 
 /** A typed number clamped into the attribute's range and snapped to its step; null when not a number. */
@@ -63,7 +71,8 @@ function CommitInput({ spec, value, disabled, onCommit }: { spec: AttributeSpec;
       onChange={(event) => setDraft(event.target.value)}
       onBlur={commit}
       onKeyDown={(event) => {
-        if (event.key === "Enter") commit();
+        // React's handler runs before the workspace's window listener: the store has the value when Ctrl+S saves
+        if (event.key === "Enter" || commitsDraft(event)) commit();
         if (event.key === "Escape") setDraft(value);
       }}
     />

@@ -102,7 +102,7 @@ export function ObjectsSidebar(props: Props) {
           <input
             type="search"
             aria-label="Filter objects"
-            placeholder='Filter: label=="car" & width>50, or JSON Logic'
+            placeholder='Filter: label=="car" && width>50, or JSON Logic'
             value={props.filterText}
             aria-invalid={props.filterError ? true : undefined}
             aria-describedby={props.filterError ? "ws-filter-error" : undefined}

@@ -1,6 +1,7 @@
 // The workspace's settings (a popover of the top bar; kept in localStorage by useWorkspaceSettings):
 // playback speed and frame step, deleted frames, autosave, the image's brightness, contrast and
 // saturation, and how shapes are drawn (opacity, outline, label text).
+import { useState } from "react";
 import { PLAY_SPEEDS } from "./player";
 import { AUTOSAVE_CHOICES, DEFAULT_SETTINGS, type WorkspaceSettings } from "./useWorkspace";
 
@@ -13,6 +14,47 @@ function Slider({ label, value, min, max, unit, onChange }: { label: string; val
       </span>
       <input type="range" aria-label={label} min={min} max={max} value={value} onChange={(event) => onChange(Number(event.target.value))} />
     </label>
+  );
+}
+
+/** A typed frame step: a whole number clamped to 2..1000; null when nothing usable was typed. */
+export function parseStep(text: string): number | null {
+  const value = Math.floor(Number(text));
+  if (text.trim() === "" || !Number.isFinite(value)) return null;
+  return Math.min(1000, Math.max(2, value));
+}
+
+/** The frame step: a number in range applies as typed, others are clamped on Enter or leaving the field (clamping per keystroke turned "15" into "25"). */
+function StepInput({ step, onStep }: { step: number; onStep(step: number): void }) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const commit = () => {
+    if (draft === null) return;
+    const next = parseStep(draft);
+    setDraft(null);
+    if (next !== null && next !== step) onStep(next);
+  };
+  return (
+    <input
+      type="number"
+      aria-label="Frame step"
+      min={2}
+      max={1000}
+      value={draft ?? String(step)}
+      onChange={(event) => {
+        // a number already in range applies at once (the popover may close without a blur)
+        const text = event.target.value;
+        setDraft(text);
+        if (parseStep(text) === Number(text) && Number(text) !== step) onStep(Number(text));
+      }}
+      onBlur={commit}
+      onKeyDown={(event) => {
+        if (event.key === "Enter") commit();
+        if (event.key === "Escape" && draft !== null) {
+          event.stopPropagation();
+          setDraft(null);
+        }
+      }}
+    />
   );
 }
 
@@ -34,7 +76,7 @@ export function SettingsPanel({ settings, taskFps, onChange }: { settings: Works
         </label>
         <label>
           Frame step
-          <input type="number" aria-label="Frame step" min={2} max={1000} value={settings.step} onChange={(event) => onChange({ step: Math.min(1000, Math.max(2, Math.floor(Number(event.target.value) || 2))) })} />
+          <StepInput step={settings.step} onStep={(step) => onChange({ step })} />
         </label>
         <label className="ws-inline">
           <input type="checkbox" checked={settings.showDeleted} onChange={(event) => onChange({ showDeleted: event.target.checked })} />

@@ -60,7 +60,17 @@ export function Popover({ name, glyph, active, children, side = "right", classNa
     return () => window.removeEventListener("pointerdown", onDown);
   }, [open]);
   return (
-    <div className={`ws-popover-anchor ${className ?? ""}`} ref={box}>
+    // Escape closes it from its own button too (the focus stays there after opening it with the mouse)
+    <div
+      className={`ws-popover-anchor ${className ?? ""}`}
+      ref={box}
+      onKeyDown={(event) => {
+        if (open && event.key === "Escape") {
+          event.stopPropagation();
+          setOpen(false);
+        }
+      }}
+    >
       <button
         type="button"
         className={`ws-tool${active ? " active" : ""}`}
@@ -78,12 +88,6 @@ export function Popover({ name, glyph, active, children, side = "right", classNa
           className={`ws-popover ws-popover-${side}`}
           role="dialog"
           aria-label={`${name} options`}
-          onKeyDown={(event) => {
-            if (event.key === "Escape") {
-              event.stopPropagation();
-              setOpen(false);
-            }
-          }}
         >
           {children(() => setOpen(false))}
         </div>

@@ -114,7 +114,12 @@ function WorkspaceView({ data, taskInUrl }: { data: WorkspaceData; taskInUrl: nu
   const keymap = useMemo(() => new KeyMap(String(user?.id ?? "anonymous")), [user?.id]);
   const [tab, setTab] = useState<Tab>("objects");
   const [filterText, setFilterText] = useState("");
-  const { filter, error: filterError } = useMemo(() => buildFilter(filterText), [filterText]);
+  const built = useMemo(() => buildFilter(filterText), [filterText]);
+  // while the text does not parse (mid-typing), the last filter that did stays in force
+  const lastGoodFilter = useRef<ObjectFilter | null>(null);
+  if (!built.error) lastGoodFilter.current = built.filter;
+  const filter = built.error ? lastGoodFilter.current : built.filter;
+  const filterError = built.error;
   const [showOutside, setShowOutside] = useState(false);
   const [sortBy, setSortBy] = useState<SortBy>("id");
   const [shortcutsOpen, setShortcutsOpen] = useState(false);

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { AttributeSpec, FrameObject } from "../../annotation/model";
-import { clampNumber, numberRange } from "./AttributesPanel";
+import { clampNumber, commitsDraft, numberRange } from "./AttributesPanel";
 import { labelShortcut } from "./LabelsPanel";
 import { typeText, type ObjectRowData } from "./ObjectItem";
 import { sortRows } from "./ObjectsSidebar";
+import { parseStep } from "./SettingsPanel";
 import { canTrack, minPoints } from "./Toolbar";
 import { DEFAULT_SETTINGS, parseSettings } from "./useWorkspace";
+import { isFieldEditingKey, takesText } from "./useWorkspaceKeys";
 
 function spec(values: string[]): AttributeSpec {
   return { id: 1, name: "age", mutable: false, input_type: "number", default_value: "0", values };
@@ -85,5 +87,49 @@ describe("toolbar rules", () => {
     expect(labelShortcut(0)).toBe("Ctrl+1");
     expect(labelShortcut(9)).toBe("Ctrl+0");
     expect(labelShortcut(10)).toBeNull();
+  });
+});
+
+describe("a text attribute's draft", () => {
+  const key = (k: string, ctrlKey = true) => ({ key: k, ctrlKey, metaKey: false });
+  it("is committed before Ctrl shortcuts (Ctrl+S saves what was typed)", () => {
+    expect(commitsDraft(key("s"))).toBe(true);
+    expect(commitsDraft({ key: "s", ctrlKey: false, metaKey: true })).toBe(true);
+  });
+  it("is not committed by typing or by the field's own editing keys", () => {
+    expect(commitsDraft(key("s", false))).toBe(false);
+    expect(commitsDraft(key("f", false))).toBe(false);
+    expect(commitsDraft(key("z"))).toBe(false);
+    expect(commitsDraft(key("v"))).toBe(false);
+    expect(commitsDraft(key("Control"))).toBe(false);
+  });
+});
+
+describe("the frame step field", () => {
+  it("takes the whole typed number, clamped to 2..1000", () => {
+    expect(parseStep("15")).toBe(15);
+    expect(parseStep("1")).toBe(2);
+    expect(parseStep("5000")).toBe(1000);
+    expect(parseStep("7.8")).toBe(7);
+  });
+  it("ignores an empty or unusable field", () => {
+    expect(parseStep("")).toBeNull();
+    expect(parseStep("abc")).toBeNull();
+  });
+});
+
+describe("keys in a text field", () => {
+  const text = { tagName: "INPUT", type: "text" };
+  it("leave copy, paste and undo to the field", () => {
+    for (const keys of ["ctrl+c", "ctrl+v", "ctrl+x", "ctrl+z", "ctrl+shift+z", "ctrl+a"]) expect(isFieldEditingKey(keys, text)).toBe(true);
+    expect(isFieldEditingKey("ctrl+v", { tagName: "TEXTAREA" })).toBe(true);
+    expect(isFieldEditingKey("ctrl+z", { tagName: "INPUT", type: "search" })).toBe(true);
+  });
+  it("run the workspace's other combinations (Ctrl+S) and every combination outside text fields", () => {
+    expect(isFieldEditingKey("ctrl+s", text)).toBe(false);
+    expect(isFieldEditingKey("ctrl+z", { tagName: "INPUT", type: "checkbox" })).toBe(false);
+    expect(isFieldEditingKey("ctrl+c", { tagName: "SELECT" })).toBe(false);
+    expect(isFieldEditingKey("ctrl+v", { tagName: "CANVAS" })).toBe(false);
+    expect(takesText(null)).toBe(false);
   });
 });

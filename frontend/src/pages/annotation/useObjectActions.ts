@@ -62,11 +62,14 @@ export function useObjectActions(input: ObjectActionsInput): ObjectCommands {
   // an undo (or a merge, a split) removed the selected object: nothing is selected; it left the
   // frame (or the filter): nothing is selected, but it stays in the multiple selection
   const { clearActive } = input.selection;
+  // (a tag is never among the shown shapes: it stays selected while it is on this frame)
   useEffect(() => {
-    if (selected !== null && !store.get(selected)) selectObject(null);
-    else if (selected !== null && !visible.some((o) => o.clientId === selected)) clearActive();
+    const object = selected !== null ? store.get(selected) : undefined;
+    const shown = (id: number) => visible.some((o) => o.clientId === id) || (object?.kind === "tag" && object.frame === frameRef.current);
+    if (selected !== null && !object) selectObject(null);
+    else if (selected !== null && !shown(selected)) clearActive();
     if ([...selection].some((id) => !store.get(id))) setSelection((current) => new Set([...current].filter((id) => store.get(id))));
-  }, [store, version, selected, selection, selectObject, setSelection, visible, clearActive]);
+  }, [store, version, selected, selection, selectObject, setSelection, visible, clearActive, frameRef]);
 
   const remove = useCallback(
     (id: number, force: boolean) => {

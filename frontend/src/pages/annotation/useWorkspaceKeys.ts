@@ -2,9 +2,10 @@
 // first lets the arrows, Enter and Space drive the engine's crosshair while a tool is active on the
 // focused canvas, then maps the key to an action of the key map and runs it. The listener reads the
 // latest `run` through a ref, so it sees the current state without being re-registered on renders.
+// In a text field the field's own editing combinations (Ctrl+C, Ctrl+V, Ctrl+Z...) stay the field's.
 import { useEffect, useRef, type RefObject } from "react";
 import type { CanvasEngine } from "../../annotation/canvas/engine";
-import type { KeyMap } from "../../annotation/keys";
+import { keyString, type KeyMap } from "../../annotation/keys";
 import type { AnnotationStore } from "../../annotation/store";
 import type { ObjectCommand } from "./ObjectsSidebar";
 import type { Toggle } from "./useObjectActions";
@@ -18,6 +19,24 @@ const POINTER_KEYS: Record<string, "left" | "right" | "up" | "down" | "click"> =
   Enter: "click",
   " ": "click",
 };
+
+const TEXT_EDITING = new Set(["ctrl+a", "ctrl+c", "ctrl+v", "ctrl+x", "ctrl+z", "ctrl+y", "ctrl+shift+z", "ctrl+left", "ctrl+right", "ctrl+backspace", "ctrl+delete", "ctrl+shift+left", "ctrl+shift+right"]);
+const TEXT_INPUTS = new Set(["text", "search", "number", "email", "url", "tel", "password", ""]);
+
+/** Whether a keydown's target is a field that takes typed text (not a checkbox, a select or a button). */
+export function takesText(target: unknown): boolean {
+  if (typeof target !== "object" || target === null) return false;
+  const element = target as { tagName?: unknown; type?: unknown; isContentEditable?: unknown };
+  if (element.isContentEditable === true) return true;
+  const tag = typeof element.tagName === "string" ? element.tagName.toUpperCase() : "";
+  if (tag === "TEXTAREA") return true;
+  return tag === "INPUT" && TEXT_INPUTS.has(typeof element.type === "string" ? element.type.toLowerCase() : "");
+}
+
+/** A key combination the focused text field edits with (copy, paste, undo the typing...): no workspace action runs. */
+export function isFieldEditingKey(sequence: string, target: unknown): boolean {
+  return TEXT_EDITING.has(sequence) && takesText(target);
+}
 
 /** What the actions act on, as of the latest render. */
 export interface KeyTargets {
@@ -193,8 +212,14 @@ export function useWorkspaceKeys(keymap: KeyMap, canvasRef: RefObject<HTMLDivEle
           return;
         }
       }
+      // Backspace while drawing drops the last point put (polygon, polyline, points), as in CVAT
+      if (current && current.mode() === "draw" && event.key === "Backspace" && !event.ctrlKey && !event.altKey && !event.metaKey && !takesText(event.target)) {
+        if (current.undoPoint()) event.preventDefault();
+        return;
+      }
       const action = keymap.match(event);
       if (!action) return;
+      if (isFieldEditingKey(keyString(event), event.target)) return;
       const target = event.target as HTMLElement | null;
       // Space and Enter on a focused button press it; Tab moves focus unless the canvas has it
       if (target?.tagName === "BUTTON" && (event.key === " " || event.key === "Enter")) return;

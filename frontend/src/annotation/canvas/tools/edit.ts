@@ -4,7 +4,7 @@
 import Konva from "konva";
 import type { FrameObject } from "../../model";
 import type { EditTool, Point, ToolHost } from "../types";
-import { eventImage, outlineStyle, startGesture } from "./handles";
+import { eventImage, OCCLUDED_DASH, outlineStyle, startGesture } from "./handles";
 import { clampDelta, clampRect, decodeEllipse, encodeEllipse, nodeToRect, normalizeAngle, rectToNode, type Rect } from "./shapesMath";
 
 const MIN_SIZE = 1;
@@ -77,6 +77,7 @@ export function transformEditTool(kindName: "rectangle" | "ellipse"): EditTool {
       group = new Konva.Group();
       node = kind.make(color);
       kind.apply(node, geometry);
+      node.dash(object.occluded ? OCCLUDED_DASH : []);
       transformer = new Konva.Transformer({
         nodes: [node],
         rotateEnabled: true,
@@ -153,6 +154,7 @@ export function transformEditTool(kindName: "rectangle" | "ellipse"): EditTool {
       if (busy || !node) return;
       geometry = { points: [...object.points], rotation: object.rotation };
       kind.apply(node, geometry);
+      node.dash(object.occluded ? OCCLUDED_DASH : []);
       transformer?.forceUpdate();
       host?.redraw();
     },

@@ -173,6 +173,18 @@ describe("handleEditTool", () => {
     expect(changes).toHaveLength(1);
   });
 
+  it("dashes an occluded object's outline while it is selected, never its handles", () => {
+    const f = fakeHost();
+    const tool = polyEditTool("polygon");
+    tool.attach(f.host, object({ points: [10, 10, 50, 10, 30, 40], occluded: true }), "#00ff00", () => {});
+    const body = toolGroup(f).getChildren().find((n): n is Konva.Line => n instanceof Konva.Line);
+    expect(body?.dash()).toEqual([6, 4]);
+    expect(vertices(f).every((v) => !v.dash()?.length)).toBe(true);
+    tool.update(object({ points: [10, 10, 50, 10, 30, 40], occluded: false }));
+    const again = toolGroup(f).getChildren().find((n): n is Konva.Line => n instanceof Konva.Line);
+    expect(again?.dash() ?? []).toEqual([]);
+  });
+
   it("ignores a click without a move and presses of other buttons", () => {
     const f = fakeHost();
     const changes: Change[] = [];

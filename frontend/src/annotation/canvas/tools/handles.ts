@@ -267,14 +267,26 @@ export interface EditSession {
 }
 
 /** An edit tool whose group of nodes and handles is drawn again from its state on every change. */
+/** CVAT's dash for occluded shapes (screen px, as the engine draws the unselected ones). */
+export const OCCLUDED_DASH = [6, 4];
+
+/** Dashes the outlines under `root` (not the handles) when the object is occluded. */
+export function dashOccluded(root: Konva.Container, occluded: boolean): void {
+  if (!occluded) return;
+  const outlines = root.find((n: Konva.Node) => n instanceof Konva.Shape && !n.hasName(HANDLE_NAME) && !(n instanceof Konva.Image) && !n.dash()?.length);
+  for (const node of outlines) (node as Konva.Shape).dash(OCCLUDED_DASH);
+}
+
 export function handleEditTool(spec: HandleEditSpec): EditTool {
   let session: EditSession | null = null;
+  let occluded = false;
   let stopGesture: (() => void) | null = null;
   let unsize: (() => void) | null = null;
 
   return {
     attach(host, object, color, changed) {
       spec.load(object);
+      occluded = object.occluded;
       const group = new Konva.Group();
       host.layer.add(group);
       unsize = keepHandleSize(host, group);
@@ -286,6 +298,7 @@ export function handleEditTool(spec: HandleEditSpec): EditTool {
           if (session !== s) return;
           group.destroyChildren();
           spec.render(s);
+          dashOccluded(group, occluded);
           host.redraw();
         },
         commit() {
@@ -318,6 +331,7 @@ export function handleEditTool(spec: HandleEditSpec): EditTool {
     update(object) {
       if (stopGesture || !session) return;
       spec.load(object);
+      occluded = object.occluded;
       session.render();
     },
     detach() {

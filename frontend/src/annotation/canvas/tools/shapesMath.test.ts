@@ -45,6 +45,9 @@ describe("rectangles", () => {
     expect(normalizeAngle(-90)).toBe(270);
     expect(normalizeAngle(720)).toBe(0);
     expect(normalizeAngle(359.99999999999)).toBe(0);
+    expect(normalizeAngle(89.99999999999999)).toBe(90); // a snapped quarter turn after Konva's radians
+    expect(normalizeAngle(-1e-14)).toBe(0);
+    expect(normalizeAngle(12.5)).toBe(12.5);
   });
   it("puts an unrotated box's node at its top-left corner", () => {
     expect(rectToNode([10, 20, 50, 40], 0)).toEqual({ x: 10, y: 20, width: 40, height: 20, rotation: 0 });

@@ -38,7 +38,10 @@ export function clampRect(rect: Rect, width: number, height: number): Rect {
 export function normalizeAngle(degrees: number): number {
   const a = degrees % 360;
   const n = a < 0 ? a + 360 : a;
-  return n >= 360 - 1e-9 ? 0 : n;
+  // Konva's radians round trip leaves 89.99999999999999 for a snapped quarter turn
+  const whole = Math.round(n);
+  const snapped = Math.abs(n - whole) < 1e-9 ? whole : n;
+  return snapped >= 360 ? 0 : snapped;
 }
 
 /** Konva's view of a node: (x, y) is the top-left corner after rotation about it. */
