@@ -66,7 +66,11 @@ Press Ctrl-C to stop.""", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # Wait in short slices: Python runs a signal handler only in the main thread between bytecodes,
+    # and a signal the kernel hands to one of the runtime's other threads does not wake a main
+    # thread blocked in an untimed wait (seen: Ctrl-C / SIGINT ignored until the next wake-up).
+    while not stop.wait(0.5):
+        pass
     print("Stopping: saving state...", flush=True)
     runtime.stop()
     print("Stopped.", flush=True)

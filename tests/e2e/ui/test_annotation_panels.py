@@ -96,6 +96,13 @@ def put(page: Any, jid: int, body: dict[str, Any]) -> None:
     assert answer.ok, answer.text()
 
 
+def manual_track(label: int, shapes: list[dict[str, Any]],
+                 attributes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A manual track from frame 0 with its keyframes (CVAT's LabeledTrack)."""
+    return {"frame": 0, "label_id": label, "group": 0, "source": "manual", "attributes": attributes or [],
+            "shapes": shapes}
+
+
 def rect(frame: int, points: list[float], **extra: Any) -> dict[str, Any]:
     return {
         "type": "rectangle",
@@ -125,22 +132,8 @@ def test_track_attributes_of_every_type_make_a_keyframe(page, admin, sdk, images
     tid, jid, ids = new_attr_job(sdk, images, "panels-attrs")
     car, spec = ids["labels"]["car"], ids["specs"]["car"]
     sign_in(page, *admin)
-    put(
-        page,
-        jid,
-        {
-            "tracks": [
-                {
-                    "frame": 0,
-                    "label_id": car,
-                    "group": 0,
-                    "source": "manual",
-                    "attributes": [{"spec_id": spec["model"], "value": "none"}],
-                    "shapes": [rect(0, [10, 10, 100, 100]), rect(10, [110, 110, 200, 200])],
-                }
-            ]
-        },
-    )
+    keys = [rect(0, [10, 10, 100, 100]), rect(10, [110, 110, 200, 200])]
+    put(page, jid, {"tracks": [manual_track(car, keys, [{"spec_id": spec["model"], "value": "none"}])]})
     open_workspace(page, tid, jid)
     go_to(page, 5)
     (track,) = objects(page)
@@ -189,22 +182,7 @@ def test_outside_keyframe_and_keyframe_navigation(page, admin, sdk, images):
     tid, jid, ids = new_attr_job(sdk, images, "panels-outside")
     car = ids["labels"]["car"]
     sign_in(page, *admin)
-    put(
-        page,
-        jid,
-        {
-            "tracks": [
-                {
-                    "frame": 0,
-                    "label_id": car,
-                    "group": 0,
-                    "source": "manual",
-                    "attributes": [],
-                    "shapes": [rect(0, [10, 10, 100, 100]), rect(8, [90, 90, 180, 180])],
-                }
-            ]
-        },
-    )
+    put(page, jid, {"tracks": [manual_track(car, [rect(0, [10, 10, 100, 100]), rect(8, [90, 90, 180, 180])])]})
     open_workspace(page, tid, jid)
     (track,) = objects(page)
     cid = track["clientId"]
@@ -576,25 +554,8 @@ def test_track_label_change_resets_every_keyframes_attributes(page, admin, sdk, 
     spec = ids["specs"]
     sign_in(page, *admin)
     blue = [{"spec_id": spec["car"]["color"], "value": "blue"}]
-    put(
-        page,
-        jid,
-        {
-            "tracks": [
-                {
-                    "frame": 0,
-                    "label_id": car,
-                    "group": 0,
-                    "source": "manual",
-                    "attributes": [{"spec_id": spec["car"]["model"], "value": "van"}],
-                    "shapes": [
-                        rect(0, [10, 10, 100, 100], attributes=blue),
-                        rect(6, [50, 50, 140, 140], attributes=blue),
-                    ],
-                }
-            ]
-        },
-    )
+    keys = [rect(0, [10, 10, 100, 100], attributes=blue), rect(6, [50, 50, 140, 140], attributes=blue)]
+    put(page, jid, {"tracks": [manual_track(car, keys, [{"spec_id": spec["car"]["model"], "value": "van"}])]})
     open_workspace(page, tid, jid)
     go_to(page, 3)
     (track,) = objects(page)
