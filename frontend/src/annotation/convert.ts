@@ -29,13 +29,20 @@ function withId<T extends object>(value: T, id: number | undefined): T & { serve
   return id === undefined ? value : { ...value, serverId: id };
 }
 
+/** The fields every labeled object has (the API's label_id, group and source). */
+function baseFromApi(o: { label_id: number; group: number | null; source?: string }): { labelId: number; group: number; source: string } {
+  return { labelId: o.label_id, group: groupFromApi(o.group), source: o.source ?? "manual" };
+}
+
+function baseToApi(o: { labelId: number; group: number; source: string }): { label_id: number; group: number | null; source: string } {
+  return { label_id: o.labelId, group: groupToApi(o.group), source: o.source };
+}
+
 export function shapeFromApi(s: ApiShape, clientId: number = newClientId()): Shape {
   return withId({
     kind: "shape" as const,
     clientId,
-    labelId: s.label_id,
-    group: groupFromApi(s.group),
-    source: s.source ?? "manual",
+    ...baseFromApi(s),
     type: s.type,
     frame: s.frame,
     points: s.points,
@@ -65,9 +72,7 @@ export function trackFromApi(t: ApiTrack, clientId: number = newClientId()): Tra
   return withId({
     kind: "track" as const,
     clientId,
-    labelId: t.label_id,
-    group: groupFromApi(t.group),
-    source: t.source ?? "manual",
+    ...baseFromApi(t),
     shapes: t.shapes.map(keyShapeFromApi).sort((a, b) => a.frame - b.frame),
     attributes: attributesFromApi(t.attributes),
     elements: (t.elements ?? []).map((e) => trackFromApi(e)),
@@ -78,9 +83,7 @@ export function tagFromApi(t: ApiTag, clientId: number = newClientId()): Tag {
   return withId({
     kind: "tag" as const,
     clientId,
-    labelId: t.label_id,
-    group: groupFromApi(t.group),
-    source: t.source ?? "manual",
+    ...baseFromApi(t),
     frame: t.frame,
     attributes: attributesFromApi(t.attributes),
   }, t.id);
@@ -100,9 +103,7 @@ export function toApiShape(s: Shape, ids = true): ApiShape {
   const out: ApiShape = {
     type: s.type,
     frame: s.frame,
-    label_id: s.labelId,
-    group: groupToApi(s.group),
-    source: s.source,
+    ...baseToApi(s),
     occluded: s.occluded,
     z_order: s.zOrder,
     rotation: s.rotation,
@@ -132,9 +133,7 @@ function toApiKeyShape(s: KeyShape, ids: boolean): ApiTrackedShape {
 export function toApiTrack(t: Track, ids = true): ApiTrack {
   const out: ApiTrack = {
     frame: t.shapes[0]?.frame ?? 0,
-    label_id: t.labelId,
-    group: groupToApi(t.group),
-    source: t.source,
+    ...baseToApi(t),
     attributes: attributesToApi(t.attributes),
     shapes: t.shapes.map((s) => toApiKeyShape(s, ids)),
   };
@@ -146,9 +145,7 @@ export function toApiTrack(t: Track, ids = true): ApiTrack {
 export function toApiTag(t: Tag, ids = true): ApiTag {
   const out: ApiTag = {
     frame: t.frame,
-    label_id: t.labelId,
-    group: groupToApi(t.group),
-    source: t.source,
+    ...baseToApi(t),
     attributes: attributesToApi(t.attributes),
   };
   if (ids && t.serverId !== undefined) out.id = t.serverId;

@@ -17,24 +17,10 @@ import {
 } from "./geometry";
 import { encodeMask } from "./mask";
 import type { FrameElement, FrameObject, ShapeType } from "./model";
+import { frameObject } from "./testing";
 
 function object(type: ShapeType, points: number[], extra: Partial<FrameObject> = {}): FrameObject {
-  return {
-    clientId: 1,
-    kind: "shape",
-    type,
-    labelId: 1,
-    points,
-    rotation: 0,
-    occluded: false,
-    outside: false,
-    zOrder: 0,
-    keyframe: true,
-    attributes: {},
-    elements: [],
-    group: 0,
-    ...extra,
-  };
+  return frameObject({ type, points, ...extra });
 }
 
 function close(box: Box, want: [number, number, number, number]): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FrameObject, LabelSpec } from "./model";
+import { frameObject } from "./testing";
 import { compileFilter, FilterError, objectSize, parseFilterInput, parseFilterText, parseSimpleFilter } from "./objectFilter";
 
 function label(id: number, name: string, attributes: LabelSpec["attributes"] = []): LabelSpec {
@@ -19,22 +20,7 @@ const labels: ReadonlyMap<number, LabelSpec> = new Map([
 ]);
 
 function object(extra: Partial<FrameObject> = {}): FrameObject {
-  return {
-    clientId: 7,
-    kind: "shape",
-    type: "rectangle",
-    labelId: 1,
-    points: [10, 20, 110, 70],
-    rotation: 0,
-    occluded: false,
-    outside: false,
-    zOrder: 0,
-    keyframe: true,
-    attributes: { 10: "audi", 11: "2", 12: "true", 13: "AB 12" },
-    elements: [],
-    group: 0,
-    ...extra,
-  };
+  return frameObject({ clientId: 7, type: "rectangle", points: [10, 20, 110, 70], attributes: { 10: "audi", 11: "2", 12: "true", 13: "AB 12" }, ...extra });
 }
 
 function matches(rule: unknown, o: FrameObject = object()): boolean {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { FrameObject } from "../model";
+import { frameObject } from "../testing";
 import { SceneIndex, TEXT_LIMIT, drawOrder, isDrawable, labelText, objectBounds, showAllText, type PickGeometry } from "./scene";
 
 let nextId = 1;
 function obj(type: FrameObject["type"], points: number[], extra: Partial<FrameObject> = {}): FrameObject {
-  return {
-    clientId: nextId++, kind: "shape", type, labelId: 1, points, rotation: 0, occluded: false, outside: false,
-    zOrder: 0, keyframe: true, attributes: {}, elements: [], group: 0, ...extra,
-  };
+  return frameObject({ clientId: nextId++, type, points, ...extra });
 }
 
 // Boxes as the exact geometry (enough to test the index's ordering); area = box area.

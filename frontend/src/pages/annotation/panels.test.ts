@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AttributeSpec, FrameObject } from "../../annotation/model";
+import { frameObject } from "../../annotation/testing";
 import { clampNumber, commitsDraft, numberRange } from "./AttributesPanel";
 import { labelShortcut } from "./LabelsPanel";
 import { typeText, type ObjectRowData } from "./ObjectItem";
@@ -52,16 +53,16 @@ function row(clientId: number, labelId: number, kind: ObjectRowData["kind"] = "s
   return { clientId, kind, type: kind === "tag" ? "tag" : "rectangle", labelId, color: "#000", occluded: false, outside: false, keyframe: true, view: {} };
 }
 
-function frameObject(clientId: number, zOrder: number): FrameObject {
-  return { clientId, kind: "shape", type: "rectangle", labelId: 1, points: [], rotation: 0, occluded: false, outside: false, zOrder, keyframe: true, attributes: {}, elements: [], group: 0 };
+function rectangleAt(clientId: number, zOrder: number): FrameObject {
+  return frameObject({ clientId, type: "rectangle", zOrder });
 }
 
 describe("the objects list", () => {
   const rows = [row(3, 2), row(1, 1), row(9, 1, "tag"), row(2, 2)];
   const objects = new Map([
-    [3, frameObject(3, 5)],
-    [1, frameObject(1, 0)],
-    [2, frameObject(2, 9)],
+    [3, rectangleAt(3, 5)],
+    [1, rectangleAt(1, 0)],
+    [2, rectangleAt(2, 9)],
   ]);
   const names = (id: number) => (id === 1 ? "person" : "car");
   it("sorts objects by id, z order (front first) or label, tags last", () => {

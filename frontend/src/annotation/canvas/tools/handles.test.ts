@@ -3,6 +3,7 @@
 import Konva from "konva";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { FrameElement, FrameObject } from "../../model";
+import { frameObject } from "../../testing";
 import type { DrawResult, EditResult, ToolHost } from "../types";
 import { handleEditTool } from "./handles";
 import { maskEditTool } from "./mask";
@@ -79,22 +80,7 @@ function vertices(f: FakeHost): Konva.Circle[] {
 }
 
 function object(over: Partial<FrameObject>): FrameObject {
-  const base: FrameObject = {
-    clientId: 1,
-    kind: "shape",
-    type: "polygon",
-    labelId: 7,
-    points: [],
-    rotation: 0,
-    occluded: false,
-    outside: false,
-    zOrder: 0,
-    keyframe: true,
-    attributes: {},
-    elements: [],
-    group: 0,
-  };
-  return { ...base, ...over };
+  return frameObject({ labelId: 7, ...over });
 }
 
 function element(labelId: number, x: number, y: number): FrameElement {
