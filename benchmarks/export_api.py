@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
-import urllib3
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _api import Api
 from _report import figure, verdict
 from _runtime import EmbeddedRuntimeProcess, log_on_error
 
@@ -41,27 +41,6 @@ WIDTH, HEIGHT = 320, 240
 FORMATS = ("COCO 1.0", "CVAT for images 1.1")
 BATCH = 10_000
 TARGET = 1.5
-
-
-class Api:
-    """urllib3 with a Token, as cvat-sdk sends requests."""
-
-    def __init__(self, url: str, user: str, password: str) -> None:
-        self.url = url
-        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(total=600))
-        answer = self.http.request("POST", f"{url}/api/auth/login", body=orjson.dumps(
-            {"username": user, "password": password}), headers={"Content-Type": "application/json"})
-        assert answer.status == 200, answer.data[:500]
-        self.headers = {"Authorization": f"Token {orjson.loads(answer.data)['key']}"}
-
-    def call(self, method: str, path: str, body: Any = None, ok: int = 200, **kw: Any) -> bytes:
-        headers = self.headers if body is None else {**self.headers, "Content-Type": "application/json"}
-        url = path if path.startswith("http") else f"{self.url}{path}"
-        answer = self.http.request(method, url, body=None if body is None else orjson.dumps(body), headers=headers,
-                                   **kw)
-        if answer.status != ok:
-            raise RuntimeError(f"{method} {path}: {answer.status} {answer.data[:500]!r}")
-        return bytes(answer.data)
 
 
 def frames_zip(folder: Path, count: int) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from cvat_serverless import bootstrap
 from cvat_serverless.adapters import memory as mem
 from cvat_serverless.adapters import memory_webhooks as mem_webhooks
+from cvat_serverless.adapters.memory_functions import InMemoryFunctionRepository
 from cvat_serverless.config import Settings
 from cvat_serverless.ports import AuthRepositories, DropMarkerRepository, IdGenerator, Repositories
 
@@ -32,6 +33,7 @@ def container_with(repos: Repositories, auth: AuthRepositories, ids: IdGenerator
         webhook_repos=mem_webhooks.memory_webhook_repositories(),
         webhook_sender=mem_webhooks.InMemoryWebhookSender(),
         webhook_queue=mem_webhooks.InMemoryWebhookQueue(),
+        function_repository=InMemoryFunctionRepository(),
     )
 
 

@@ -82,7 +82,8 @@ def test_applying_twice_changes_nothing():
                                        "query-by-partition, fast-read-serialization, transaction-undo-log, "
                                        "s3-object-files, map-tolerated-failures, compiled-jsonpaths, "
                                        "moto-modules-listed-once, sqs-send-without-counting, "
-                                       "get-item-without-partition, sqs-receive-once")
+                                       "get-item-without-partition, sqs-receive-once, "
+                                       "stop-a-starting-execution")
 
 
 # ----------------------------------------------------------------------- transaction-undo-log
@@ -636,3 +637,22 @@ def test_a_long_poll_gets_a_late_message_and_holds_up_no_other_consumer():
         poller.join(timeout=15)
         assert [m["Body"] for m in waited["messages"]] == ["late"]
         assert waited["seconds"] < 9  # answered when the message came, not at the end of the wait
+
+
+# ---------------------------------------------------------------------------- stop-a-starting-execution
+def test_a_stop_waits_for_the_execution_to_have_started():
+    """StopExecution right after StartExecution: the worker's environment is made by its thread."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    moto_patches.apply()
+    stops: list[tuple[object, object, object]] = []
+
+    class Environment:
+        def set_stop(self, stop_date: object, cause: object, error: object) -> None:
+            stops.append((stop_date, error, cause))
+
+    worker = ExecutionWorker.__new__(ExecutionWorker)
+    worker.env = None
+    threading.Timer(0.05, lambda: setattr(worker, "env", Environment())).start()  # the thread starting
+    ExecutionWorker.stop(worker, "now", error="", cause="Canceled by the user.")
+    assert stops == [("now", "", "Canceled by the user.")]

@@ -237,9 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     from .events import add_parser as add_events_parser
 
     add_events_parser(sub, _add_target_args)
+    from .functions import add_parser as add_functions_parser
+
+    add_functions_parser(sub, _add_target_args)
     from .deploy_ui import add_parser as add_deploy_ui_parser
 
     add_deploy_ui_parser(sub)
+    from .models import add_parser as add_models_parser
+
+    add_models_parser(sub)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 - ``POST /2015-03-31/functions/{name}/invocations`` (Lambda Invoke, used by the Step Functions
   interpreter and by boto3 clients) runs the template's handler in-process.
-- ``POST /endpoints/{name}/invocations`` (SageMaker runtime) goes to a registered local model.
+- ``POST /endpoints/{name}/invocations`` and ``.../async-invocations`` (SageMaker runtime) go to a
+  registered local model (register_model), answered as SageMaker answers: the model's ValueError is
+  a ModelError, an endpoint not registered a ValidationError (never moto's canned answers).
 - Every other request goes to moto; requests that change state mark their service dirty for the
   snapshot writer, and hold a shared lock so a snapshot never sees a half-applied request (SQS
   long polls hold one of their own, which only a snapshot of SQS waits for: RequestLocks).
@@ -14,26 +16,34 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import re
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from . import s3_objects
 from .lambdas import FunctionRegistry
+from .template import REGION
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ModelHandler = Callable[[bytes, str], tuple[bytes, str]]  # (body, content type) -> (body, content type)
 
 _LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
-_SAGEMAKER_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_SAGEMAKER_INVOKE = re.compile(r"^/endpoints/([^/]+)/(invocations|async-invocations)$")
+_S3_URI = re.compile(r"^s3://([^/]+)/(.+)$")
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _READ_TARGETS = re.compile(
     r"\.(Get|Describe|List|Query|Scan|BatchGet|ReceiveMessage|TestEventPattern)[A-Za-z]*$"
 )
 
+
+log = logging.getLogger("cvat_serverless_tools.local")
 
 SERIALIZED_SERVICES = ("dynamodb", "s3", "events", "states")
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # request bodies above this wait on disk until moto reads them
@@ -156,11 +166,21 @@ def changes_state(environ: dict[str, Any]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class AsyncPaths:
+    """Where an asynchronous endpoint writes (its AsyncInferenceConfig's S3OutputPath and
+    S3FailurePath): ``s3://bucket/prefix``."""
+
+    output: str
+    failure: str
+
+
 class AwsMiddleware:
     def __init__(self, moto_app: WsgiApp, functions: FunctionRegistry) -> None:
         self.moto_app = moto_app
         self.functions = functions
         self.models: dict[str, ModelHandler] = {}
+        self.async_paths: dict[str, AsyncPaths] = {}
         self.lock = RequestLocks()
         self.dirty = DirtyTracker()
         # moto's DynamoDB, S3, EventBridge and Step Functions backends are not thread-safe (a query
@@ -178,8 +198,11 @@ class AwsMiddleware:
                 if function is not None:
                     return self._invoke_lambda(function, environ, start_response)
             match = _SAGEMAKER_INVOKE.match(path)
-            if match and match.group(1) in self.models:
-                return self._invoke_model(match.group(1), environ, start_response)
+            if match:
+                name = unquote(match.group(1))
+                if match.group(2) == "invocations":
+                    return self._invoke_model(name, environ, start_response)
+                return self._invoke_model_async(name, environ, start_response)
         service = service_of(environ)
         # Receive the whole body first: a large upload must not hold the service's lock (or keep
         # a snapshot, and with it every other request, waiting) for as long as the client sends.
@@ -255,8 +278,141 @@ class AwsMiddleware:
         start_response("200 OK", headers)
         return [body]
 
+    # ------------------------------------------------------------------ SageMaker runtime
+    def register_model(self, name: str, handler: ModelHandler, *, async_output: str | None = None,
+                       async_failure: str | None = None) -> None:
+        """Answer SageMaker endpoint ``name`` with ``handler`` ``(body, content type) -> (body,
+        content type)``; a ValueError it raises is the caller's ModelError (as a 400 from the
+        container), any other exception one from a 500. With ``async_output`` and ``async_failure``
+        (``s3://bucket/prefix``) the endpoint takes InvokeEndpointAsync too, and writes
+        ``<async_output>/<inference id>.out`` or ``<async_failure>/<inference id>-error.out``."""
+        if (async_output is None) != (async_failure is None):
+            raise ValueError("an asynchronous endpoint needs both async_output and async_failure")
+        for location in (async_output, async_failure):
+            if location is not None and not _S3_URI.match(location.rstrip("/") + "/x"):
+                raise ValueError(f"{location!r} is not an s3://bucket/prefix location")
+        self.models[name] = handler
+        if async_output is not None and async_failure is not None:
+            self.async_paths[name] = AsyncPaths(async_output.rstrip("/"), async_failure.rstrip("/"))
+        else:
+            self.async_paths.pop(name, None)
+
+    def unregister_model(self, name: str) -> None:
+        self.models.pop(name, None)
+        self.async_paths.pop(name, None)
+
     def _invoke_model(self, name: str, environ: dict[str, Any],
                       start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body, content_type = self.models[name](self._body(environ), environ.get("CONTENT_TYPE", ""))
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        handler = self.models.get(name)
+        body = self._body(environ)
+        if handler is None:
+            return _sagemaker_error(start_response, "400 Bad Request", "ValidationError",
+                                    {"message": _endpoint_not_found(name)})
+        try:
+            answer, content_type = handler(body, environ.get("CONTENT_TYPE", ""))
+        except Exception as error:
+            return _sagemaker_error(start_response, "424 Failed Dependency", "ModelError", _model_error(name, error))
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(answer))),
+                                  ("x-Amzn-Invoked-Production-Variant", "AllTraffic"),
+                                  ("x-amzn-RequestId", str(uuid.uuid4()))])
+        return [answer]
+
+    def _invoke_model_async(self, name: str, environ: dict[str, Any],
+                            start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """InvokeEndpointAsync: answered at once; the model runs on a thread of its own and writes
+        its answer (or the error) to S3 as SageMaker's asynchronous inference does."""
+        self._body(environ)
+        handler = self.models.get(name)
+        if handler is None:
+            return _sagemaker_error(start_response, "400 Bad Request", "ValidationError",
+                                    {"message": _endpoint_not_found(name)})
+        paths = self.async_paths.get(name)
+        if paths is None:
+            return _sagemaker_error(start_response, "400 Bad Request", "ValidationError", {
+                "message": f"Endpoint {name} of account {_account()} is not configured for asynchronous inference."})
+        input_location = environ.get("HTTP_X_AMZN_SAGEMAKER_INPUTLOCATION", "")
+        if not _S3_URI.match(input_location):
+            return _sagemaker_error(start_response, "400 Bad Request", "ValidationError", {
+                "message": f"InputLocation {input_location!r} is not an s3://bucket/key location."})
+        inference_id = environ.get("HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID") or str(uuid.uuid4())
+        extension = environ.get("HTTP_X_AMZN_SAGEMAKER_S3OUTPUTPATHEXTENSION", "").strip("/")
+        output = "/".join(filter(None, (paths.output, extension,
+                                        environ.get("HTTP_X_AMZN_SAGEMAKER_FILENAME") or f"{inference_id}.out")))
+        failure = "/".join(filter(None, (paths.failure, extension, f"{inference_id}-error.out")))
+        content_type = environ.get("HTTP_X_AMZN_SAGEMAKER_CONTENT_TYPE", "")
+        threading.Thread(target=_run_async, args=(handler, input_location, content_type, output, failure),
+                         daemon=True, name=f"sagemaker-async-{name}").start()
+        body = json.dumps({"InferenceId": inference_id}).encode()
+        start_response("202 Accepted", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                        ("X-Amzn-SageMaker-OutputLocation", output),
+                                        ("X-Amzn-SageMaker-FailureLocation", failure),
+                                        ("x-amzn-RequestId", str(uuid.uuid4()))])
         return [body]
+
+
+def _account() -> str:
+    return os.environ.get("MOTO_ACCOUNT_ID", "123456789012")
+
+
+def _endpoint_not_found(name: str) -> str:
+    return f"Endpoint {name} of account {_account()} not found."
+
+
+def _model_error(name: str, error: Exception) -> dict[str, Any]:
+    """What SageMaker answers when the container does not answer 200: the container's status and
+    body (this handler's ``{"error": ...}``, as the packaged handler's server answers it)."""
+    status = 400 if isinstance(error, ValueError) else 500
+    original = json.dumps({"error": str(error)})
+    kind = "client" if status < 500 else "server"
+    log_group = f"/aws/sagemaker/Endpoints/{name}"
+    return {
+        "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
+        "LogStreamArn": f"arn:aws:logs:{REGION}:{_account()}:log-group:{log_group}",
+        "Message": f'Received {kind} error ({status}) from primary with message "{original}". See '
+                   f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#logEventViewer:"
+                   f"group={log_group} in account {_account()} for more information.",
+        "OriginalMessage": original,
+        "OriginalStatusCode": status,
+    }
+
+
+def _sagemaker_error(start_response: Callable[..., Any], status: str, code: str,
+                     fields: dict[str, Any]) -> Iterable[bytes]:
+    body = json.dumps(fields).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("x-amzn-ErrorType", code), ("x-amzn-RequestId", str(uuid.uuid4()))])
+    return [body]
+
+
+def _split_s3(location: str) -> tuple[str, str]:
+    match = _S3_URI.match(location)
+    assert match is not None
+    return match.group(1), match.group(2)
+
+
+def _run_async(handler: ModelHandler, input_location: str, content_type: str, output: str, failure: str) -> None:
+    """One asynchronous inference, through the embedded S3 (this runtime's own endpoint, as any
+    client: its locks, snapshots and object files apply)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), region_name=REGION)
+    try:
+        bucket, key = _split_s3(input_location)
+        try:
+            stored = s3.get_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError as error:
+            raise LookupError(f"cannot read the input {input_location}: {error}") from None
+        answer, answer_type = handler(stored["Body"].read(), content_type or stored.get("ContentType", ""))
+    except Exception as error:
+        log.warning("asynchronous inference failed (%s): %s", failure, error)
+        bucket, key = _split_s3(failure)
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=str(error).encode(), ContentType="text/plain")
+        except Exception:
+            log.exception("asynchronous inference: cannot write its failure %s", failure)
+        return
+    bucket, key = _split_s3(output)
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=answer, ContentType=answer_type)
+    except Exception:
+        log.exception("asynchronous inference: cannot write its output %s", output)

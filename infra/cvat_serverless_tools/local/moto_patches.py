@@ -62,6 +62,12 @@ without a lock, so two consumers polling one queue at once (the embedded event s
 run several pollers, as AWS does) could both get the same message, and a webhook went out twice.
 Here each queue's pick runs under a lock of its own, and the long poll waits outside it (for a
 message, up to WaitTimeSeconds), so a waiting consumer never holds up another.
+
+stop-a-starting-execution: moto's StopExecution reaches into the execution's evaluation
+environment, which its worker thread makes only once it runs: a StopExecution right after
+StartExecution (a user canceling an auto-annotation at once) failed with an AttributeError (a
+500). Here the stop waits for that environment (a few milliseconds at most), as AWS stops an
+execution in any state.
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ from typing import Any
 MOTO_VERSION = "5.2.5"
 PATCHES = ("query-by-partition", "fast-read-serialization", "transaction-undo-log", "s3-object-files",
            "map-tolerated-failures", "compiled-jsonpaths", "moto-modules-listed-once", "sqs-send-without-counting",
-           "get-item-without-partition", "sqs-receive-once")
+           "get-item-without-partition", "sqs-receive-once", "stop-a-starting-execution")
 
 _applied = threading.Lock()
 _state = {"done": False}
@@ -740,6 +746,23 @@ def _patch_sqs_receive_once() -> None:
 
 
 # --------------------------------------------------------------------------------------- apply
+def _patch_stop_a_starting_execution() -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker.stop
+    started_within_s = 5.0
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        deadline = time.monotonic() + started_within_s
+        while self.env is None and time.monotonic() < deadline:
+            time.sleep(0.001)  # the worker thread is starting: its environment comes in a moment
+        if self.env is None:
+            return  # never started: there is nothing to stop
+        original(self, stop_date, error, cause)
+
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install the patches once per process; raises MotoVersionError on any moto but MOTO_VERSION
     (checked on every call, before anything is changed)."""
@@ -762,4 +785,5 @@ def apply() -> None:
         _patch_moto_modules_listed_once()
         _patch_sqs_send_without_counting()
         _patch_sqs_receive_once()
+        _patch_stop_a_starting_execution()
         _state["done"] = True

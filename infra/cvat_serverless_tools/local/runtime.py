@@ -86,6 +86,7 @@ class EmbeddedRuntime:
         self.pollers: list[SqsPoller] = []
         self.writer: SnapshotWriter | None = None
         self.deployment: Deployment | None = None
+        self.middleware: AwsMiddleware | None = None
         self.template: Template | None = None
         self._lock_file: Any = None
         self.restored: list[str] = []
@@ -125,7 +126,7 @@ class EmbeddedRuntime:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
         functions = FunctionRegistry()
-        middleware = AwsMiddleware(DomainDispatcherApplication(create_backend_app), functions)
+        self.middleware = middleware = AwsMiddleware(DomainDispatcherApplication(create_backend_app), functions)
         self.aws_server = make_server(self.config.host, self.config.aws_port, middleware, threaded=True,
                                       request_handler=MotoRequestHandler)
         aws_port = self.aws_server.server_port
@@ -145,6 +146,7 @@ class EmbeddedRuntime:
         for function in deployment.functions:
             functions.add(function)
         os.environ.update(deployment.environment)
+        offline_detector = _register_offline_models(middleware)
         for function in deployment.functions:
             function.load()  # import every handler now (after its environment), before anything invokes one
 
@@ -152,6 +154,11 @@ class EmbeddedRuntime:
 
         bootstrap.reset()  # settings, services and apps from the deployed environment
         bootstrap.container().schema.ensure()
+        if offline_detector:
+            # the built-in function, in step with this version's model (registered again at each start)
+            from cvat_serverless_tools.models import offline
+
+            bootstrap.container().lambda_functions.register(offline.yolox_nano_function(), replace=True)
         # Executions do not survive a restart here (AWS keeps them): background requests that were
         # running start again (their steps are idempotent), so no request stays "started" forever.
         resumed = bootstrap.container().requests.resume_interrupted()
@@ -222,6 +229,23 @@ class EmbeddedRuntime:
 
     def _write_runtime_file(self) -> None:
         (self.data_dir / RUNTIME_FILE).write_text(json.dumps(self.facts(), indent=1, default=str))
+
+
+def _register_offline_models(middleware: AwsMiddleware) -> bool:
+    """The offline detector as local SageMaker endpoint ``yolox-nano`` (realtime and asynchronous,
+    answering in the media bucket's auto-annotation/ prefix), when its weights are installed. The
+    model loads on the first request: starting stays fast."""
+    from cvat_serverless_tools.models import offline
+
+    if not offline.weights_installed():
+        log.warning("the offline detector (%s) is off: its weights are not installed; run `%s`",
+                    offline.YOLOX_NANO_ID, offline.INSTALL_COMMAND)
+        return False
+    bucket = os.environ["CVAT_MEDIA_BUCKET"]
+    middleware.register_model(offline.YOLOX_NANO_ID, offline.LocalEndpoint(),
+                              async_output=f"s3://{bucket}/auto-annotation/async-results",
+                              async_failure=f"s3://{bucket}/auto-annotation/async-failures")
+    return True
 
 
 def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:

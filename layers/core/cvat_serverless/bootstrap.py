@@ -19,25 +19,32 @@ from .config import Settings, get_settings
 if TYPE_CHECKING:
     from .api.cvat_api import CvatApi
     from .ports import (
+        AgentFunctionRepositories,
         AnnotationStore,
         AuthRepositories,
+        AutoAnnotationLedger,
         BlobStore,
         Clock,
         DropMarkerRepository,
         EventPublisher,
+        FunctionRepository,
         IdGenerator,
+        InferenceClient,
         PasswordHasher,
         RemoteFetcher,
         Repositories,
+        TaskCallbacks,
         UserRepository,
         WebhookQueue,
         WebhookRepositories,
         WebhookSender,
         WorkflowStarter,
     )
+    from .services.agent_functions import AgentFunctionService
     from .services.analytics import AnalyticsService
     from .services.annotations import AnnotationService
     from .services.auth import AccessTokenService, AccountService, PasswordCheckService, SessionService
+    from .services.auto_annotation import AsyncResultRouter, AutoAnnotationWorker
     from .services.direct_uploads import DirectUploadService
     from .services.exports import ExportService
     from .services.import_worker import AnnotationImportWorker
@@ -46,6 +53,7 @@ if TYPE_CHECKING:
     from .services.issues import CommentService, IssueService
     from .services.jobs import JobService
     from .services.labels import LabelService
+    from .services.lambda_functions import LambdaFunctionService
     from .services.organizations import OrganizationService
     from .services.pipeline import TaskDataPipeline
     from .services.projects import ProjectService
@@ -134,6 +142,7 @@ class Container:
             "import-annotations": self.settings.import_annotations_state_machine_arn,
             "backup-restore": self.settings.restore_state_machine_arn,
             "events-export": self.settings.events_export_state_machine_arn,
+            "auto-annotate": self.settings.auto_annotate_state_machine_arn,
         })
 
     @cached_property
@@ -381,6 +390,78 @@ class Container:
 
         return WebhookService(self.repos, self.webhook_repos, self.ids, self.clock, dispatcher=self.webhook_dispatcher)
 
+    # ------------------------------------------------------------------ native functions (agents)
+    @cached_property
+    def agent_function_repos(self) -> AgentFunctionRepositories:
+        from .adapters.aws.dynamo_agent_functions import dynamo_agent_function_repositories
+
+        return dynamo_agent_function_repositories(self.settings.table_name)
+
+    @cached_property
+    def agent_functions(self) -> AgentFunctionService:
+        from .services.agent_functions import AgentFunctionService
+
+        return AgentFunctionService(self.repos, self.agent_function_repos, self.ids, self.clock,
+                                    annotations=self.annotations, actor_for=self.organizations.actor_for,
+                                    wait_seconds=float(self.settings.agent_wait_seconds),
+                                    watch_seconds=float(self.settings.agent_watch_seconds))
+
+    # ------------------------------------------------------------------ lambda functions (models)
+    @cached_property
+    def function_repository(self) -> FunctionRepository:
+        from .adapters.aws.dynamo_functions import DynamoFunctionRepository
+
+        return DynamoFunctionRepository(self.settings.table_name)
+
+    @cached_property
+    def lambda_functions(self) -> LambdaFunctionService:
+        import secrets
+
+        from .services.lambda_functions import LambdaFunctionService
+
+        # No secret set: a random key per process (a tracker's state then only comes back to the
+        # instance that signed it); set CVAT_FUNCTION_STATE_SECRET to share one.
+        key = self.settings.function_state_secret.encode() or secrets.token_bytes(32)
+        return LambdaFunctionService(self.repos, self.function_repository, self.workflows, self.clock,
+                                     requests=self.requests, media=self.task_media, inference=self.inference,
+                                     state_key=key)
+
+    # ------------------------------------------------------------------ auto-annotation (models)
+    @cached_property
+    def inference(self) -> InferenceClient:
+        from .adapters.aws.sagemaker import SageMakerInferenceClient
+
+        return SageMakerInferenceClient()
+
+    @cached_property
+    def auto_annotation_ledger(self) -> AutoAnnotationLedger:
+        from .adapters.aws.dynamo_auto_annotation import DynamoAutoAnnotationLedger
+
+        return DynamoAutoAnnotationLedger(self.settings.table_name)
+
+    @cached_property
+    def task_callbacks(self) -> TaskCallbacks:
+        from .adapters.aws.stepfunctions import StepFunctionsWorkflowStarter
+
+        return StepFunctionsWorkflowStarter({})  # SendTaskSuccess/Failure need no state machine ARN
+
+    @cached_property
+    def auto_annotation(self) -> AutoAnnotationWorker:
+        from .services.auto_annotation import AutoAnnotationWorker
+
+        return AutoAnnotationWorker(self.repos, self.ids, self.clock, self.events, blobs=self.blobs,
+                                    media=self.task_media, annotations=self.annotations, requests=self.requests,
+                                    functions=self.function_repository, inference=self.inference,
+                                    ledger=self.auto_annotation_ledger, callbacks=self.task_callbacks,
+                                    actor_for=self.organizations.actor_for, bucket=self.settings.media_bucket,
+                                    concurrency=int(self.settings.auto_annotate_concurrency or 4))
+
+    @cached_property
+    def auto_annotation_results(self) -> AsyncResultRouter:
+        from .services.auto_annotation import AsyncResultRouter
+
+        return AsyncResultRouter(self.blobs, self.auto_annotation_ledger, self.task_callbacks)
+
 
 @cache
 def container() -> Container:
@@ -412,13 +493,20 @@ def webhooks_api() -> CvatApi:
 
 
 @cache
+def functions_api() -> CvatApi:
+    from .api import function_apps
+
+    return function_apps.functions_api(container())
+
+
+@cache
 def media_api() -> CvatApi:
     from .api import function_apps
 
     return function_apps.media_api(container())
 
 
-_BUILT = (get_settings, container, core_api, annotations_api, webhooks_api, media_api)
+_BUILT = (get_settings, container, core_api, annotations_api, webhooks_api, functions_api, media_api)
 
 
 def reset() -> None:

@@ -33,6 +33,8 @@ class Settings:
     restore_state_machine_arn: str
     import_annotations_state_machine_arn: str
     events_export_state_machine_arn: str
+    auto_annotate_state_machine_arn: str
+    function_state_secret: str
     stage: str
     server_version: str
     allow_loopback_egress: str
@@ -40,6 +42,9 @@ class Settings:
     max_request_bytes: str
     webhook_queue_url: str
     public_url: str
+    auto_annotate_concurrency: str
+    agent_watch_seconds: str
+    agent_wait_seconds: str
 
     @property
     def loopback_egress(self) -> bool:
@@ -82,6 +87,10 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     "restore_state_machine_arn": ("CVAT_RESTORE_STATE_MACHINE_ARN", ""),
     "import_annotations_state_machine_arn": ("CVAT_IMPORT_ANNOTATIONS_STATE_MACHINE_ARN", ""),
     "events_export_state_machine_arn": ("CVAT_EVENTS_EXPORT_STATE_MACHINE_ARN", ""),
+    "auto_annotate_state_machine_arn": ("CVAT_AUTO_ANNOTATE_STATE_MACHINE_ARN", ""),
+    # The key that signs trackers' states between interactive calls (the functions API). Empty: a
+    # random key per process, so a state only comes back to the instance that signed it.
+    "function_state_secret": ("CVAT_FUNCTION_STATE_SECRET", ""),
     "stage": ("CVAT_STAGE", "dev"),
     "server_version": ("CVAT_SERVER_VERSION", "2.80.0"),
     "allow_loopback_egress": ("CVAT_ALLOW_LOOPBACK_EGRESS", "false"),
@@ -94,6 +103,13 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     # scheme://host[/stage] of the API as clients reach it: the base of webhook payloads' URLs for
     # events made without a request (Step Functions workers); empty: those URLs are relative.
     "public_url": ("CVAT_PUBLIC_URL", ""),
+    # Auto-annotation: chunks of one request sent to the model at once (the workflow's Map).
+    "auto_annotate_concurrency": ("CVAT_AUTO_ANNOTATE_CONCURRENCY", "4"),
+    # Native functions: how long GET .../watch holds an agent's long poll before answering
+    # `retry:` alone, and how long POST /api/functions/{id}/run waits for an agent's answer
+    # (both below API Gateway's 29 s integration timeout).
+    "agent_watch_seconds": ("CVAT_AGENT_WATCH_SECONDS", "20"),
+    "agent_wait_seconds": ("CVAT_AGENT_WAIT_SECONDS", "25"),
 }
 
 assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Final, Generic, Protocol, TypeVar
 
+from .domain.agent_functions import AnnotationRequest, NativeFunction, RequestCategory
 from .domain.annotations import LabeledData
 from .domain.auth import AccessToken, Session
 from .domain.drops import DropMarker
+from .domain.functions import FunctionSpec
 from .domain.issues import Comment, Issue
 from .domain.jobs import Job, Segment
 from .domain.labels import Label
@@ -219,6 +221,11 @@ class WorkflowStarter(Protocol):
     def describe(self, workflow: str, name: str) -> WorkflowRun | None:
         """The execution's state; None when the engine has no such execution (it was never
         started, or it was lost: the embedded runtime forgets running executions on a restart)."""
+        ...
+
+    def stop(self, workflow: str, name: str, *, cause: str = "") -> None:
+        """Stop the execution if it is running; an execution that ended or never started is
+        not an error."""
         ...
 
 
@@ -688,6 +695,68 @@ class AuthRepositories:
     login_attempts: LoginAttemptRepository
 
 
+# --- agent functions ----------------------------------------------------------------------------
+
+
+class NativeFunctionRepository(Protocol):
+    """Agent-based ("native") functions (copies, optimistic locking on ``version``)."""
+
+    def add(self, function: NativeFunction) -> NativeFunction: ...
+
+    def get(self, function_id: int) -> NativeFunction:
+        """NotFoundError when there is none."""
+        ...
+
+    def save(self, function: NativeFunction) -> NativeFunction: ...
+
+    def delete(self, function_id: int) -> None: ...
+
+    def list_all(self) -> list[NativeFunction]:
+        """Sorted by id."""
+        ...
+
+    def list_by_organization(self, organization_id: int | None) -> list[NativeFunction]:
+        """The functions of an organization (None: of the personal workspace), sorted by id."""
+        ...
+
+
+class AnnotationRequestRepository(Protocol):
+    """Annotation requests (ARs) of native functions (optimistic locking on ``version``: two
+    agents acquiring the same AR cannot both win)."""
+
+    def add(self, request: AnnotationRequest) -> AnnotationRequest: ...
+
+    def get(self, request_id: str) -> AnnotationRequest:
+        """NotFoundError when there is none."""
+        ...
+
+    def save(self, request: AnnotationRequest) -> AnnotationRequest:
+        """ConflictError when the stored version is not the caller's."""
+        ...
+
+    def list_queued(self, function_id: int, category: RequestCategory) -> list[AnnotationRequest]:
+        """The function's queued ARs of that category, oldest first."""
+        ...
+
+    def list_assigned(self, function_id: int, category: RequestCategory) -> list[AnnotationRequest]:
+        """The function's assigned ARs of that category, oldest first (to reclaim expired ones)."""
+        ...
+
+    def list_by_function(self, function_id: int) -> list[AnnotationRequest]:
+        """Every AR of the function still stored, oldest first."""
+        ...
+
+    def list_by_owner(self, user_id: int) -> list[AnnotationRequest]:
+        """The ARs the user submitted, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFunctionRepositories:
+    functions: NativeFunctionRepository
+    requests: AnnotationRequestRepository
+
+
 # --- webhooks ------------------------------------------------------------------------------------
 
 
@@ -778,4 +847,87 @@ class WebhookPayloadRenderer(Protocol):
 class WebhookQueue(Protocol):
     def send(self, jobs: Sequence[Mapping[str, Any]], *, delay_s: int = 0) -> None:
         """Queue delivery jobs (one message each), visible after ``delay_s`` seconds (at most 900)."""
+        ...
+
+
+# --- auto-annotation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncInvocation:
+    """An accepted asynchronous inference: where its output (or its error) will appear."""
+
+    inference_id: str
+    output_location: str  # s3://bucket/key
+    failure_location: str
+
+
+class InferenceClient(Protocol):
+    """SageMaker's runtime API (the embedded runtime answers the same calls locally)."""
+
+    def invoke(self, endpoint: str, body: bytes, *, content_type: str = "application/json",
+               timeout_s: float = 60.0) -> bytes:
+        """One synchronous invocation; the response body. An endpoint that is missing, cold or
+        failing is a DependencyUnavailableError; one that did not answer in time an
+        UpstreamTimeoutError; the model refusing the input a ValidationError with its message."""
+        ...
+
+    def invoke_async(self, endpoint: str, input_location: str, *, inference_id: str,
+                     content_type: str = "application/json") -> AsyncInvocation:
+        """Queue an asynchronous invocation whose input is already stored at ``input_location``."""
+        ...
+
+
+class FunctionRepository(Protocol):
+    """The model registry (``domain.functions.FunctionSpec``), keyed by the function's id."""
+
+    def put(self, spec: FunctionSpec, *, replace: bool = False) -> FunctionSpec:
+        """Store the entry; ConflictError when the id exists and ``replace`` is false."""
+        ...
+
+    def get(self, function_id: str) -> FunctionSpec:
+        """NotFoundError when there is no such entry."""
+        ...
+
+    def delete(self, function_id: str) -> None:
+        """NotFoundError when there is no such entry."""
+        ...
+
+    def list_all(self) -> list[FunctionSpec]:
+        """Every entry, by id."""
+        ...
+
+
+class AutoAnnotationLedger(Protocol):
+    """What the auto-annotate workflow records beside its request: the chunks saved (a chunk
+    step that is retried after its save does not save again; progress is their count), and the
+    async chunks' Step Functions task tokens, keyed by the S3 keys their result or failure will
+    have."""
+
+    def mark_saved(self, request_id: str, chunk: int) -> bool:
+        """Record that the chunk's shapes are saved; False when it was recorded already."""
+        ...
+
+    def is_saved(self, request_id: str, chunk: int) -> bool: ...
+
+    def saved_count(self, request_id: str) -> int:
+        """How many distinct chunks of the request are recorded as saved."""
+        ...
+
+    def put_callback(self, keys: Sequence[str], token: str) -> None:
+        """Remember ``token`` under each of ``keys`` (the output and the failure object keys)."""
+        ...
+
+    def get_callback(self, key: str) -> str | None:
+        """The token stored under ``key``; None when there is none."""
+        ...
+
+    def delete_callback(self, keys: Sequence[str]) -> None: ...
+
+
+class TaskCallbacks(Protocol):
+    """Step Functions' callback API (``.waitForTaskToken`` tasks)."""
+
+    def task_succeeded(self, token: str, output: Mapping[str, Any]) -> None:
+        """SendTaskSuccess; a token whose task ended (timed out, stopped) is not an error."""
         ...

@@ -976,6 +976,12 @@ class InMemoryWorkflowStarter:
             run = self.runs.get((workflow, name))
             return copy.copy(run) if run is not None else None
 
+    def stop(self, workflow: str, name: str, *, cause: str = "") -> None:
+        with self._lock:
+            run = self.runs.get((workflow, name))
+            if run is not None and run.status == "RUNNING":
+                self.runs[(workflow, name)] = WorkflowRunState("ABORTED", "", cause)
+
     def end(self, workflow: str, name: str, status: str = "SUCCEEDED", *, error: str = "", cause: str = "") -> None:
         """Make a started execution end (a test's stand-in for the engine)."""
         with self._lock:

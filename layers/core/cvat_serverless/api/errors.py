@@ -30,6 +30,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.CvatServerlessError], int], ...] = (
     (e.PayloadTooLargeError, 413),
     (e.ThrottledError, 429),
     (e.DependencyUnavailableError, 503),
+    (e.UpstreamTimeoutError, 504),
 )
 
 

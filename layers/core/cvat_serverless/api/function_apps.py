@@ -30,6 +30,10 @@ WEBHOOKS = _ROUTERS + "webhooks"
 """/api/webhooks*: the webhooks API function serves them; the core API includes them for its OpenAPI document."""
 """Direct (presigned S3) uploads of the file of an import or a restore: served beside IMPORTS, under
 the same paths."""
+LAMBDA_FUNCTIONS = _ROUTERS + "lambda_functions"
+"""/api/lambda/*: the functions API function serves them; the core API includes them for its OpenAPI document."""
+AGENT_FUNCTIONS = _ROUTERS + "agent_functions"
+"""/api/functions*: cvat-cli's agent protocol, served by the functions API function."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -56,6 +60,7 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/comments": _ROUTERS + "issues",
             "/api/requests": _ROUTERS + "requests",
             "/api/webhooks": WEBHOOKS,  # served by the webhooks function; here for the OpenAPI document
+            "/api/lambda": LAMBDA_FUNCTIONS,  # served by the functions function; here for the OpenAPI document
             "/api/events": _ROUTERS + "events",
         },
     )
@@ -71,6 +76,14 @@ def annotations_api(services: ApiServices) -> CvatApi:
 def webhooks_api(services: ApiServices) -> CvatApi:
     """/api/webhooks*: their own function (it delivers pings, so it reaches the internet)."""
     return CvatApi(services, title="CVAT webhooks API", lazy_routers={"/api/webhooks": WEBHOOKS})
+
+
+def functions_api(services: ApiServices) -> CvatApi:
+    """/api/lambda/* (CVAT's lambda API: the model registry, auto-annotation, interactive calls)
+    and /api/functions* (the agent protocol): their own function, with the rights to call model
+    endpoints and to start and stop auto-annotation."""
+    return CvatApi(services, title="CVAT functions API", lazy_routers={
+        "/api/lambda": LAMBDA_FUNCTIONS, "/api/functions": AGENT_FUNCTIONS})
 
 
 def media_api(services: ApiServices) -> CvatApi:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     # Only for typing: a cold start imports a service module when a route first uses it.
+    from ..services.agent_functions import AgentFunctionService
     from ..services.analytics import AnalyticsService
     from ..services.annotations import AnnotationService
     from ..services.auth import AccessTokenService, AccountService, SessionService
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ..services.issues import CommentService, IssueService
     from ..services.jobs import JobService
     from ..services.labels import LabelService
+    from ..services.lambda_functions import LambdaFunctionService
     from ..services.organizations import OrganizationService
     from ..services.projects import ProjectService
     from ..services.requests import RequestService
@@ -95,6 +97,12 @@ class ApiServices(Protocol):
 
     @property
     def webhooks(self) -> WebhookService: ...
+
+    @property
+    def agent_functions(self) -> AgentFunctionService: ...
+
+    @property
+    def lambda_functions(self) -> LambdaFunctionService: ...
 
     @property
     def server_version(self) -> str: ...

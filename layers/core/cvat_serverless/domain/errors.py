@@ -73,6 +73,10 @@ class DependencyUnavailableError(CvatServerlessError):
         self.retry_after = retry_after
 
 
+class UpstreamTimeoutError(CvatServerlessError):
+    """A service this request waited on did not answer in time (a model endpoint, an agent)."""
+
+
 class MediaError(ValidationError):
     """The media cannot be processed."""
 

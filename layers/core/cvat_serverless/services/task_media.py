@@ -187,6 +187,20 @@ class TaskMediaService:
         with zipfile.ZipFile(io.BytesIO(self.blobs.get(keys.chunk(quality, number, "zip")))) as z:
             return [(info.filename, z.read(info)) for info in z.infolist()]
 
+    def original_frame(self, task: Task, frame: int) -> bytes:
+        """Frame ``frame`` of a task at original quality, as bytes (for a model: never a
+        redirect); a video's frame as a PNG. ValidationError for a frame outside the task."""
+        layout = self._layout(task)
+        number, position = layout.frame_position(frame)
+        if self._mp4_originals(task):
+            keys = DataKeys(task.id, task.data_id or 0)
+            shown = self._video_frame(task, keys, frame, number, position)
+            if shown.body is not None:
+                return shown.body
+            return self.blobs.get(keys.frame(FrameQuality.ORIGINAL.value, frame, "png"))
+        keys = DataKeys(task.id, task.data_id or 0)
+        return self.zips.member(keys.chunk(FrameQuality.ORIGINAL.value, number, "zip"), position)[1]
+
     def frame_names(self, task: Task) -> tuple[FrameInfo, ...]:
         """The task's frames meta (for a video: one entry, the video)."""
         return self._frame_list(task)

@@ -78,3 +78,28 @@ class StepFunctionsWorkflowStarter:
                 return None
             raise
         return ExecutionState(str(answer["status"]), str(answer.get("error", "")), str(answer.get("cause", "")))
+
+    def stop(self, workflow: str, name: str, *, cause: str = "") -> None:
+        arn = self.execution_arn(workflow, name)
+        try:
+            with aws_errors(f"stopping {workflow} execution {name}"):
+                client("stepfunctions").stop_execution(executionArn=arn, cause=cause[:32768])
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return  # never started (or lost): nothing runs
+            raise
+
+    # --- callbacks (ports.TaskCallbacks): an async auto-annotate chunk's result resumes its task ---
+
+    def task_succeeded(self, token: str, output: Mapping[str, Any]) -> None:
+        self._callback("send_task_success", token, output=json.dumps(dict(output)))
+
+    @staticmethod
+    def _callback(action: str, token: str, **kwargs: Any) -> None:
+        try:
+            with aws_errors("answering a waiting workflow task"):
+                getattr(client("stepfunctions"), action)(taskToken=token, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                return  # the task ended (timed out, its execution stopped): nobody waits any more
+            raise
