@@ -33,7 +33,8 @@ the same paths."""
 LAMBDA_FUNCTIONS = _ROUTERS + "lambda_functions"
 """/api/lambda/*: the functions API function serves them; the core API includes them for its OpenAPI document."""
 AGENT_FUNCTIONS = _ROUTERS + "agent_functions"
-"""/api/functions*: cvat-cli's agent protocol, served by the functions API function."""
+"""/api/functions*: cvat-cli's agent protocol, served by the functions API function; the core API
+includes it for its OpenAPI document."""
 
 
 def core_api(services: ApiServices) -> CvatApi:
@@ -61,6 +62,7 @@ def core_api(services: ApiServices) -> CvatApi:
             "/api/requests": _ROUTERS + "requests",
             "/api/webhooks": WEBHOOKS,  # served by the webhooks function; here for the OpenAPI document
             "/api/lambda": LAMBDA_FUNCTIONS,  # served by the functions function; here for the OpenAPI document
+            "/api/functions": AGENT_FUNCTIONS,  # likewise
             "/api/events": _ROUTERS + "events",
         },
     )
