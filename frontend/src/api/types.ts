@@ -139,7 +139,7 @@ export interface BackgroundRequest {
   owner: BasicUser | null;
   result_url: string | null;
   result_id: number | null;
-  operation: { type: string; target: string; project_id: number | null; task_id: number | null; job_id: number | null; format: string | null };
+  operation: { type: string; target: string; project_id: number | null; task_id: number | null; job_id: number | null; format: string | null; function_id?: string | null };
 }
 
 export interface AboutServer {
@@ -226,4 +226,58 @@ export interface AccessToken {
 export interface DatasetFormatsInfo {
   importers: { name: string; ext: string; version: string; enabled: boolean; dimension: string }[];
   exporters: { name: string; ext: string; version: string; enabled: boolean; dimension: string }[];
+}
+
+// --- auto-annotation: CVAT's lambda API (/api/lambda/functions, /api/lambda/requests) ---
+
+export interface FunctionAttributeSpec {
+  name: string;
+  input_type: string;
+  values: string[];
+}
+
+export interface FunctionLabelSpec {
+  name: string;
+  type?: string; // "rectangle", "polygon", "mask", "unknown"...
+  attributes?: FunctionAttributeSpec[];
+  sublabels?: FunctionLabelSpec[];
+}
+
+/** A function (model) of `GET /api/lambda/functions`. */
+export interface LambdaFunction {
+  id: string;
+  kind: "detector" | "interactor" | "tracker" | "reid" | string;
+  name: string;
+  description: string;
+  version: number;
+  labels_v2: FunctionLabelSpec[];
+}
+
+/** One entry of a FunctionCallRequest's mapping: the task label a model label goes to. */
+export interface LabelMappingEntry {
+  name: string;
+  attributes?: Record<string, string>; // model attribute -> task attribute
+}
+
+/** The body of `POST /api/lambda/requests` (CVAT's FunctionCallRequest). */
+export interface FunctionCallRequest {
+  function: string;
+  task: number;
+  job?: number;
+  threshold?: number;
+  cleanup: boolean;
+  conv_mask_to_poly?: boolean;
+  mapping?: Record<string, LabelMappingEntry>;
+}
+
+/** An auto-annotation request (CVAT's FunctionCall); progress is a whole percentage. */
+export interface FunctionCall {
+  id: string;
+  function: { id: string; task: number; threshold: number | null; job?: number };
+  status: "queued" | "started" | "finished" | "failed" | null;
+  enqueued: string | null;
+  started: string | null;
+  ended: string | null;
+  progress: number | null;
+  exc_info: string | null;
 }

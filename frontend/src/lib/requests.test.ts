@@ -4,6 +4,7 @@ import {
   actionLabel,
   formatBytes,
   isActive,
+  isAutoAnnotation,
   operationLabel,
   partSlices,
   pollRequest,
@@ -123,6 +124,14 @@ describe("labels", () => {
       "Import annotations of job #9 (task #3) in CVAT 1.1",
     );
     expect(operationLabel({ type: "import:backup", target: "task", project_id: null, task_id: null, job_id: null, format: null })).toBe("Restore backup of new task");
+  });
+
+  it("names automatic annotation requests with their function", () => {
+    const op = { type: "autoannotate:annotations", target: "task", project_id: null, task_id: 3, job_id: null, format: null, function_id: "yolox-nano" };
+    expect(actionLabel("autoannotate:annotations")).toBe("Automatic annotation");
+    expect(actionLabel("autoannotate")).toBe("Automatic annotation");
+    expect(operationLabel(op)).toBe("Automatic annotation of task #3 with yolox-nano");
+    expect(isAutoAnnotation(op) && !isAutoAnnotation(rq("queued").operation)).toBe(true);
   });
 
   it("links a restore to what it made and others to their object", () => {

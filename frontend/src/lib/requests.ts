@@ -114,6 +114,8 @@ const ACTIONS: Record<string, string> = {
   "merge:task": "Merge task",
   "merge:job": "Merge job",
   "autoannotate:task": "Auto-annotate task",
+  "autoannotate:annotations": "Automatic annotation", // POST /api/lambda/requests
+  autoannotate: "Automatic annotation", // the action alone (the Requests page's filter)
 };
 
 /** "Export dataset", "Restore backup"... for CVAT's operation types ("export:dataset"...). */
@@ -133,10 +135,16 @@ export function targetLabel(op: RequestOperation): string {
   return text;
 }
 
-/** "Export dataset of task #3 in COCO 1.0". */
+/** "Export dataset of task #3 in COCO 1.0", "Automatic annotation of task #3 with yolox-nano". */
 export function operationLabel(op: RequestOperation): string {
   const base = `${actionLabel(op.type)} of ${targetLabel(op)}`;
-  return op.format ? `${base} in ${op.format}` : base;
+  if (op.format) return `${base} in ${op.format}`;
+  return op.function_id ? `${base} with ${op.function_id}` : base;
+}
+
+/** An auto-annotation request: cancelled through the lambda API, which also stops its work. */
+export function isAutoAnnotation(op: Pick<RequestOperation, "type">): boolean {
+  return op.type.startsWith("autoannotate:");
 }
 
 /** The app's link to what a request made or works on (a restore's or task creation's result_id first). */

@@ -1,5 +1,5 @@
 // The caller's background requests (every one for an admin), newest first: exports, imports,
-// backups, task creation. Filters and the page are in the URL (?status=failed&action=export&page=2);
+// backups, task creation, automatic annotation. Filters and the page are in the URL (?status=failed&action=export&page=2);
 // the list refreshes itself every 2 s while a request is queued or in progress.
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
@@ -7,7 +7,8 @@ import { api } from "../../api/client";
 import type { BackgroundRequest, Paginated } from "../../api/types";
 import { ProgressBar } from "../../components/dataset/RequestProgress";
 import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, sameOriginHref, useLoad } from "../../components/ui";
-import { actionLabel, isActive, operationLabel, progressPercent, statusLabel, targetLabel, targetPath } from "../../lib/requests";
+import { cancelFunctionCall } from "../../api/lambda";
+import { actionLabel, isActive, isAutoAnnotation, operationLabel, progressPercent, statusLabel, targetLabel, targetPath } from "../../lib/requests";
 import "../../components/dataset/dataset.css";
 
 const PAGE_SIZE = 20;
@@ -76,7 +77,7 @@ export default function RequestsPage() {
       </div>
       <ErrorBanner error={requests.error} onRetry={reload} />
       {loading && !requests.data ? <Loading what="Loading requests" /> : null}
-      {requests.data && requests.data.count === 0 ? <Empty>{filtered ? "No requests match these filters." : "No requests yet: exports, imports, backups and task creation are listed here."}</Empty> : null}
+      {requests.data && requests.data.count === 0 ? <Empty>{filtered ? "No requests match these filters." : "No requests yet: exports, imports, backups, task creation and automatic annotation are listed here."}</Empty> : null}
       {requests.data && requests.data.count > 0 ? (
         <>
           <table className="grid requests">
@@ -108,7 +109,8 @@ export default function RequestsPage() {
           message={`Cancel "${operationLabel(canceling.operation)}"? It ends as failed; what it made so far is discarded.`}
           confirm="Cancel request"
           onConfirm={async () => {
-            await api.post(`/api/requests/${encodeURIComponent(canceling.id)}/cancel`);
+            if (isAutoAnnotation(canceling.operation)) await cancelFunctionCall(canceling.id);
+            else await api.post(`/api/requests/${encodeURIComponent(canceling.id)}/cancel`);
             reload();
           }}
           onClose={() => setCanceling(null)}
@@ -145,6 +147,7 @@ function RequestRow({ request, onCancel }: { request: BackgroundRequest; onCance
         <div>
           {path ? <Link to={path}>{request.status === "finished" && request.result_id && op.type === "import:backup" ? `${op.target} #${request.result_id}` : targetLabel(op)}</Link> : targetLabel(op)}
           {op.format ? <span className="muted"> · {op.format}</span> : null}
+          {op.function_id ? <span className="muted"> · {op.function_id}</span> : null}
         </div>
         <div className="muted">{request.id}</div>
       </td>

@@ -1,10 +1,11 @@
 // One task (/tasks/:id): its details (name, bug tracker and subset editable, assignee picked
 // from the users), its labels, its data (or a link to attach some), its jobs with their stage,
-// state and assignee editable, dataset actions and deletion.
-import { useState, type FormEvent } from "react";
+// state and assignee editable, dataset actions, automatic annotation and deletion.
+import { lazy, Suspense, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import type { BasicUser, Job, Label, Paginated, Task } from "../../api/types";
+import { AutoAnnotationStatus, useTaskAutoAnnotation } from "../../components/autoAnnotation/AutoAnnotationStatus";
 import { DatasetActions } from "../../components/dataset/DatasetActions";
 import { ConfirmDialog, Empty, ErrorBanner, formatDate, Loading, Pager, safeHref, useLoad } from "../../components/ui";
 import { UserPicker } from "../../components/UserPicker";
@@ -17,6 +18,8 @@ import "./tasks.css";
 type TaskRead = Task & { project_name?: string | null };
 
 const JOBS_PAGE_SIZE = 10;
+// the dialog (and its mapping editor) loads when it is first opened
+const AutoAnnotationDialog = lazy(() => import("../../components/autoAnnotation/AutoAnnotationDialog"));
 
 export default function TaskPage() {
   const raw = useParams().id ?? "";
@@ -34,12 +37,14 @@ export default function TaskPage() {
         <Link to="/tasks">Back to the tasks</Link>
       </section>
     );
-  return <TaskView task={data} error={task.error} reload={task.reload} />;
+  return <TaskView key={data.id} task={data} error={task.error} reload={task.reload} />;
 }
 
 function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; reload(): void }) {
   const navigate = useNavigate();
   const [deleting, setDeleting] = useState(false);
+  const [annotating, setAnnotating] = useState(false);
+  const autoAnnotation = useTaskAutoAnnotation(task.id, reload);
   const [patchError, setPatchError] = useState<unknown>(null);
   const hasData = task.data !== null && task.size > 0;
   const progress = jobsProgress(task.jobs);
@@ -74,6 +79,16 @@ function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; rel
         </div>
         <div className="head-actions">
           <DatasetActions resource="task" id={task.id} name={task.name} onChanged={reload} />
+          {hasData ? (
+            <button
+              type="button"
+              onClick={() => setAnnotating(true)}
+              disabled={autoAnnotation.running}
+              title={autoAnnotation.running ? "An automatic annotation of this task is running" : undefined}
+            >
+              Automatic annotation
+            </button>
+          ) : null}
           <button type="button" className="danger" onClick={() => setDeleting(true)}>
             Delete task
           </button>
@@ -81,6 +96,7 @@ function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; rel
       </div>
       <ErrorBanner error={error} onRetry={reload} />
       <ErrorBanner error={patchError} />
+      <AutoAnnotationStatus state={autoAnnotation} />
 
       <div className="task-top">
         <div className="card">
@@ -125,6 +141,16 @@ function TaskView({ task, error, reload }: { task: TaskRead; error: unknown; rel
       <Labels task={task} />
       {hasData ? <JobsTable task={task} onJobChanged={reload} /> : null}
 
+      {annotating ? (
+        <Suspense fallback={null}>
+          <AutoAnnotationDialog
+            task={task}
+            onClose={() => setAnnotating(false)}
+            onStarted={autoAnnotation.follow}
+            onConflict={autoAnnotation.discover}
+          />
+        </Suspense>
+      ) : null}
       {deleting ? (
         <ConfirmDialog
           title="Delete the task"
