@@ -70,8 +70,10 @@ def test_the_queue_lists_oldest_first_and_moves_with_the_status(agents):
     first = agents.requests.get("a-1")
     assert first.ar_params["mapping"] == {"car": {"name": "car"}} and first.ar_params["threshold"] == 0.5
     first.acquire("agent", NOW + timedelta(minutes=5))
+    first.begin_saving("agent", NOW + timedelta(minutes=5, seconds=30))
     saved = agents.requests.save(first)
     assert saved.version == 2
+    assert agents.requests.get("a-1").saving_since == NOW + timedelta(minutes=5, seconds=30)
     assert [r.id for r in agents.requests.list_queued(1, RequestCategory.BATCH)] == ["b-2"]
     assert [r.id for r in agents.requests.list_assigned(1, RequestCategory.BATCH)] == ["a-1"]
     stale = agents.requests.get("b-2")

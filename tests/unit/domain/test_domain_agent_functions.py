@@ -9,6 +9,7 @@ import pytest
 from cvat_serverless.domain.agent_functions import (
     AGENT_STOPPED,
     MAX_ATTEMPTS,
+    SAVING_HOLD,
     AnnotationRequest,
     ArStatus,
     NativeFunctionKind,
@@ -16,7 +17,7 @@ from cvat_serverless.domain.agent_functions import (
     function_from_body,
     parse_queue_id,
 )
-from cvat_serverless.domain.errors import ConflictError, NotFoundError, ValidationError
+from cvat_serverless.domain.errors import ConflictError, NotFoundError, ThrottledError, ValidationError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -114,6 +115,31 @@ def test_interactive_leases_are_short():
     ar = _ar(RequestCategory.INTERACTIVE)
     ar.acquire("a", NOW)
     assert not ar.expired(NOW + timedelta(seconds=30)) and ar.expired(NOW + timedelta(seconds=31))
+
+
+def test_saving_an_ars_annotations_holds_it_until_it_is_completed():
+    ar = _ar()
+    ar.acquire("agent-1", NOW)
+    assert ar.begin_saving("agent-1", NOW)
+    assert ar.status is ArStatus.ASSIGNED  # not completed before its annotations are saved
+    with pytest.raises(ThrottledError) as busy:  # a retry while the first call saves: come back later
+        ar.begin_saving("agent-1", NOW + timedelta(seconds=5))
+    assert busy.value.retry_after > 0
+    with pytest.raises(ConflictError):
+        ar.begin_saving("agent-2", NOW)
+    assert ar.begin_saving("agent-1", NOW + SAVING_HOLD)  # the first call died: a retry saves
+    assert ar.complete("agent-1", NOW + SAVING_HOLD)
+    assert (ar.status, ar.saving_since) == (ArStatus.COMPLETED, None)
+    assert not ar.begin_saving("agent-1", NOW + SAVING_HOLD * 2)  # a retried complete: nothing to do
+
+
+def test_a_failed_save_gives_the_ar_back_to_its_agent():
+    ar = _ar()
+    ar.acquire("agent-1", NOW)
+    ar.begin_saving("agent-1", NOW)
+    ar.reopen("agent-1", NOW)
+    assert (ar.status, ar.saving_since, ar.agent_id) == (ArStatus.ASSIGNED, None, "agent-1")
+    assert ar.begin_saving("agent-1", NOW)  # at once: nothing is saving any more
 
 
 def test_cancel():

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .errors import ConflictError, NotFoundError, ValidationError
+from .errors import ConflictError, NotFoundError, ThrottledError, ValidationError
 
 PROVIDER = "native"
 NAME_MAX = 256
@@ -27,6 +27,9 @@ MAX_ATTEMPTS = 3
 AGENT_STOPPED = "The agent stopped answering"
 BATCH_LEASE = timedelta(minutes=5)
 """An agent sends ``update`` every 30 s of batch work; five minutes of silence means it is gone."""
+SAVING_HOLD = timedelta(seconds=60)
+"""How long a ``complete`` that is saving an AR's annotations holds it (two API timeouts): a retry
+meanwhile is told to come back later, and one after it (the first died) saves them."""
 INTERACTIVE_LEASE = timedelta(seconds=30)
 """An interactive AR takes seconds; the user waiting for it gives up well before this."""
 ENDED_KEPT = timedelta(days=7)
@@ -237,6 +240,7 @@ class AnnotationRequest:
     status: ArStatus = ArStatus.QUEUED
     agent_id: str | None = None
     lease: datetime | None = None  # when its agent was last heard
+    saving_since: datetime | None = None  # a complete() is saving its annotations (begin_saving)
     progress: float = 0.0
     attempts: int = 0
     result: dict[str, Any] | None = None
@@ -307,14 +311,29 @@ class AnnotationRequest:
         self._end(ArStatus.COMPLETED, now)
         self.progress = 1.0
         self.result = result
+        self.saving_since = None
+        return True
+
+    def begin_saving(self, agent_id: str, now: datetime) -> bool:
+        """Claimed by ``agent_id``'s ``complete`` to save its annotations; it stays assigned (not
+        completed) until they are saved. False for a completed AR (a retried ``complete``); a
+        ThrottledError while another call of it is saving (``SAVING_HOLD``)."""
+        if self.status is ArStatus.COMPLETED and self.agent_id == agent_id:
+            return False
+        self._held_by(agent_id, "complete")
+        if self.saving_since is not None and now - self.saving_since < SAVING_HOLD:
+            raise ThrottledError(f"Annotation request {self.id} is being saved; try again shortly.", retry_after=5)
+        self.saving_since = now
+        self.lease = now
         return True
 
     def reopen(self, agent_id: str, now: datetime) -> None:
-        """Undo a ``complete`` whose result could not be saved: assigned to the agent again, so
+        """Undo a ``begin_saving`` whose annotations could not be saved: the agent's again, so
         that it may retry or fail it."""
         self.status = ArStatus.ASSIGNED
         self.agent_id = agent_id
         self.lease = now
+        self.saving_since = None
         self.finished_date = None
         self.result = None
 

@@ -494,9 +494,12 @@ class AgentFunctionService:
         """The agent's result. For ``annotate_task`` the annotations are saved to the task (or
         its job) as the user who submitted the AR, with ``source: "auto"``; the other types keep
         the result on the AR for the interactive call waiting on it. Repeating it is a no-op, so
-        the annotations are saved once. The AR is marked completed before the annotations are
-        saved, so that a retry racing a slow first attempt cannot save them twice; if saving
-        fails, the AR is the agent's again (to retry or fail it)."""
+        the annotations are saved once. The AR is claimed (``begin_saving``) before the
+        annotations are saved and completed after, so whoever reads it completed finds them: a
+        retry racing a slow first attempt is told to come back (429, which the agent honours); if
+        saving fails, the AR is the agent's again (to retry or fail it). The window left: a call
+        that dies between the save and the completion has its annotations saved again by a retry
+        after ``SAVING_HOLD``."""
         agent = check_agent_id(agent_id)
         self._queue(ctx, function_id)
         ar = self.agents.requests.get(request_id)
@@ -508,7 +511,8 @@ class AgentFunctionService:
         if ar.type is not ArType.ANNOTATE_TASK:
             self._change(ar.id, lambda r: r.complete(agent, self.clock.now(), result), function_id=function_id)
             return
-        claimed, changed = self._change(ar.id, lambda r: r.complete(agent, self.clock.now()), function_id=function_id)
+        claimed, changed = self._change(ar.id, lambda r: r.begin_saving(agent, self.clock.now()),
+                                        function_id=function_id)
         if not changed:
             return
         try:
@@ -520,6 +524,7 @@ class AgentFunctionService:
 
             self._change(ar.id, reopen)
             raise
+        self._change(ar.id, lambda r: r.complete(agent, self.clock.now()), function_id=function_id)
 
     def _save_annotations(self, ar: AnnotationRequest, annotations: Mapping[str, Any]) -> None:
         user = self.repos.users.get(ar.owner_id)
