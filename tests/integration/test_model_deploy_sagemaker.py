@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from cvat_serverless_tools.admin.cli import main
 from cvat_serverless_tools.models import package
+from tests._requirements import require_sagemaker_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SAGEMAKER_PYTHON = Path(os.environ.get("CVAT_SERVERLESS_SAGEMAKER_PYTHON") or ROOT / ".venv-sagemaker/bin/python")
@@ -27,11 +28,12 @@ ROLE = "arn:aws:iam::123456789012:role/cvat-sagemaker"
 BUCKET = "cvat-media"
 GPU_INSTANCE = "ml.g4dn.xlarge"  # moto's endpoint configs know no ml.g5 (the default)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SAGEMAKER_PYTHON.exists(), reason=(
-        f"the SageMaker SDK's virtualenv is not set up ({SAGEMAKER_PYTHON}): make setup-sagemaker")),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sagemaker_sdk() -> None:
+    require_sagemaker_python(SAGEMAKER_PYTHON)  # fails, saying what to set up, where a skip would test nothing
 
 
 def _free_port() -> int:

@@ -13,9 +13,12 @@ from PIL import Image
 from cvat_serverless_tools.models import offline
 from cvat_serverless_tools.models import yolox_inference as yolox
 from tests._detector_scenes import EXPECTED_LABELS, scene_jpeg, scene_objects
+from tests._requirements import require_offline_detector
 
-pytestmark = pytest.mark.skipif(not offline.weights_installed(),
-                                reason=f"the YOLOX-nano weights are not installed: {offline.INSTALL_COMMAND}")
+
+@pytest.fixture(autouse=True, scope="module")
+def _offline_detector() -> None:
+    require_offline_detector()
 
 
 @pytest.fixture(scope="module")

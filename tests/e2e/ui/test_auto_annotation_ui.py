@@ -13,14 +13,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests._detector_scenes import scene_jpeg
+from tests._requirements import require_offline_detector
 from tests.e2e.ui.conftest import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-pytest.importorskip("onnxruntime", reason="the offline detector needs onnxruntime: make setup-dev")
-_offline = pytest.importorskip("cvat_serverless_tools.models.offline")
-if not _offline.weights_installed():
-    pytest.skip(f"the offline detector's weights are not installed: {_offline.INSTALL_COMMAND}",
-                allow_module_level=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _offline_detector() -> None:
+    require_offline_detector()  # fails, saying what to install, where a skip would test nothing
 
 SIZE = (640, 480)
 
