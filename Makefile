@@ -14,7 +14,7 @@ PORT ?= 8080
 AWS_PORT ?= 4566
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-sagemaker setup-browser frontend bench bench-ui build deploy-ui validate clean
+.PHONY: up test lint setup setup-dev setup-sam setup-datumaro setup-sagemaker setup-browser frontend bench bench-ui build lock deploy-ui validate clean
 
 ## Run the product: the embedded AWS, the API and the web UI on localhost (Ctrl-C stops it).
 up: setup frontend
@@ -110,8 +110,14 @@ lint: setup-dev setup-sam
 validate: setup-sam
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
+# The layers (layers/*/Makefile, layers/build_layer.py) are precompiled by the runtime's Python 3.12.
 build: setup-sam
-	$(SAM_VENV)/bin/sam build
+	CVAT_PYTHON312="$$($(PYTHON) layers/build_layer.py find-python)" && export CVAT_PYTHON312 && \
+		$(SAM_VENV)/bin/sam build
+
+## Re-pin the layers' wheels (layers/*/requirements.lock) from pyproject.toml's ranges (PyPI, Python 3.12).
+lock:
+	$(PYTHON) layers/lock.py
 
 ## Publish frontend/dist to a deployed stack's UI bucket and invalidate CloudFront's index.html
 ## (`make deploy-ui STACK=name [ARGS="--region eu-west-1 --prune"]`; AWS credentials as for boto3).
