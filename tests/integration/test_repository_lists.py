@@ -505,8 +505,8 @@ def test_a_version_1_table_is_moved_forward_by_ensure(table: str) -> None:
     _write_v1(table, V1_ENTITIES)
     schema = DynamoSchema(table)
     assert schema.version() == 1
-    assert schema.ensure() == SCHEMA_VERSION == 2
-    assert schema.version() == 2
+    assert schema.ensure() == SCHEMA_VERSION == 3  # 1 -> 2 -> 3
+    assert schema.version() == 3
     r = backends.dynamo_repos(table)
     u1, u2, org, membership, invitation, project, t1, t2, j1, j2, l1, l2, token = map(_stored, V1_ENTITIES)
 
@@ -542,7 +542,7 @@ def test_a_version_1_table_is_moved_forward_by_ensure(table: str) -> None:
     before = _every_list(r)
     dynamo_migrations.upgrade(table, 1)
     assert _every_list(r) == before
-    assert schema.ensure() == 2
+    assert schema.ensure() == 3
 
 
 def test_the_upgrade_never_writes_a_copy_older_than_its_entity(table: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -559,7 +559,7 @@ def test_the_upgrade_never_writes_a_copy_older_than_its_entity(table: str, monke
         tasks.delete(2)
 
     monkeypatch.setattr(model, "scan", scan_then_change)
-    assert DynamoSchema(table).ensure() == 2
+    assert DynamoSchema(table).ensure() == 3
     changed = tasks.get(1)
     assert changed.version == 4 and changed.name == "changed"
     assert tasks.list_all() == [changed] == tasks.list_by_user(1) == tasks.list_by_user(5)

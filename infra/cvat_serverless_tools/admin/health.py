@@ -28,10 +28,30 @@ def _run(name: str, probe: Callable[[], str]) -> Check:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
 
 
+def schema_status(table_name: str) -> tuple[bool, str]:
+    """(whether the table is at the code's schema version, a line saying where it stands), read
+    only: the recorded version, the code's, and the progress an interrupted upgrade recorded."""
+    from cvat_serverless.adapters.aws.dynamo import SCHEMA_VERSION, DynamoSchema
+    from cvat_serverless.adapters.aws.dynamo_migrations import read_progress
+
+    version = DynamoSchema(table_name).version()
+    if version is None:
+        return False, f"not initialised (this code uses version {SCHEMA_VERSION}); run `cvat-serverless migrate`"
+    if version > SCHEMA_VERSION:
+        return False, (f"version {version}, newer than this code's {SCHEMA_VERSION}: "
+                       "deploy the cvat-serverless release that wrote it")
+    if version < SCHEMA_VERSION:
+        progress = read_progress(table_name, version + 1) or {}
+        started = (f"; the upgrade to {version + 1} stopped after {progress.get('scanned', 0)} items checked "
+                   "and resumes from there" if progress and not progress.get("complete") else "")
+        return False, (f"version {version}, behind this code's {SCHEMA_VERSION}{started}; "
+                       "run `cvat-serverless migrate` (old items stay readable until then)")
+    return True, f"version {version}"
+
+
 def checks(target: Target) -> Iterator[Check]:
     """Run every check against an activated target."""
     from cvat_serverless.adapters.aws.clients import client
-    from cvat_serverless.adapters.aws.dynamo import SCHEMA_VERSION, DynamoSchema
 
     out = target.outputs
 
@@ -42,13 +62,10 @@ def checks(target: Target) -> Iterator[Check]:
         return ""
 
     def schema() -> str:
-        version = DynamoSchema(out["DataTableName"]).version()
-        if version is None:
-            raise RuntimeError("not initialised; run `cvat-serverless migrate`")
-        if version != SCHEMA_VERSION:
-            raise RuntimeError(f"table has version {version}, code expects {SCHEMA_VERSION}; "
-                               "run `cvat-serverless migrate`")
-        return f"version {version}"
+        ok, line = schema_status(out["DataTableName"])
+        if not ok:
+            raise RuntimeError(line)
+        return line
 
     def bucket() -> str:
         client("s3").head_bucket(Bucket=out["MediaBucketName"])

@@ -70,9 +70,17 @@ class Invitation:
     role: OrgRole
     owner_id: int | None  # who invited
     created_date: datetime
+    # When it was last sent (CVAT's Invitation.sent_date; resending restarts the expiry). Stored
+    # since schema version 3; an item written before (no ``sent_date``) reads as sent when created,
+    # the same default the 2 -> 3 upgrade writes (dynamo_migrations), so new code that saves such
+    # an item before the upgrade reached it writes the value the upgrade would have written.
     sent_date: datetime | None = None
     accepted: bool = False
     version: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sent_date is None:
+            self.sent_date = self.created_date
 
     def is_expired(self, now: datetime) -> bool:
         sent = self.sent_date or self.created_date

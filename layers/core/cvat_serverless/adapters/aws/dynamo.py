@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
@@ -26,11 +26,15 @@ from ...domain.users import SystemRole, User
 from .dynamo_store import PlainItem, id_key, plain_items_model
 from .errors import aws_errors
 
+if TYPE_CHECKING:
+    from .dynamo_migrations import OnPage
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped when the item layout changes; DynamoSchema.ensure() (`cvat-serverless migrate`, and every
-start of the embedded runtime) moves an older table forward with dynamo_migrations."""
+start of the embedded runtime) moves an older table forward with dynamo_migrations. Code of version
+N must read items of version N - 1 (deploy first, migrate after); see dynamo_migrations."""
 
 
 class BaseItem(Model):
@@ -103,10 +107,11 @@ class DynamoSchema:
                 return None
         return int(data_of(item).get("version", 0))
 
-    def ensure(self) -> int:
+    def ensure(self, on_page: OnPage | None = None) -> int:
         """Record the current schema version on a new table, move an older table forward one
-        version at a time (each step is idempotent: a run cut short is run again from its start),
-        and refuse a table newer than the code."""
+        version at a time (each step is idempotent: a run cut short is run again, a paginated one
+        from the last page it recorded), and refuse a table newer than the code. ``on_page``
+        (dynamo_migrations.OnPage) is told the progress of paginated steps."""
         current = self.version()
         if current is None:
             try:
@@ -115,7 +120,7 @@ class DynamoSchema:
                         condition=self._model.pk.does_not_exist()
                     )
             except ConflictError:  # another process recorded it first
-                return self.ensure()
+                return self.ensure(on_page)
             return SCHEMA_VERSION
         if current > SCHEMA_VERSION:
             raise ConflictError(
@@ -127,7 +132,7 @@ class DynamoSchema:
 
             while current < SCHEMA_VERSION:
                 log.info("upgrading table %s from schema version %d", self._table_name, current)
-                upgrade(self._table_name, current)
+                upgrade(self._table_name, current, on_page)
                 current = self._record(current, current + 1)
         return current
 
