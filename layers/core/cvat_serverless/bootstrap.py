@@ -81,6 +81,10 @@ class Container:
     def with_adapters(cls, settings: Settings, **adapters: Any) -> Container:
         return cls(settings, **adapters)
 
+    @property
+    def edge_secret(self) -> str:
+        return self.settings.edge_secret
+
     # ------------------------------------------------------------------ adapters (production)
     @cached_property
     def clock(self) -> Clock:
@@ -245,7 +249,8 @@ class Container:
         from .services.auth import AccountService
 
         return AccountService(self.users, self.ids, self.passwords, self.clock, checks=self.password_checks,
-                              sessions=self.sessions, events=self.events)
+                              sessions=self.sessions, events=self.events,
+                              self_registration=self.settings.self_registration_open)
 
     @property
     def server_version(self) -> str:

@@ -45,11 +45,18 @@ class Settings:
     auto_annotate_concurrency: str
     agent_watch_seconds: str
     agent_wait_seconds: str
+    self_registration: str
+    edge_secret: str
 
     @property
     def loopback_egress(self) -> bool:
         """Whether remote_files may reach loopback addresses (the embedded runtime's default)."""
         return self.allow_loopback_egress.strip().lower() == "true"
+
+    @property
+    def self_registration_open(self) -> bool:
+        """Whether anyone may create an account (POST /api/auth/register); only "false" closes it."""
+        return self.self_registration.strip().lower() != "false"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +117,12 @@ SETTINGS_ENV: dict[str, tuple[str, str | None]] = {
     # (both below API Gateway's 29 s integration timeout).
     "agent_watch_seconds": ("CVAT_AGENT_WATCH_SECONDS", "20"),
     "agent_wait_seconds": ("CVAT_AGENT_WAIT_SECONDS", "25"),
+    # "false": no self-registration (POST /api/auth/register answers 404, as CVAT without its
+    # register route); admins still create users (`cvat-serverless createsuperuser`, the admin API).
+    "self_registration": ("CVAT_SELF_REGISTRATION", "true"),
+    # The secret the stack's CloudFront sends with /api/* requests: only such a request's viewer
+    # address (X-Cvat-Viewer-Ip) replaces API Gateway's source IP, an edge's (api/http.py::from_edge).
+    "edge_secret": ("CVAT_EDGE_SECRET", ""),
 }
 
 assert {f.name for f in fields(Settings)} == set(SETTINGS_ENV), "Settings and SETTINGS_ENV differ"

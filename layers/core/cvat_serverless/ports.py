@@ -607,7 +607,8 @@ class SessionRepository(Protocol):
 
 class LoginAttemptRepository(Protocol):
     def add_failure(self, key: str, at: datetime) -> None:
-        """Record one failed login for ``key`` (e.g. ``user:<name>`` or ``ip:<addr>``)."""
+        """Record one failed login for ``key`` (e.g. ``user:<name>`` or ``ip:<addr>``); also one
+        event of a per-address rate limit (``login:ip:<addr>``, ``register:ip:<addr>``)."""
         ...
 
     def failures_since(self, key: str, since: datetime) -> list[datetime]: ...

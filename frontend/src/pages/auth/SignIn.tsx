@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import { useSession } from "../../auth/session";
@@ -10,6 +10,29 @@ export function safeNext(next: string | null): string {
   return next && next.startsWith("/") && !next.startsWith("//") && !/[\\\t\r\n]/.test(next) ? next : "/tasks";
 }
 
+/** Whether the server lets anyone create an account. As CVAT's UI does, read from the API schema's
+ * paths: a server with registration closed serves no /api/auth/register. No schema: open. */
+export function registrationOpen(schema: unknown): boolean {
+  const paths = schema && typeof schema === "object" ? (schema as { paths?: unknown }).paths : undefined;
+  return !paths || typeof paths !== "object" || "/api/auth/register" in paths;
+}
+
+/** null until the schema is read (nothing is offered before: no flash of a closed door). */
+function useRegistrationOpen(): boolean | null {
+  const [open, setOpen] = useState<boolean | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.request<unknown>("GET", "/api/schema", { withOrg: false }).then(
+      (schema) => live && setOpen(registrationOpen(schema)),
+      () => live && setOpen(true), // the register form reports whatever the server answers
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return open;
+}
+
 export function SignInPage() {
   const { user, signIn } = useSession();
   const [params] = useSearchParams();
@@ -18,6 +41,7 @@ export function SignInPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const canRegister = useRegistrationOpen();
   if (user) return <Navigate to={safeNext(params.get("next"))} replace />;
 
   async function submit(event: FormEvent) {
@@ -50,9 +74,11 @@ export function SignInPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
-        <p>
-          New here? <Link to="/auth/register">Create an account</Link>
-        </p>
+        {canRegister && (
+          <p>
+            New here? <Link to="/auth/register">Create an account</Link>
+          </p>
+        )}
       </form>
     </main>
   );
@@ -64,7 +90,21 @@ export function SignUpPage() {
   const [form, setForm] = useState({ username: "", email: "", first_name: "", last_name: "", password1: "", password2: "" });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const canRegister = useRegistrationOpen();
   if (user) return <Navigate to="/tasks" replace />;
+  if (canRegister === false) {
+    return (
+      <main className="auth-page">
+        <section className="card auth-card" aria-labelledby="sign-up-title">
+          <h1 id="sign-up-title">Create an account</h1>
+          <p>This server does not offer registration; ask an administrator for an account.</p>
+          <p>
+            Have an account? <Link to="/auth/login">Sign in</Link>
+          </p>
+        </section>
+      </main>
+    );
+  }
   const field = (name: keyof typeof form, label: string, type = "text", autoComplete?: string) => (
     <label>
       {label}

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..domain.errors import CvatServerlessError, ValidationError
-from . import errors
+from . import errors, http
 
 if TYPE_CHECKING:
     from .services import ApiServices
@@ -113,10 +113,12 @@ class CvatApi:
         @resolver.get(openapi.SCHEMA_PATH, include_in_schema=False)
         def schema() -> Response[Any]:
             self.include_all()
+            # closed registration is no path at all, as on CVAT (its UI hides "Create an account")
+            hidden = frozenset() if self.services.accounts.self_registration else frozenset({openapi.REGISTER_PATH})
             return Response(
                 status_code=200,
                 content_type="application/vnd.oai.openapi+json",
-                body=openapi.render(resolver, self.version),
+                body=openapi.render(resolver, self.version, hidden=hidden),
             )
 
         # Not powertools' enable_swagger: it imports the OpenAPI models at start-up; this builds
@@ -135,7 +137,7 @@ class CvatApi:
         self.resolver.append_context(**{SERVICES_KEY: self.services})
         token = _SERVING.set((self.resolver, self.services))
         try:
-            response = self.resolver.resolve(dict(event), context)
+            response = self.resolver.resolve(http.from_edge(event, self.services.edge_secret), context)
         finally:
             _SERVING.reset(token)
         request_id = request_id_of(event)

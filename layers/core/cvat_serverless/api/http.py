@@ -4,6 +4,8 @@ client's address and the absolute URLs CVAT puts in its answers (``url``, ``next
 from __future__ import annotations
 
 import base64
+import hmac
+import ipaddress
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, cast
@@ -65,7 +67,52 @@ def body_bytes(event: Event) -> bytes:
 
 
 def client_ip(event: Event) -> str:
+    """The client's address: API Gateway's source IP, which ``from_edge`` has made the viewer's
+    for a request that came through the stack's own CloudFront."""
     return str(rest(event).request_context.identity.source_ip or "")
+
+
+EDGE_SECRET_HEADER = "x-cvat-edge-secret"  # noqa: S105 - a header name
+"""Set by the stack's CloudFront on every /api/* origin request (an origin custom header, which
+replaces a viewer's header of the same name), with a value only the stack knows."""
+VIEWER_IP_HEADER = "x-cvat-viewer-ip"
+"""The viewer's address, set by the CloudFront viewer-request function from ``event.viewer.ip``
+(replacing whatever the viewer sent)."""
+
+
+def from_edge(event: Mapping[str, Any], secret: str) -> dict[str, Any]:
+    """``event`` as the app should see it. Behind our own CloudFront, API Gateway's source IP is a
+    CloudFront edge's, so per-address limits would count everyone behind one edge together: a
+    request carrying the edge's secret gets the viewer's address instead. Without the secret (the
+    execute-api URL called directly, or no CloudFront) the headers are dropped unread, so a
+    client cannot choose its own address."""
+    out = dict(event)
+    found: dict[str, str] = {}
+    for key in ("headers", "multiValueHeaders"):
+        headers = out.get(key)
+        if not headers:
+            continue
+        kept = {}
+        for name, value in headers.items():
+            lowered = name.lower()
+            if lowered in (EDGE_SECRET_HEADER, VIEWER_IP_HEADER):
+                found.setdefault(lowered, value[0] if isinstance(value, list) and value else str(value or ""))
+            else:
+                kept[name] = value
+        out[key] = kept
+    if not (secret and found):
+        return out
+    sent = found.get(EDGE_SECRET_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), secret.encode()):
+        return out
+    try:
+        viewer = str(ipaddress.ip_address(found.get(VIEWER_IP_HEADER, "").strip()))
+    except ValueError:
+        return out
+    context = dict(out.get("requestContext") or {})
+    context["identity"] = {**(context.get("identity") or {}), "sourceIp": viewer}
+    out["requestContext"] = context
+    return out
 
 
 def host(event: Event) -> str:

@@ -68,8 +68,16 @@ def schema_dict(resolver: APIGatewayRestResolver, version: str) -> dict[str, Any
     return data
 
 
-def render(resolver: APIGatewayRestResolver, version: str) -> str:
-    return json.dumps(schema_dict(resolver, version), indent=2, sort_keys=True) + "\n"
+REGISTER_PATH = "/api/auth/register"
+
+
+def render(resolver: APIGatewayRestResolver, version: str, *, hidden: frozenset[str] = frozenset()) -> str:
+    """The document as JSON, without the paths in ``hidden`` (what this deployment does not serve:
+    CVAT's UI reads the schema's paths to know, for one, whether to offer registration)."""
+    data = schema_dict(resolver, version)
+    for path in hidden:
+        data["paths"].pop(path, None)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def swagger_html(resolver: APIGatewayRestResolver, version: str) -> str:

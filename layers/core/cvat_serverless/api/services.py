@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 class ApiServices(Protocol):
     @property
+    def edge_secret(self) -> str:
+        """What the stack's CloudFront sends with /api/* requests (empty: no CloudFront to trust)."""
+        ...
+
+    @property
     def organizations(self) -> OrganizationService: ...
 
     @property

@@ -1,9 +1,10 @@
-"""Personal access tokens, sessions and the login throttling policy."""
+"""Personal access tokens, sessions, the login throttling policy and the per-address rate limits."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,3 +131,42 @@ class LoginLimits:
         if address:
             keys.append((f"ip:{address}", self.address))
         return keys
+
+
+THROTTLED = "Request was throttled."
+"""REST framework's 429 message (CVAT answers rate limits with it)."""
+
+
+def throttled_message(wait: int) -> str:
+    """REST framework's ``Throttled`` detail: "Request was throttled. Expected available in N seconds."."""
+    return f"{THROTTLED} Expected available in {wait} second{'' if wait == 1 else 's'}."
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLimits:
+    """How often one client address may log in (successful or not) and register, whatever the
+    account: a flood from one address is refused before any password is hashed or checked.
+
+    ``ThrottlePolicy.max_failures`` counts attempts here. The address is the one the edge saw (API
+    Gateway's source IP), never a client-supplied header. Loopback addresses are exempt: on AWS the
+    edge never reports one, and in the embedded runtime every client on the machine shares it (the
+    SDK and UI test suites log in far more often than any person would).
+    """
+
+    logins: ThrottlePolicy = ThrottlePolicy(max_failures=30, window=timedelta(minutes=1))
+    registrations: ThrottlePolicy = ThrottlePolicy(max_failures=5, window=timedelta(hours=1))
+
+    @staticmethod
+    def key(kind: str, address: str) -> str | None:
+        """The counter of ``kind`` ("login" or "register") for ``address``; None when the address
+        is not limited (unknown or loopback)."""
+        if not address or is_loopback(address):
+            return None
+        return f"{kind}:ip:{address}"

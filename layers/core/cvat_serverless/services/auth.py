@@ -13,10 +13,13 @@ from ..domain.auth import (
     SESSION_AGE,
     TOKEN_PREFIX_LEN,
     AccessToken,
+    AddressLimits,
     LoginLimits,
     Session,
+    ThrottlePolicy,
     digest,
     new_secret,
+    throttled_message,
     validate_expiry,
     validate_token_name,
 )
@@ -176,6 +179,17 @@ class AccessTokenService:
         return self.tokens.list_by_owner(user_id)
 
 
+def check_address_rate(attempts: LoginAttemptRepository, policy: ThrottlePolicy, key: str | None,
+                       now: datetime) -> None:
+    """ThrottledError (REST framework's message, with the seconds to wait) when ``key`` has used
+    up ``policy``'s window; nothing when the address is not limited (``key`` None)."""
+    if key is None:
+        return
+    wait = policy.retry_after(attempts.failures_since(key, now - policy.window), now)
+    if wait:
+        raise ThrottledError(throttled_message(wait), retry_after=wait)
+
+
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     user: User
@@ -237,17 +251,26 @@ class SessionService:
         passwords: PasswordHasher,
         checks: PasswordCheckService,
         clock: Clock,
+        *,
+        address_limits: AddressLimits | None = None,
     ) -> None:
         self.sessions = sessions
         self.users = users
         self.passwords = passwords
         self.checks = checks
         self.clock = clock
+        self.address_limits = address_limits or AddressLimits()
 
     def login(self, *, password: str, username: str = "", email: str = "", ip: str = "") -> LoginResult:
-        """Check a password login (by username or email) and open a session. Too many recent
-        failures (see PasswordCheckService) -> ThrottledError with the seconds to wait; a wrong
-        password -> AuthenticationError."""
+        """Check a password login (by username or email) and open a session. Too many logins from
+        this address lately (right or wrong, see AddressLimits), or too many recent failures (see
+        PasswordCheckService) -> ThrottledError with the seconds to wait; a wrong password ->
+        AuthenticationError."""
+        now = self.clock.now()
+        key = AddressLimits.key("login", ip)
+        check_address_rate(self.checks.attempts, self.address_limits.logins, key, now)
+        if key is not None:
+            self.checks.attempts.add_failure(key, now)  # every attempt counts, before any password work
         user = self.checks.authenticate(password=password, username=username, email=email, ip=ip)
         if user is None:
             raise AuthenticationError(_INVALID_CREDENTIALS)
@@ -325,6 +348,8 @@ class AccountService:
         checks: PasswordCheckService,
         sessions: SessionService,
         events: EventPublisher | None = None,
+        self_registration: bool = True,
+        address_limits: AddressLimits | None = None,
     ) -> None:
         self.users = users
         self.ids = ids
@@ -333,10 +358,21 @@ class AccountService:
         self.sessions = sessions
         self.clock = clock
         self.events = events
+        self.self_registration = self_registration
+        self.address_limits = address_limits or AddressLimits()
 
     def register(self, data: Registration, *, ip: str = "", origin: str = "") -> LoginResult:
         """Create a user (system group ``user``) with CVAT's validation, and log them in;
-        ``create:user`` (server webhooks) tells who registered, from ``origin`` (the API's URL)."""
+        ``create:user`` (server webhooks) tells who registered, from ``origin`` (the API's URL).
+
+        Closed (``self_registration`` off) -> NotFoundError: CVAT closes registration by not
+        routing ``/api/auth/register`` at all, so its clients see a 404 and its schema lacks the
+        path. Too many accounts made from this address lately -> ThrottledError."""
+        if not self.self_registration:
+            raise NotFoundError("Not found.")
+        now = self.clock.now()
+        key = AddressLimits.key("register", ip)
+        check_address_rate(self.checks.attempts, self.address_limits.registrations, key, now)
         username = validate_username(data.username)
         email = validate_email(data.email) if data.email else ""
         validate_new_password(data.password1, data.password2, username)
@@ -364,6 +400,8 @@ class AccountService:
                                 request_id="", timestamp=self.clock.now(), obj=shown, origin=origin,
                                 actor=basic_user_fields(user))
             self.events.publish(event.scope, event.detail())
+        if key is not None:
+            self.checks.attempts.add_failure(key, now)  # accounts made count; refused attempts do not
         return self.sessions.login(password=data.password1, username=username, ip=ip)
 
     def basic_login(self, username: str, password: str, *, ip: str = "") -> User:
