@@ -31,12 +31,31 @@ def _add_target_args(parser: argparse.ArgumentParser) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     from ..local.runtime import EmbeddedRuntime, RuntimeConfig
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        args.parser.error("--tls-cert and --tls-key go together: give both (HTTPS) or neither (HTTP)")
+    if args.tls_cert:
+        from ..local.tls import TlsConfigError, server_context
+
+        try:
+            server_context(Path(args.tls_cert), Path(args.tls_key))
+        except TlsConfigError as exc:
+            print(f"cvat-serverless: cannot start: {exc}", file=sys.stderr)
+            return 1
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = RuntimeConfig(host=args.host, port=args.port, aws_port=args.aws_port,
-                           data_dir=Path(args.data_dir), persist=not args.no_persist)
+                           data_dir=Path(args.data_dir), persist=not args.no_persist,
+                           tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+                           tls_key=Path(args.tls_key) if args.tls_key else None)
     if args.max_request_bytes:  # behave as AWS does (a TUS upload of more is refused)
         config.parameter_overrides["MaxRequestBytes"] = str(args.max_request_bytes)
+    # --no-self-registration, or CVAT_SELF_REGISTRATION in this shell: through the template's
+    # parameter, whose default would otherwise overwrite a shell variable; and in this process's
+    # environment, which Settings reads where the template does not set the variable
+    self_registration = "false" if args.no_self_registration else os.environ.get("CVAT_SELF_REGISTRATION", "")
+    if self_registration:
+        config.parameter_overrides["SelfRegistration"] = self_registration
+        os.environ["CVAT_SELF_REGISTRATION"] = self_registration
     runtime = EmbeddedRuntime(config)
     try:
         runtime.start()
@@ -179,11 +198,27 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    session = _Session(args, may_start=True)
-    try:
-        from cvat_serverless.bootstrap import container
+    from contextlib import suppress
 
-        version = container().schema.ensure()
+    from .health import schema_status
+
+    session = _Session(args, may_start=not args.status)
+    try:
+        if args.status:  # read only: the recorded version, what the code expects, a step's progress
+            ok, line = schema_status(session.target.outputs["DataTableName"])
+            print(f"Database schema in {session.target.description}: {line}")
+            return 0 if ok else 1
+        from cvat_serverless.bootstrap import container
+        from cvat_serverless.domain.errors import CvatServerlessError
+
+        try:
+            version = container().schema.ensure(on_page=lambda progress: print(progress.line(), flush=True))
+        except CvatServerlessError as exc:  # throttled, a conflict, a newer table: where it stands
+            print(f"Error: {exc}", file=sys.stderr)
+            with suppress(CvatServerlessError):
+                print(f"Database schema: {schema_status(session.target.outputs['DataTableName'])[1]}",
+                      file=sys.stderr)
+            return 1
     finally:
         session.close()
     print(f"Database schema is at version {version} in {session.target.description}.")
@@ -198,13 +233,21 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the embedded runtime: API, web UI and an embedded AWS, no Docker")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8080, help="API and web UI port (default: %(default)s)")
-    up.add_argument("--aws-port", type=int, default=4566, help="embedded AWS endpoint port (default: %(default)s)")
+    up.add_argument("--aws-port", type=int, default=4566,
+                    help="embedded AWS endpoint port, plain HTTP (with --tls-cert: on 127.0.0.1 only; browsers then "
+                         "read media through the HTTPS port) (default: %(default)s)")
     up.add_argument("--data-dir", default=_default_data_dir(), help="where state is kept (default: %(default)s)")
     up.add_argument("--no-persist", action="store_true", help="keep nothing after stopping")
     up.add_argument("--max-request-bytes", type=int, default=0,
                     help="refuse TUS uploads bigger than this, as a deployment on AWS does (default: no limit)")
+    up.add_argument("--no-self-registration", action="store_true",
+                    help="nobody may create an account; admins create users (createsuperuser)")
+    up.add_argument("--tls-cert", metavar="CERT.pem",
+                    help="serve the web UI and API over HTTPS with this PEM certificate (chain after it); "
+                         "needs --tls-key")
+    up.add_argument("--tls-key", metavar="KEY.pem", help="the certificate's private key (PEM, no passphrase)")
     up.add_argument("-v", "--verbose", action="store_true")
-    up.set_defaults(func=cmd_up)
+    up.set_defaults(func=cmd_up, parser=up)
 
     env = sub.add_parser("env", help="print shell exports for the running embedded runtime")
     env.add_argument("--data-dir", default=_default_data_dir())
@@ -221,8 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_args(health)
     health.set_defaults(func=cmd_health)
 
-    migrate = sub.add_parser("migrate", help="initialise or upgrade the database schema")
+    migrate = sub.add_parser("migrate", help="initialise or upgrade the database schema (resumable)")
     _add_target_args(migrate)
+    migrate.add_argument("--status", action="store_true",
+                         help="only show the recorded version, the code's, and an upgrade's progress")
     migrate.set_defaults(func=cmd_migrate)
 
     from .upload import add_parser as add_upload_parser

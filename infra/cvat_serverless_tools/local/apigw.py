@@ -27,19 +27,43 @@ from werkzeug.serving import WSGIRequestHandler
 
 from .deployer import Route
 from .lambdas import FunctionRegistry
+from .presigned import PresignedProxy, is_presigned
 
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 # What deploy-ui writes on the UI bucket's objects: Vite's assets/ carry a content hash in their
 # names; index.html (and any other file) is revalidated so a new build shows at once.
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-# UiSecurityHeadersPolicy's headers that make sense over http on one machine. Not HSTS (plain
-# http) nor the CSP: presigned media URLs here point at the embedded AWS's own port.
+# UiSecurityHeadersPolicy's headers that make sense over http on one machine. Not the CSP:
+# presigned media URLs here point at the embedded AWS's own port. HSTS only over TLS (HSTS).
 UI_SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+HSTS = "max-age=31536000"
+"""Strict-Transport-Security on every answer over TLS (`up --tls-cert`), as CloudFront's
+UiSecurityHeadersPolicy sends one year. No includeSubDomains (a LAN name's siblings are other
+machines), and not for ``localhost``: HSTS ignores the port, so it would turn every later plain
+http://localhost:<port> of that browser (another `cvat-serverless up`) to https for a year.
+Browsers ignore it for IP addresses."""
+
+
+def _is_https(environ: dict[str, Any]) -> bool:
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def _with_hsts(environ: dict[str, Any], start_response: Callable[..., Any]) -> Callable[..., Any]:
+    host = str(environ.get("HTTP_HOST") or "").rsplit(":", 1)[0].rstrip(".").lower()
+    if not _is_https(environ) or host == "localhost" or host.endswith(".localhost"):
+        return start_response
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if not any(name.lower() == "strict-transport-security" for name, _ in headers):
+            headers = [*headers, ("Strict-Transport-Security", HSTS)]
+        return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+    return start
 
 
 class RawHeadersRequestHandler(WSGIRequestHandler):
@@ -82,8 +106,11 @@ def _match(route_path: str, path: str) -> tuple[tuple[int, ...], dict[str, str]]
 
 class ApiGateway:
     def __init__(self, routes: list[Route], functions: FunctionRegistry, *, stage: str,
-                 binary_media_types: list[str], frontend_dir: Path | None = None) -> None:
+                 binary_media_types: list[str], frontend_dir: Path | None = None,
+                 presigned: PresignedProxy | None = None) -> None:
         self.routes = routes
+        # over TLS: the embedded S3's presigned URLs on this origin (presigned.py)
+        self.presigned = presigned
         self.functions = functions
         self.stage = stage
         self.binary_media_types = binary_media_types
@@ -113,6 +140,11 @@ class ApiGateway:
             (k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")
         ]
         multi_headers: dict[str, list[str]] = {}
+        if _is_https(environ):
+            # as API Gateway does: the scheme the client used, whatever the client claimed (without
+            # TLS the header passes through: a TLS proxy in front of the runtime may set it)
+            raw_headers = [(k, v) for k, v in raw_headers if k.lower() != "x-forwarded-proto"]
+            raw_headers.append(("X-Forwarded-Proto", "https"))
         for name, value in raw_headers:
             multi_headers.setdefault(name, []).append(value)
         if environ.get("CONTENT_TYPE") and not any(k.lower() == "content-type" for k in multi_headers):
@@ -168,7 +200,10 @@ class ApiGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
+        start_response = _with_hsts(environ, start_response)
         if not (path == "/api" or path.startswith("/api/")):
+            if self.presigned is not None and is_presigned(environ):
+                return self.presigned(environ, start_response)
             return self._static(environ, path, start_response)
         matched = self.route(environ["REQUEST_METHOD"], path)
         if matched is None:
@@ -180,10 +215,19 @@ class ApiGateway:
         if not result.ok or not isinstance(result.payload, dict) or "statusCode" not in result.payload:
             return _json(start_response, 502, {"message": "Internal server error"},
                          [("x-amzn-RequestId", event["requestContext"]["requestId"])])
-        return self._respond(result.payload, start_response)
+        return self._respond(result.payload, start_response, self._public_urls(environ))
+
+    def _public_urls(self, environ: dict[str, Any]) -> Callable[[str], str]:
+        """How an answer's presigned URLs reach this client: unchanged, or over TLS on this origin."""
+        presigned = self.presigned
+        if presigned is None or not _is_https(environ):
+            return lambda text: text
+        origin = f"https://{environ.get('HTTP_HOST') or environ.get('SERVER_NAME', 'localhost')}"
+        return lambda text: presigned.public(text, origin)
 
     @staticmethod
-    def _respond(answer: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _respond(answer: dict[str, Any], start_response: Callable[..., Any],
+                 public: Callable[[str], str] = str) -> Iterable[bytes]:
         headers: list[tuple[str, str]] = []
         multi = answer.get("multiValueHeaders") or {}
         for name, values in multi.items():
@@ -192,8 +236,9 @@ class ApiGateway:
             if name not in multi:
                 headers.append((name, str(value)))
         body = answer.get("body") or ""
-        data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        data = base64.b64decode(body) if answer.get("isBase64Encoded") else public(str(body)).encode()
+        headers = [(k, public(v) if k.lower() == "location" else v) for k, v in headers
+                   if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(data))))
         status = int(answer["statusCode"])
         start_response(f"{status} {_reason(status)}", headers)

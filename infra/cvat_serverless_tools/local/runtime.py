@@ -21,8 +21,10 @@ from .deployer import Deployer, Deployment
 from .lambdas import FunctionRegistry
 from .middleware import AwsMiddleware
 from .persistence import SnapshotStore, SnapshotWriter
+from .presigned import PresignedProxy
 from .sqs import SqsPoller, pollers_for
 from .template import REGION, Template, find_project_root, load_template
+from .tls import TlsRequestHandler, serve_tls, server_context
 
 log = logging.getLogger("cvat_serverless_tools.local")
 
@@ -53,12 +55,18 @@ class RuntimeConfig:
     persist: bool = True
     stack_name: str = "cvat-local"
     snapshot_interval: float = 1.0
+    # HTTPS for the API and web UI port (PEM files; both or neither): the embedded AWS endpoint
+    # then listens on loopback only, and the browser reads presigned media through the API port
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # template.yaml's parameters as this machine needs them: the laptop's own web server may serve
     # remote_files; units run as threads of this process (one per core); request bodies have no
-    # Lambda limit here.
+    # Lambda limit here; the UI this runtime serves (on whatever address it is reached) reads the
+    # embedded S3's presigned URLs, another origin.
     parameter_overrides: dict[str, str] = field(default_factory=lambda: {
         "AllowLoopbackEgress": "true", "UnitConcurrency": str(os.cpu_count() or 2), "MaxRequestBytes": "0",
-        "UiHosting": "false"})  # the API gateway serves frontend/dist itself
+        "UiHosting": "false",  # the API gateway serves frontend/dist itself
+        "AllowedOrigins": "*"})
 
 
 def embedded_environment(endpoint: str, aws_port: int) -> dict[str, str]:
@@ -107,12 +115,25 @@ class EmbeddedRuntime:
         thread.start()
         self.threads.append(thread)
 
+    @property
+    def tls(self) -> bool:
+        return self.config.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
     def start(self) -> EmbeddedRuntime:
         from moto.core.config import default_user_config
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
         from . import moto_patches
 
+        if (self.config.tls_cert is None) != (self.config.tls_key is None):
+            raise ValueError("HTTPS needs both a certificate and its key")
+        # first: a certificate that cannot serve is a clear error before anything starts (TlsConfigError)
+        tls = (server_context(self.config.tls_cert, self.config.tls_key)
+               if self.config.tls_cert is not None and self.config.tls_key is not None else None)
         moto_patches.apply()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._lock_data_dir()
@@ -127,10 +148,11 @@ class EmbeddedRuntime:
 
         functions = FunctionRegistry()
         self.middleware = middleware = AwsMiddleware(DomainDispatcherApplication(create_backend_app), functions)
-        self.aws_server = make_server(self.config.host, self.config.aws_port, middleware, threaded=True,
+        aws_host = "127.0.0.1" if tls is not None else self.config.host  # see RuntimeConfig.tls_cert
+        self.aws_server = make_server(aws_host, self.config.aws_port, middleware, threaded=True,
                                       request_handler=MotoRequestHandler)
         aws_port = self.aws_server.server_port
-        endpoint = f"http://{_client_host(self.config.host)}:{aws_port}"
+        endpoint = f"http://{_client_host(aws_host)}:{aws_port}"
         os.environ.update(embedded_environment(endpoint, aws_port))
 
         if store is not None:
@@ -139,7 +161,8 @@ class EmbeddedRuntime:
 
         self.template = load_template(self.config.root or find_project_root(), self.config.stack_name)
         # links in the payloads of the workflows' webhook events point at this runtime's API
-        own = {"PublicUrl": f"http://{_client_host(self.config.host)}:{self.config.port}"} if self.config.port else {}
+        own = ({"PublicUrl": f"{self.scheme}://{_client_host(self.config.host)}:{self.config.port}"}
+               if self.config.port else {})
         overrides = {**own, **self.config.parameter_overrides}
         deployer = Deployer(self.template, endpoint, _client_factory(endpoint), overrides)
         self.deployment = deployment = deployer.deploy()
@@ -174,9 +197,14 @@ class EmbeddedRuntime:
 
         api = ApiGateway(deployment.routes, functions, stage=deployment.stage,
                          binary_media_types=deployment.binary_media_types,
-                         frontend_dir=self.template.root / "frontend" / "dist")
+                         frontend_dir=self.template.root / "frontend" / "dist",
+                         presigned=PresignedProxy(middleware, endpoint, os.environ["AWS_SECRET_ACCESS_KEY"])
+                         if tls is not None else None)
+        handler = TlsRequestHandler if tls is not None else RawHeadersRequestHandler
         self.api_server = make_server(self.config.host, self.config.port, api, threaded=True,
-                                      request_handler=RawHeadersRequestHandler)
+                                      request_handler=handler)
+        if tls is not None:
+            serve_tls(self.api_server, tls)
         self._serve(self.api_server, "embedded-api")
 
         if store is not None:
@@ -209,7 +237,7 @@ class EmbeddedRuntime:
     @property
     def api_url(self) -> str:
         assert self.api_server is not None
-        return f"http://{_client_host(self.config.host)}:{self.api_server.server_port}"
+        return f"{self.scheme}://{_client_host(self.config.host)}:{self.api_server.server_port}"
 
     @property
     def aws_endpoint(self) -> str:
@@ -225,6 +253,8 @@ class EmbeddedRuntime:
             "stack_name": self.config.stack_name,
             "data_dir": str(self.data_dir),
             "outputs": self.deployment.outputs,
+            # the certificate api_url is served with (a client on this machine may trust it as CA)
+            "tls_cert": str(self.config.tls_cert.expanduser().resolve()) if self.config.tls_cert else None,
         }
 
     def _write_runtime_file(self) -> None:

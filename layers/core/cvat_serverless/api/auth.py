@@ -104,7 +104,11 @@ def check_csrf(event: http.Event, principal: Principal) -> None:
     origin = http.header(event, "Origin")
     allowed_hosts = {http.host(event).lower(), (http.header(event, "Host") or "").lower()}
     if origin:
-        if origin == "null" or urlsplit(origin).netloc.lower() not in allowed_hosts:
+        # Django's rule: the origin's host and port, and over HTTPS its scheme (a page of
+        # http://host:port may not write to https://host:port)
+        parts = urlsplit(origin)
+        if origin == "null" or parts.netloc.lower() not in allowed_hosts or (
+                http.is_https(event) and parts.scheme.lower() != "https"):
             raise PermissionDeniedError(
                 f"CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
             )
