@@ -138,7 +138,8 @@ def _distribution() -> dict:
 
 def test_ui_hosting_resources_hang_on_one_condition():
     ui = {"UiBucket", "UiBucketPolicy", "UiOriginAccessControl", "UiSpaRouteFunction",
-          "ApiForwardedHostFunction", "UiSecurityHeadersPolicy", "UiDistribution"}
+          "ApiForwardedHostFunction", "UiSecurityHeadersPolicy", "ApiSecurityHeadersPolicy", "UiDistribution",
+          "EdgeSecret"}
     assert {k for k, v in SAM["Resources"].items() if v.get("Condition") == "HostUi"} == ui
     assert {k for k, v in SAM["Outputs"].items() if v.get("Condition") == "HostUi"} == {
         "UiUrl", "UiDistributionId", "UiBucketName"}

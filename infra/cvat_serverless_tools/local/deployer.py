@@ -31,7 +31,11 @@ SKIPPED_TYPES = frozenset({
     "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy",
     # the UI's CDN: the embedded runtime serves frontend/dist itself (apigw.py), on the API's origin
     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::Function",
-    "AWS::CloudFront::ResponseHeadersPolicy",
+    "AWS::CloudFront::ResponseHeadersPolicy", "AWS::Route53::RecordSetGroup",
+    # the edge and its logs: no WAF, IAM or CloudWatch Logs here (functions log to the console)
+    "AWS::IAM::ManagedPolicy", "AWS::Logs::LogGroup", "AWS::ApiGateway::Account",
+    "AWS::CloudFormation::WaitConditionHandle", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
+    "AWS::SecretsManager::Secret",  # the CloudFront edge's secret (UiHosting only)
 })
 
 
@@ -79,7 +83,7 @@ class Deployment:
 NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName",
     "AWS::Events::EventBus": "Name", "AWS::Events::Rule": "Name", "AWS::Lambda::Function": "FunctionName",
-    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName", "AWS::Logs::LogGroup": "LogGroupName",
 }
 
 
@@ -124,6 +128,11 @@ def _physical(template: Template, endpoint: str, names: Resolver) -> dict[str, d
             info = {"Ref": "local", "RootResourceId": "root"}
         elif rtype == "AWS::Lambda::LayerVersion":
             info = {"Ref": f"arn:aws:lambda:{region}:{acct}:layer:{logical}:1"}
+        elif rtype == "AWS::Logs::LogGroup":  # not created (functions log to the console): ARNs still resolve
+            name = props.get("LogGroupName") or default
+            info = {"Ref": name, "Arn": f"arn:aws:logs:{region}:{acct}:log-group:{name}:*"}
+        elif rtype == "AWS::IAM::ManagedPolicy":
+            info = {"Ref": f"arn:aws:iam::{acct}:policy/{default}"}
         elif rtype == "AWS::CloudFront::Distribution":  # not created: its outputs still resolve
             info = {"Ref": default, "Id": default, "DomainName": "localhost"}
         else:

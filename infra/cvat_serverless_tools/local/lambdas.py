@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import powertools_patches
+from . import iam_audit, powertools_patches
 
 log = logging.getLogger("cvat_serverless_tools.local")
 
@@ -78,6 +78,7 @@ class LocalFunction:
                 # invocations run at once, in threads of this process: each needs its own request
                 # state in the event handler, as each execution environment has on AWS
                 powertools_patches.apply()
+                iam_audit.install()  # only with CVAT_LOCAL_IAM_AUDIT set: records each call's IAM needs
                 module_name, attr = self.handler.rsplit(".", 1)
                 path = self.code_dir / (module_name.replace(".", "/") + ".py")
                 unique = f"_cvat_fn_{self.logical_id}_{module_name.replace('.', '_')}"
@@ -97,7 +98,12 @@ class LocalFunction:
 
         def run() -> None:
             try:
-                result["value"] = self.load()(event, LambdaContext(self, request_id))
+                handler = self.load()
+                if iam_audit.enabled():
+                    with iam_audit.running(self.logical_id):
+                        result["value"] = handler(event, LambdaContext(self, request_id))
+                else:
+                    result["value"] = handler(event, LambdaContext(self, request_id))
             except BaseException as exc:
                 result["error"] = exc
 
