@@ -169,6 +169,26 @@ def test_a_direct_upload_as_the_web_ui_sends_it_puts_its_parts_on_the_https_orig
     assert json.loads(body)["files"] == [upload["name"]]
 
 
+def test_a_url_signed_with_motos_well_known_key_is_refused_on_the_https_port(https_runtime: HttpsRuntime):
+    # moto accepts any credentials, and "testing" is what everyone uses with it: a LAN client that
+    # signs its own URL with it must not read the media bucket through the HTTPS port
+    import boto3
+    from botocore.config import Config
+
+    from cvat_serverless_tools.local.runtime import read_runtime_file
+
+    facts = read_runtime_file(https_runtime.data_dir)
+    assert facts is not None
+    endpoint = facts["aws_endpoint"]
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                      region_name="us-east-1", config=Config(signature_version="s3v4"))
+    bucket = s3.list_buckets()["Buckets"][0]["Name"]
+    forged = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "any/key"}, ExpiresIn=300)
+    assert forged.startswith(endpoint)
+    status, _, body, _ = https_runtime.request("GET", forged[len(endpoint):])
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+
+
 def test_a_key_of_another_certificate_is_a_clear_error_at_start(tmp_path: Path, certs: CertFiles):
     done = conftest.cli("up", "--port", str(conftest.free_port()), "--aws-port", str(conftest.free_port()),
                         "--tls-cert", str(certs.cert), "--tls-key", str(other_key(tmp_path)),

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import warnings
@@ -69,12 +70,13 @@ class RuntimeConfig:
         "AllowedOrigins": "*"})
 
 
-def embedded_environment(endpoint: str, aws_port: int) -> dict[str, str]:
-    """What every client in this process (and `cvat-serverless env` users) needs to reach it."""
+def embedded_environment(endpoint: str, aws_port: int, secret_key: str = "testing") -> dict[str, str]:  # noqa: S107
+    """What every client in this process (and `cvat-serverless env` users) needs to reach it.
+    moto checks no credentials; over TLS the runtime signs with a key of its own (see start)."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "MOTO_PORT": str(aws_port),
@@ -153,7 +155,11 @@ class EmbeddedRuntime:
                                       request_handler=MotoRequestHandler)
         aws_port = self.aws_server.server_port
         endpoint = f"http://{_client_host(aws_host)}:{aws_port}"
-        os.environ.update(embedded_environment(endpoint, aws_port))
+        # Over TLS the API port passes on presigned URLs only when their signature checks out
+        # (presigned.py), so this process signs them with a key nobody else knows, not moto's
+        # well-known "testing" (with which anyone on the LAN could sign a URL for any object).
+        signing_key = secrets.token_urlsafe(32) if tls is not None else "testing"
+        os.environ.update(embedded_environment(endpoint, aws_port, signing_key))
 
         if store is not None:
             self.restored = store.restore()
