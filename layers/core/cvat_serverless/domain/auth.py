@@ -155,7 +155,9 @@ class AddressLimits:
     account: a flood from one address is refused before any password is hashed or checked.
 
     ``ThrottlePolicy.max_failures`` counts attempts here. The address is the one the edge saw (API
-    Gateway's source IP), never a client-supplied header. Loopback addresses are exempt: on AWS the
+    Gateway's source IP, or behind the stack's CloudFront the viewer's, which the API takes only from
+    requests carrying the edge's secret: api/http.py::from_edge), never a header a client chose.
+    Loopback addresses are exempt: on AWS the
     edge never reports one, and in the embedded runtime every client on the machine shares it (the
     SDK and UI test suites log in far more often than any person would).
     """
