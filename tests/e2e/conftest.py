@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -124,6 +126,16 @@ def sdk_client(runtime: Runtime, cache_dir: Path, username: str, password: str) 
     with Client(runtime.url, config=Config(status_check_period=0.2, cache_dir=cache_dir)) as c:
         c.login((username, password))
         yield c
+
+
+def serve_receiver(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A webhook receiver on 127.0.0.1 answering with ``handler``, for a module's ``receiver``
+    fixture (``yield from conftest.serve_receiver(...)``): yields its URL, stops it after."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -44,11 +44,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(name="receiver", scope="module")
 def receiver_fixture() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    yield from conftest.serve_receiver(_Receiver)
 
 
 @pytest.fixture(scope="module")
