@@ -56,6 +56,14 @@ def test_every_required_setting_is_set_for_every_function(logical_id):
     assert required - _function_env(logical_id) == set()
 
 
+def test_the_core_api_knows_every_workflow_its_requests_list_names():
+    # /api/requests lists the requests of every workflow and repairs those whose execution ended
+    # (services/requests.py): without a workflow's ARN the whole list fails. The embedded runtime
+    # merges every function's environment, so only this reading of the template catches it.
+    workflows = {var for var, _ in SETTINGS_ENV.values() if var.endswith("_STATE_MACHINE_ARN")}
+    assert workflows - _function_env("CoreApiFunction") == set()
+
+
 def test_settings_read_no_variable_the_template_does_not_know():
     declared = {v for f in FUNCTIONS for v in _function_env(f)}
     read = {var for var, _ in SETTINGS_ENV.values()}
